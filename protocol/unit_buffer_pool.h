@@ -1,0 +1,82 @@
+// Fixed pool of unit buffers for one port/core: allocated at start-up, never per
+// packet. A UnitHandle owns one buffer and returns it to the pool when destroyed, so
+// a completed unit can be handed on by reference (e.g. to the egress store) and the
+// memory comes back when the last user is done.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace aigw {
+
+class UnitBufferPool;
+
+/// Move-only ownership of one pooled buffer holding a unit's bytes.
+class UnitHandle {
+ public:
+  UnitHandle() = default;
+  UnitHandle(UnitHandle&& o) noexcept { *this = std::move(o); }
+  UnitHandle& operator=(UnitHandle&& o) noexcept;
+  UnitHandle(const UnitHandle&) = delete;
+  UnitHandle& operator=(const UnitHandle&) = delete;
+  ~UnitHandle() { reset(); }
+
+  uint8_t* data() const { return data_; }
+  uint32_t size() const { return size_; }
+  uint32_t capacity() const { return capacity_; }
+  explicit operator bool() const { return data_ != nullptr; }
+  /// Sets the length of valid bytes (<= capacity).
+  void set_size(uint32_t n) { size_ = n; }
+  void reset();
+
+ private:
+  friend class UnitBufferPool;
+  UnitBufferPool* pool_ = nullptr;
+  uint8_t* data_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
+  uint32_t index_ = 0;
+};
+
+/// Buffers of a few size classes (powers of two from `min_buffer` to `max_buffer`), with
+/// a byte budget across all of them. Single-threaded: owned by one core.
+class UnitBufferPool {
+ public:
+  /// `budget_bytes` caps the bytes handed out at once; buffers are carved lazily at
+  /// first use of a size class and kept afterwards (steady state allocates nothing).
+  UnitBufferPool(size_t budget_bytes, uint32_t max_buffer, uint32_t min_buffer = 4096);
+  ~UnitBufferPool();
+  UnitBufferPool(const UnitBufferPool&) = delete;
+  UnitBufferPool& operator=(const UnitBufferPool&) = delete;
+
+  /// A buffer of at least `bytes`, or an empty handle when the budget is exhausted or
+  /// `bytes` > max_buffer.
+  UnitHandle acquire(uint32_t bytes);
+
+  size_t budget_bytes() const { return budget_; }
+  size_t bytes_in_use() const { return in_use_; }
+  size_t buffers_in_use() const { return handed_out_; }
+  /// Bytes a buffer for a unit of `bytes` would take (its size class).
+  uint32_t class_size(uint32_t bytes) const;
+
+ private:
+  friend class UnitHandle;
+  void release(uint32_t index);
+
+  struct Slot {
+    std::unique_ptr<uint8_t[]> bytes;
+    uint32_t capacity;
+    int32_t next_free;  // free-list link within its class
+  };
+  std::vector<Slot> slots_;
+  std::vector<int32_t> free_heads_;  // per size class
+  size_t budget_;
+  size_t in_use_ = 0;
+  size_t handed_out_ = 0;
+  uint32_t max_buffer_;
+  uint32_t min_buffer_;
+};
+
+}  // namespace aigw

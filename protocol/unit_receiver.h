@@ -1,0 +1,155 @@
+// The unit receiver (reassembler + loss detection + NACK timing) for one port, owned by
+// one core. I/O-free: the caller feeds decoded fragments with the current time, calls
+// on_timer() at next_timer_ns(), and gets completed units, losses and NACKs through a
+// ReceiverEvents implementation. Nothing is allocated per packet.
+//
+// Per unit: a contiguous buffer of unit length from the pool plus a bitmap of received
+// fragments. Payload is copied into place on arrival. Loss detection (DESIGN §4):
+//  * a gap (a later fragment index or a later unit of the stream arrived while earlier
+//    fragments are missing) schedules a NACK after `reorder_tolerance_ns`;
+//  * a unit that went quiet (`idle_nack_ns` with no fragment) NACKs its tail;
+//  * NACKed fragments still missing are NACKed again every `renack_interval_ns`;
+//  * after `max_nack_rounds` rounds or `unit_deadline_ns` since its first fragment the
+//    unit is lost and reported with the reason; over the memory budget or table size
+//    the oldest incomplete unit is evicted and reported.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "protocol/data_header.h"
+#include "protocol/nack.h"
+#include "protocol/unit_buffer_pool.h"
+
+namespace aigw {
+
+struct ReceiverConfig {
+  size_t memory_budget_bytes = size_t{256} << 20;  ///< per port, all units in flight
+  uint32_t max_unit_bytes = 16u << 20;             ///< larger units are rejected
+  uint32_t max_units_in_flight = 4096;             ///< table slots
+  uint32_t max_streams = 65536;
+  int64_t reorder_tolerance_ns = 3'000'000;        ///< gap -> first NACK
+  int64_t idle_nack_ns = 20'000'000;               ///< quiet incomplete unit -> NACK tail
+  int64_t renack_interval_ns = 40'000'000;         ///< re-NACK still-missing fragments
+  uint32_t max_nack_rounds = 10;
+  int64_t unit_deadline_ns = 3'000'000'000;        ///< first fragment -> lost
+  size_t nack_max_bytes = 1200;                    ///< NACK payload budget per datagram
+  uint32_t recent_units_window = 64;               ///< finished seqs remembered per stream
+};
+
+enum class LossReason : uint8_t {
+  deadline = 1,        ///< not complete within unit_deadline_ns
+  nack_rounds,         ///< still incomplete after max_nack_rounds NACKs
+  memory_budget,       ///< evicted: port over its memory budget
+  table_full,          ///< evicted: too many units in flight
+  stream_removed,      ///< its stream was released while the unit was incomplete
+  superseded,          ///< the stream moved too far ahead (seq window) to keep it
+};
+
+const char* to_string(LossReason r);
+
+/// Why a fragment was not taken. Every value has its own counter.
+enum class FragmentVerdict : uint8_t {
+  accepted = 0,        ///< new fragment copied into its unit
+  completed,           ///< accepted and it completed the unit
+  duplicate,           ///< fragment already held (counted, harmless)
+  late,                ///< unit already completed or reported lost
+  unknown_stream,
+  unit_too_large,
+  inconsistent,        ///< count/length differ from the unit's earlier fragments
+  no_memory,           ///< budget exhausted and nothing evictable
+  kVerdictCount
+};
+
+const char* to_string(FragmentVerdict v);
+
+struct CompletedUnit {
+  uint32_t stream_id;
+  uint32_t unit_seq;
+  uint8_t flags;              ///< data_flag::encrypted carried through
+  uint16_t fragment_count;
+  uint32_t retransmitted_fragments;
+  uint32_t nack_rounds;
+  int64_t first_fragment_ns;
+  int64_t completed_ns;
+};
+
+struct LostUnit {
+  uint32_t stream_id;
+  uint32_t unit_seq;
+  LossReason reason;
+  uint16_t fragment_count;
+  uint16_t fragments_received;
+  uint32_t unit_length;
+};
+
+/// A NACK for one unit, ready to be put into a ctl::RetransmitRequest.
+struct NackOut {
+  uint32_t stream_id;
+  uint32_t unit_seq;
+  uint16_t fragment_count;
+  uint32_t round;
+  NackChunk chunk;
+};
+
+/// Callbacks from the receiver, on the thread that drives it. The receiver never
+/// calls into itself from a callback.
+class ReceiverEvents {
+ public:
+  virtual ~ReceiverEvents() = default;
+  /// The unit is whole. Take `unit` (move) to keep the bytes; otherwise the buffer
+  /// returns to the pool when the call returns.
+  virtual void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) = 0;
+  virtual void on_unit_lost(const LostUnit& info) = 0;
+  virtual void on_nack(const NackOut& nack) = 0;
+};
+
+struct ReceiverCounters {
+  uint64_t fragments[static_cast<size_t>(FragmentVerdict::kVerdictCount)] = {};
+  uint64_t bytes_accepted = 0;
+  uint64_t units_completed = 0;
+  uint64_t units_lost[8] = {};  ///< by LossReason
+  uint64_t nacks_sent = 0;
+  uint64_t nacked_fragments = 0;
+  uint64_t retransmissions_received = 0;
+};
+
+class UnitReceiver {
+ public:
+  UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events);
+  ~UnitReceiver();
+  UnitReceiver(const UnitReceiver&) = delete;
+  UnitReceiver& operator=(const UnitReceiver&) = delete;
+
+  /// Admits a stream; fragments of other streams get FragmentVerdict::unknown_stream.
+  /// `first_unit_seq` is the first unit expected (units before it are late).
+  bool add_stream(uint32_t stream_id, uint32_t first_unit_seq = 0);
+  /// Stops accepting the stream after `last_unit_seq` (inclusive); incomplete units
+  /// beyond it are reported lost with LossReason::stream_removed.
+  void remove_stream(uint32_t stream_id);
+  bool has_stream(uint32_t stream_id) const;
+
+  /// Feeds one validated fragment (decode_data_header returned ok). `payload` holds
+  /// h.payload_length bytes.
+  FragmentVerdict on_fragment(const DataHeader& h, const uint8_t* payload, int64_t now_ns);
+
+  /// Sends due NACKs, reports expired units. Call at or after next_timer_ns().
+  void on_timer(int64_t now_ns);
+  /// Earliest time on_timer() has work, or INT64_MAX.
+  int64_t next_timer_ns() const;
+
+  const ReceiverCounters& counters() const { return counters_; }
+  size_t units_in_flight() const;
+  size_t memory_in_use() const;
+  const ReceiverConfig& config() const { return config_; }
+
+ private:
+  struct Impl;
+  ReceiverConfig config_;
+  ReceiverEvents& events_;
+  ReceiverCounters counters_;
+  Impl* impl_;
+};
+
+}  // namespace aigw

@@ -1,0 +1,132 @@
+#include "protocol/envelope.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/control.pb.h"
+#include "protocol/replay_window.h"
+
+namespace aigw {
+namespace {
+
+ControlKey key(uint8_t fill) {
+  ControlKey k{};
+  k.fill(fill);
+  return k;
+}
+
+struct Fixture : ::testing::Test {
+  KeyRing ring;
+  Fixture() { ring.add(7, key(0x11)); }
+  std::vector<uint8_t> sealed(EnvelopeSealer& s, const std::string& body = "hello") {
+    std::vector<uint8_t> out;
+    EXPECT_TRUE(s.seal(MessageType::heartbeat, body, out));
+    return out;
+  }
+};
+
+TEST_F(Fixture, RoundTripCarriesAProtobuf) {
+  ctl::LoadSync ls;
+  ls.set_gateway_id(3);
+  ls.add_ports()->set_port(9000);
+  EnvelopeSealer s(42, 7, key(0x11), 100);
+  std::vector<uint8_t> out;
+  ASSERT_TRUE(s.seal(MessageType::load_sync, ls.SerializeAsString(), out));
+  EnvelopeOpener o(ring);
+  EnvelopeView v;
+  ASSERT_EQ(o.open(out.data(), out.size(), v), EnvelopeError::ok);
+  EXPECT_EQ(v.type, MessageType::load_sync);
+  EXPECT_EQ(v.sender_id, 42u);
+  EXPECT_EQ(v.counter, 100u);
+  ctl::LoadSync back;
+  ASSERT_TRUE(back.ParseFromArray(v.body, static_cast<int>(v.body_len)));
+  EXPECT_EQ(back.ports(0).port(), 9000u);
+}
+
+TEST_F(Fixture, ReplayIsRejected) {
+  EnvelopeSealer s(1, 7, key(0x11), 1);
+  auto m = sealed(s);
+  EnvelopeOpener o(ring);
+  EnvelopeView v;
+  EXPECT_EQ(o.open(m.data(), m.size(), v), EnvelopeError::ok);
+  EXPECT_EQ(o.open(m.data(), m.size(), v), EnvelopeError::replayed);
+}
+
+TEST_F(Fixture, ReorderWithinWindowAcceptedOnce) {
+  EnvelopeSealer s(1, 7, key(0x11), 1);
+  auto a = sealed(s);
+  auto b = sealed(s);
+  EnvelopeOpener o(ring);
+  EnvelopeView v;
+  EXPECT_EQ(o.open(b.data(), b.size(), v), EnvelopeError::ok);
+  EXPECT_EQ(o.open(a.data(), a.size(), v), EnvelopeError::ok);
+  EXPECT_EQ(o.open(a.data(), a.size(), v), EnvelopeError::replayed);
+}
+
+TEST_F(Fixture, ForgedMacRejectedAndDoesNotAdvanceWindow) {
+  EnvelopeSealer forger(1, 7, key(0x99), 1000);  // right key id, wrong key
+  auto f = sealed(forger);
+  EnvelopeOpener o(ring);
+  EnvelopeView v;
+  EXPECT_EQ(o.open(f.data(), f.size(), v), EnvelopeError::bad_mac);
+  EnvelopeSealer honest(1, 7, key(0x11), 5);
+  auto h = sealed(honest);
+  EXPECT_EQ(o.open(h.data(), h.size(), v), EnvelopeError::ok);
+}
+
+TEST_F(Fixture, TamperedBodyRejected) {
+  EnvelopeSealer s(1, 7, key(0x11), 1);
+  auto m = sealed(s);
+  m[kEnvelopeHeaderSize] ^= 0x01;
+  EnvelopeOpener o(ring);
+  EnvelopeView v;
+  EXPECT_EQ(o.open(m.data(), m.size(), v), EnvelopeError::bad_mac);
+}
+
+TEST_F(Fixture, HeaderErrors) {
+  EnvelopeSealer s(1, 7, key(0x11), 1);
+  auto m = sealed(s);
+  EnvelopeOpener o(ring);
+  EnvelopeView v;
+  EXPECT_EQ(o.open(m.data(), 10, v), EnvelopeError::truncated);
+  auto p = m;
+  p[0] = 0;
+  EXPECT_EQ(o.open(p.data(), p.size(), v), EnvelopeError::bad_magic);
+  p = m;
+  p[2] = 9;
+  EXPECT_EQ(o.open(p.data(), p.size(), v), EnvelopeError::bad_version);
+  p = m;
+  p[3] = 0;
+  EXPECT_EQ(o.open(p.data(), p.size(), v), EnvelopeError::bad_type);
+  p = m;
+  p.push_back(0);
+  EXPECT_EQ(o.open(p.data(), p.size(), v), EnvelopeError::length_mismatch);
+  EnvelopeSealer other(1, 8, key(0x11), 1);
+  auto u = sealed(other);
+  EXPECT_EQ(o.open(u.data(), u.size(), v), EnvelopeError::unknown_key);
+}
+
+TEST(ReplayWindow, SlidesAndForgetsOldCounters) {
+  ReplayWindow w;
+  EXPECT_FALSE(w.fresh(0));
+  w.accept(10);
+  EXPECT_FALSE(w.fresh(10));
+  EXPECT_TRUE(w.fresh(9));
+  w.accept(200);
+  EXPECT_FALSE(w.fresh(9));    // fell out of the window
+  EXPECT_TRUE(w.fresh(150));   // inside, not seen
+  w.accept(150);
+  EXPECT_FALSE(w.fresh(150));
+  EXPECT_FALSE(w.fresh(136));  // 200 - 64
+  EXPECT_TRUE(w.fresh(137));
+}
+
+TEST(KeyRing, ParsesHexKeys) {
+  ControlKey k;
+  EXPECT_TRUE(KeyRing::parse_hex(std::string(64, 'a'), k));
+  EXPECT_EQ(k[0], 0xAA);
+  EXPECT_FALSE(KeyRing::parse_hex(std::string(63, 'a'), k));
+  EXPECT_FALSE(KeyRing::parse_hex(std::string(64, 'z'), k));
+}
+
+}  // namespace
+}  // namespace aigw
