@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <utility>
 #include <toml++/toml.h>
 
 #include "protocol/envelope.h"
@@ -63,8 +64,7 @@ bool from_toml(const toml::node& n, T& v) {
     v = *x;
   } else {
     auto x = n.value<int64_t>();
-    if (!x || *x < int64_t(std::numeric_limits<T>::min()) || uint64_t(*x) > uint64_t(std::numeric_limits<T>::max()))
-      return false;
+    if (!x || !std::in_range<T>(*x)) return false;
     v = static_cast<T>(*x);
   }
   return true;
