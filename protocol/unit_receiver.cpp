@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "protocol/flat_index.h"
@@ -103,7 +104,7 @@ struct UnitReceiver::Impl {
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
-        missing(65535),
+        missing(new uint16_t[65535]),
         nack_bytes(std::max<size_t>(c.nack_max_bytes, 8)) {
     free_units.reserve(units.size());
     for (size_t i = units.size(); i > 0; --i) free_units.push_back(static_cast<uint32_t>(i - 1));
@@ -127,7 +128,7 @@ struct UnitReceiver::Impl {
   uint32_t last_slot = kNone;
   // Never later than the earliest pending event (may be earlier: a spurious wake-up).
   int64_t timer_min = kNever;
-  std::vector<uint16_t> missing;
+  std::unique_ptr<uint16_t[]> missing;  // scratch for one NACK; left uninitialised
   std::vector<uint8_t> nack_bytes;
 
   ReceiverCounters& counters() { return owner.counters_; }
@@ -357,12 +358,12 @@ struct UnitReceiver::Impl {
 
   // Missing fragments in [from, to), ascending, into `missing`; returns how many.
   size_t collect_missing(const Unit& u, uint32_t from, uint32_t to) {
-    return missing_fragments(u.bitmap, from, to, missing.data());
+    return missing_fragments(u.bitmap, from, to, missing.get());
   }
 
   void send_nack(const Unit& u, size_t n, uint32_t round) {
     NackOut out{streams[u.stream_slot].id, u.seq, u.count, round, NackChunk{}};
-    encode_nack(missing.data(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
+    encode_nack(missing.get(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
                 [&](const NackChunk& c) {
                   out.chunk = c;
                   ++counters().nacks_sent;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -82,7 +83,7 @@ struct UnitSender::Impl {
         stored(size_t{c.max_streams} * depth),
         stream_index(c.max_streams),
         resend(std::max<uint32_t>(c.resend_queue_entries, 1)),
-        decoded(65535) {
+        decoded(new uint16_t[65535]) {
     for (size_t i = streams.size(); i > 0; --i) {
       streams[i - 1].next_free = free_streams;
       free_streams = static_cast<uint32_t>(i - 1);
@@ -103,7 +104,7 @@ struct UnitSender::Impl {
   size_t store_bytes = 0;
   std::vector<Resend> resend;  // ring
   size_t resend_head = 0, resend_n = 0;
-  std::vector<uint16_t> decoded;
+  std::unique_ptr<uint16_t[]> decoded;  // scratch for one NACK; left uninitialised
   // Token bucket, in bytes; sending is allowed while tokens >= 0.
   double rate = 0;
   double tokens = 0;
@@ -289,7 +290,7 @@ struct UnitSender::Impl {
       answer = NackAnswer::unit_not_stored;
     } else if (fragment_count != stored[slot].count ||
                decode_nack(encoding, first_fragment, missing_count, fragment_count, bytes, size,
-                           decoded.data(), decoded.size(), n) != NackError::ok) {
+                           decoded.get(), 65535, n) != NackError::ok) {
       answer = NackAnswer::malformed;
     }
     if (answer != NackAnswer::queued) {
