@@ -253,7 +253,13 @@ struct UnitReceiver::Impl {
     }
     if (!s.have_newest || seq_before(s.newest, h.unit_seq)) advance_stream(s, h.unit_seq, now_ns);
 
-    if (free_units.empty()) evict_oldest(LossReason::table_full);
+    if (free_units.empty()) {
+      if (age_head == kNone) {  // a table of no slots
+        verdict = FragmentVerdict::no_memory;
+        return kNone;
+      }
+      evict_oldest(LossReason::table_full);
+    }
     const uint32_t words = bitmap_words(h.fragment_count);
     const uint32_t bytes = round8(h.unit_length) + 8 * words;
     UnitHandle buf = pool.acquire(bytes);

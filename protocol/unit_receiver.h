@@ -99,7 +99,8 @@ class ReceiverEvents {
  public:
   virtual ~ReceiverEvents() = default;
   /// The unit is whole. Take `unit` (move) to keep the bytes; otherwise the buffer
-  /// returns to the pool when the call returns.
+  /// returns to the pool when the call returns. A kept handle still counts against the
+  /// port's memory budget and must be released before the receiver is destroyed.
   virtual void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) = 0;
   virtual void on_unit_lost(const LostUnit& info) = 0;
   virtual void on_nack(const NackOut& nack) = 0;

@@ -77,7 +77,7 @@ struct UnitSender::Impl {
   Impl(const SenderConfig& c, UnitSender& s)
       : cfg(c),
         owner(s),
-        depth(std::max<uint32_t>(c.store_units, 1)),
+        depth(c.store_units),
         pool(c.store_budget_bytes, c.max_unit_bytes),
         streams(c.max_streams),
         stored(size_t{c.max_streams} * depth),
@@ -425,8 +425,20 @@ struct UnitSender::Impl {
   }
 };
 
+namespace {
+
+// A payload of 0 bytes cannot cut anything; one larger than a datagram cannot travel.
+SenderConfig sanitized(SenderConfig c) {
+  constexpr uint16_t kMaxPayload = 65507 - kDataHeaderSize;  // largest UDP/IPv4 payload
+  c.max_payload = std::min<uint16_t>(std::max<uint16_t>(c.max_payload, 1), kMaxPayload);
+  c.store_units = std::max<uint32_t>(c.store_units, 1);
+  return c;
+}
+
+}  // namespace
+
 UnitSender::UnitSender(const SenderConfig& config, PacketOut& out, SenderEvents* events)
-    : config_(config), out_(out), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)), out_(out), events_(events), impl_(new Impl(config_, *this)) {}
 
 UnitSender::~UnitSender() { delete impl_; }
 

@@ -14,8 +14,9 @@
 namespace aigw {
 
 struct SenderConfig {
-  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728)
-  uint32_t store_units = 4;              ///< D: units kept for retransmission per stream
+  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728);
+                                         ///< clamped to [1, 65475]
+  uint32_t store_units = 4;              ///< D: units kept for retransmission per stream (>= 1)
   int64_t store_ttl_ns = 3'000'000'000;  ///< a unit older than this is expired
   double pace_bytes_per_s = 0;           ///< 0: no pacing (send as fast as polled)
   uint32_t burst_bytes = 64 * 1024;      ///< token-bucket depth of the pacer
