@@ -103,6 +103,7 @@ class ReceiverEvents {
   /// port's memory budget and must be released before the receiver is destroyed.
   virtual void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) = 0;
   virtual void on_unit_lost(const LostUnit& info) = 0;
+  /// A NACK chunk to send; `nack.chunk.bytes` is valid only during the call.
   virtual void on_nack(const NackOut& nack) = 0;
 };
 
