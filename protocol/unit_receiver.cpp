@@ -105,7 +105,7 @@ struct UnitReceiver::Impl {
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
         missing(new uint16_t[65535]),
-        nack_bytes(std::max<size_t>(c.nack_max_bytes, 8)) {
+        nack_bytes(c.nack_max_bytes) {
     free_units.reserve(units.size());
     for (size_t i = units.size(); i > 0; --i) free_units.push_back(static_cast<uint32_t>(i - 1));
     streams.reserve(c.max_streams);
@@ -475,7 +475,7 @@ struct UnitReceiver::Impl {
     s.have_newest = false;
     s.newest = first_seq - 1;
     s.floor = first_seq;
-    s.finished.assign(std::max<uint32_t>(cfg.recent_units_window, 1), 0);
+    s.finished.assign(cfg.recent_units_window, 0);
     s.finished_pos = 0;
     s.finished_n = 0;
     s.units_head = kNone;
@@ -498,8 +498,20 @@ struct UnitReceiver::Impl {
   }
 };
 
+namespace {
+
+// Limits that keep buffer arithmetic in 32 bits and every NACK able to name something.
+ReceiverConfig sanitized(ReceiverConfig c) {
+  c.max_unit_bytes = std::min(c.max_unit_bytes, 1u << 30);
+  c.recent_units_window = std::min<uint32_t>(std::max<uint32_t>(c.recent_units_window, 1), 1u << 20);
+  c.nack_max_bytes = std::max<size_t>(c.nack_max_bytes, 8);
+  return c;
+}
+
+}  // namespace
+
 UnitReceiver::UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events)
-    : config_(config), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)), events_(events), impl_(new Impl(config_, *this)) {}
 
 UnitReceiver::~UnitReceiver() { delete impl_; }
 

@@ -432,6 +432,7 @@ SenderConfig sanitized(SenderConfig c) {
   constexpr uint16_t kMaxPayload = 65507 - kDataHeaderSize;  // largest UDP/IPv4 payload
   c.max_payload = std::min<uint16_t>(std::max<uint16_t>(c.max_payload, 1), kMaxPayload);
   c.store_units = std::max<uint32_t>(c.store_units, 1);
+  c.max_unit_bytes = std::min(c.max_unit_bytes, 1u << 30);
   return c;
 }
 

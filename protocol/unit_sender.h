@@ -22,7 +22,7 @@ struct SenderConfig {
   uint32_t burst_bytes = 64 * 1024;      ///< token-bucket depth of the pacer
   uint32_t max_streams = 4096;
   size_t store_budget_bytes = size_t{64} << 20;  ///< memory of the retransmit store
-  uint32_t max_unit_bytes = 16u << 20;
+  uint32_t max_unit_bytes = 16u << 20;   ///< larger units are refused (<= 1 GiB)
   uint32_t resend_queue_entries = 65536;  ///< runs of fragments queued for retransmission
 };
 
