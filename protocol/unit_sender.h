@@ -14,14 +14,16 @@
 namespace aigw {
 
 struct SenderConfig {
-  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728)
-  uint32_t store_units = 4;              ///< D: units kept for retransmission per stream
+  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728);
+                                         ///< clamped to [1, 65475]
+  uint32_t store_units = 4;              ///< D: units kept for retransmission per stream (>= 1)
   int64_t store_ttl_ns = 3'000'000'000;  ///< a unit older than this is expired
   double pace_bytes_per_s = 0;           ///< 0: no pacing (send as fast as polled)
   uint32_t burst_bytes = 64 * 1024;      ///< token-bucket depth of the pacer
   uint32_t max_streams = 4096;
   size_t store_budget_bytes = size_t{64} << 20;  ///< memory of the retransmit store
-  uint32_t max_unit_bytes = 16u << 20;
+  uint32_t max_unit_bytes = 16u << 20;   ///< larger units are refused (<= 1 GiB)
+  uint32_t resend_queue_entries = 65536;  ///< runs of fragments queued for retransmission
 };
 
 /// Where fragments go. One call per fragment; implementations batch (sendmmsg, bursts).
@@ -65,6 +67,7 @@ struct SenderCounters {
   uint64_t units_expired = 0;
   uint64_t units_evicted = 0;  ///< dropped from the store by D or the budget before expiry
   uint64_t send_blocked = 0;
+  uint64_t resend_dropped = 0;  ///< NACKed fragments not queued: retransmit queue full
 };
 
 /// Callback for units leaving the store (for loss accounting on the egress side).
@@ -101,7 +104,8 @@ class UnitSender {
 
   /// Sends what pacing allows now (retransmissions first). Returns fragments sent.
   size_t poll(int64_t now_ns, size_t max_fragments = 256);
-  /// Time of the next poll with work (pacing or expiry), or INT64_MAX.
+  /// Time of the next poll with work (pacing or expiry), or INT64_MAX. A time at or
+  /// before the last poll means "now" (fragments wait and pacing allows them).
   int64_t next_poll_ns() const;
   /// True when fragments are queued and not yet sent.
   bool has_pending() const;
