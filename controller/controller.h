@@ -131,8 +131,6 @@ class Controller final : private MigrationIo {
   void send_stream_close(const StreamState& s);
   void fill_entry(const StreamState& s, uint32_t data_port, ctl::StreamEntry& e) const;
   std::pair<std::string, uint32_t> gpu_endpoint(uint32_t gpu_id) const;
-  double committed_bw(uint32_t gateway, uint32_t port) const;
-  double committed_mem(uint32_t gateway, uint32_t port) const;
 
   ControllerConfig cfg_;
   Transport& transport_;
@@ -151,7 +149,6 @@ class Controller final : private MigrationIo {
 
   std::map<uint32_t, GatewayState> gateways_;
   std::map<uint32_t, StreamState> streams_;
-  std::map<uint32_t, Endpoint> gpu_control_;
   std::vector<PendingRequest> pending_;
   std::map<std::pair<uint32_t, uint64_t>, CachedReply> replies_;
   // Streams closed recently: a StreamSync that still lists one (it crossed the

@@ -65,7 +65,6 @@ void Controller::gpu_gone(uint32_t id) {
   if (steering_.find(id) == nullptr) return;
   log::warn("gpu_down", "gpu={} streams={}", id, steering_.streams_on(id));
   steering_.remove(id);
-  gpu_control_.erase(id);
   rebalance_gpus();
 }
 

@@ -292,7 +292,6 @@ void Controller::on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from
   s.control_port = m.control_port();
   const bool known = steering_.find(s.id) != nullptr;
   steering_.upsert(s);
-  gpu_control_[s.id] = resolve_control(m.control_address(), m.control_port(), from);
   gpu_liveness_.heard(s.id, now_ns_, cfg_.sync_period_ms);
   if (!known) log::info("gpu_register", "gpu={} address={}:{} models={}", s.id, s.address, s.port, s.models.size());
 }
