@@ -229,6 +229,10 @@ TEST_F(DaemonTest, AigwctlReadsChangesAndPersists) {
   ASSERT_EQ(gws.size(), 1u);
   EXPECT_EQ(gws[0]["id"], 3);
 
+  r = aigwctl(cfg.control_socket, "gateways --json");  // the flag after the verb works too
+  EXPECT_EQ(r.exit, 0);
+  EXPECT_TRUE(nlohmann::json::parse(r.out, nullptr, false).is_array()) << r.out;
+
   r = aigwctl(cfg.control_socket, "gateways");
   EXPECT_EQ(r.exit, 0);
   EXPECT_NE(r.out.find("FORECAST"), std::string::npos);
