@@ -121,7 +121,21 @@ void Daemon::on_signal(struct ev_loop* loop, ev_signal* w, int) {
 bool Daemon::send(const Endpoint& to, const std::vector<uint8_t>& datagram) {
   sockaddr_storage sa{};
   socklen_t len = 0;
-  if (!to_sockaddr(to, sa, len) || int(sa.ss_family) != udp_family_) return false;
+  if (!to_sockaddr(to, sa, len)) return false;
+  if (sa.ss_family == AF_INET && udp_family_ == AF_INET6) {
+    // An IPv6 socket (e.g. listen "[::]:7700") reaches IPv4 peers as v4-mapped addresses.
+    sockaddr_in v4;
+    std::memcpy(&v4, &sa, sizeof(v4));
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = v4.sin_port;
+    v6.sin6_addr.s6_addr[10] = 0xff;
+    v6.sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+    std::memcpy(&sa, &v6, sizeof(v6));
+    len = sizeof(v6);
+  }
+  if (int(sa.ss_family) != udp_family_) return false;
   return ::sendto(udp_fd_, datagram.data(), datagram.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sa), len) ==
          static_cast<ssize_t>(datagram.size());
 }

@@ -56,7 +56,10 @@ Endpoint from_sockaddr(const sockaddr_storage& sa) {
     e.port = ntohs(v4->sin_port);
   } else if (sa.ss_family == AF_INET6) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&sa);
-    inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
+    // A v4-mapped source (IPv6 socket, IPv4 peer) is named by its IPv4 address, the
+    // form the peers use in their messages.
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof(buf));
+    else inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
     e.port = ntohs(v6->sin6_port);
   }
   e.address = buf;

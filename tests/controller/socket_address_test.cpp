@@ -22,6 +22,13 @@ TEST(SocketAddress, ParsesV4AndV6HostPort) {
     EXPECT_FALSE(parse_host_port(bad, sa, len)) << bad;
 }
 
+TEST(SocketAddress, V4MappedSourcesReadAsIpv4) {
+  sockaddr_storage sa;
+  socklen_t len;
+  ASSERT_TRUE(parse_host_port("[::ffff:127.0.0.1]:53", sa, len));
+  EXPECT_EQ(from_sockaddr(sa), (Endpoint{"127.0.0.1", 53}));
+}
+
 TEST(SocketAddress, EndpointText) {
   EXPECT_EQ((Endpoint{"10.0.0.1", 5}).str(), "10.0.0.1:5");
   EXPECT_EQ((Endpoint{"::1", 5}).str(), "[::1]:5");
