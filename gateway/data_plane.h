@@ -46,6 +46,8 @@ class Backend : public DataPlane {
   virtual void set_events(PipelineEvents* events) = 0;
   /// Opens ports and starts the pipelines. False with `error` on failure.
   virtual bool start(std::string& error) = 0;
+  /// Begins moving packets, once the agent has admitted the configured streams.
+  virtual void activate() {}
   /// Stops the pipelines; counters stay readable.
   virtual void stop() = 0;
 };

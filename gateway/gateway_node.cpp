@@ -50,6 +50,7 @@ bool GatewayNode::start(std::string& error, int& exit_code) {
     error = "cannot bind control address " + to_string(config_.control_bind);
     return false;
   }
+  backend_->activate();
   if (config_.metrics_enabled) {
     metrics_ = std::make_unique<MetricsServer>([this](std::string& out) { render_metrics(out); });
     if (!metrics_->start(config_.metrics_bind, error)) return false;
