@@ -42,11 +42,16 @@ enum class NackError : uint8_t {
   not_ascending,     ///< list/ranges not strictly ascending or runs overlap/touch
   count_mismatch,    ///< missing_count differs from what the bytes name
   too_many,          ///< names more fragments than the caller's output holds
+  bad_window,        ///< fragment count 0 or > 65535, or a window start that cannot be
+                     ///< (>= fragment count for a bitmap, non-zero for list and ranges)
+  empty_run,         ///< a range of length 0
 };
 
 const char* to_string(NackError e);
 
-/// Decodes one chunk into `out` (capacity `cap`), setting `n`. Total on any input.
+/// Decodes one chunk into `out` (capacity `cap`), setting `n`. Total on any input: every
+/// byte string yields ok (the named fragments, ascending) or one specific error. On an
+/// error `n` holds what was written before it was found.
 NackError decode_nack(NackEncoding encoding, uint32_t first_fragment, uint32_t missing_count,
                       uint32_t fragment_count, const uint8_t* bytes, size_t size, uint16_t* out,
                       size_t cap, size_t& n);
@@ -55,6 +60,11 @@ NackError decode_nack(NackEncoding encoding, uint32_t first_fragment, uint32_t m
 size_t nack_list_size(size_t n);
 size_t nack_ranges_size(const uint16_t* missing, size_t n);
 size_t nack_bitmap_size(const uint16_t* missing, size_t n);
+
+/// Lists the fragments in [from, to) whose bit is clear in `received` (bit i of word
+/// i/64 set = fragment i held), ascending, into `out`; returns how many. This is how a
+/// receiver turns its bitmap into the sorted set encode_nack() takes.
+size_t missing_fragments(const uint64_t* received, uint32_t from, uint32_t to, uint16_t* out);
 
 /// Encodes the prefix of `missing` that fits `max_bytes` in its smallest encoding,
 /// returning how many entries it consumed (>= 1 when max_bytes >= 8).
