@@ -69,9 +69,11 @@ typedef void (*aigw_free_fn)(void* user, void* ptr);
 typedef int64_t (*aigw_clock_fn)(void* user);
 
 enum aigw_event_type {
-  AIGW_EVENT_MIGRATED = 1,          /**< units from `unit_seq` on go to the new gateway */
-  AIGW_EVENT_UNIT_EXPIRED = 2,      /**< unit `unit_seq` left the retransmit store unacknowledged */
-  AIGW_EVENT_UNIT_UNRECOVERABLE = 3 /**< a gateway asked for unit `unit_seq`, no longer stored */
+  AIGW_EVENT_MIGRATED = 1,           /**< units from `unit_seq` on go to the new gateway */
+  AIGW_EVENT_UNIT_UNRECOVERABLE = 2, /**< a gateway asked for unit `unit_seq`, no longer stored:
+                                          the GPU side will report it lost */
+  AIGW_EVENT_STREAM_CLOSED = 3       /**< the controller ended the stream (no gateway can take
+                                          it); send_unit now fails, open a new stream later */
 };
 
 typedef struct aigw_event {
