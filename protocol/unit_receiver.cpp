@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "protocol/flat_index.h"
@@ -103,8 +104,8 @@ struct UnitReceiver::Impl {
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
-        missing(65535),
-        nack_bytes(std::max<size_t>(c.nack_max_bytes, 8)) {
+        missing(new uint16_t[65535]),
+        nack_bytes(c.nack_max_bytes) {
     free_units.reserve(units.size());
     for (size_t i = units.size(); i > 0; --i) free_units.push_back(static_cast<uint32_t>(i - 1));
     streams.reserve(c.max_streams);
@@ -127,7 +128,7 @@ struct UnitReceiver::Impl {
   uint32_t last_slot = kNone;
   // Never later than the earliest pending event (may be earlier: a spurious wake-up).
   int64_t timer_min = kNever;
-  std::vector<uint16_t> missing;
+  std::unique_ptr<uint16_t[]> missing;  // scratch for one NACK; left uninitialised
   std::vector<uint8_t> nack_bytes;
 
   ReceiverCounters& counters() { return owner.counters_; }
@@ -252,7 +253,13 @@ struct UnitReceiver::Impl {
     }
     if (!s.have_newest || seq_before(s.newest, h.unit_seq)) advance_stream(s, h.unit_seq, now_ns);
 
-    if (free_units.empty()) evict_oldest(LossReason::table_full);
+    if (free_units.empty()) {
+      if (age_head == kNone) {  // a table of no slots
+        verdict = FragmentVerdict::no_memory;
+        return kNone;
+      }
+      evict_oldest(LossReason::table_full);
+    }
     const uint32_t words = bitmap_words(h.fragment_count);
     const uint32_t bytes = round8(h.unit_length) + 8 * words;
     UnitHandle buf = pool.acquire(bytes);
@@ -357,12 +364,12 @@ struct UnitReceiver::Impl {
 
   // Missing fragments in [from, to), ascending, into `missing`; returns how many.
   size_t collect_missing(const Unit& u, uint32_t from, uint32_t to) {
-    return missing_fragments(u.bitmap, from, to, missing.data());
+    return missing_fragments(u.bitmap, from, to, missing.get());
   }
 
   void send_nack(const Unit& u, size_t n, uint32_t round) {
     NackOut out{streams[u.stream_slot].id, u.seq, u.count, round, NackChunk{}};
-    encode_nack(missing.data(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
+    encode_nack(missing.get(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
                 [&](const NackChunk& c) {
                   out.chunk = c;
                   ++counters().nacks_sent;
@@ -468,7 +475,7 @@ struct UnitReceiver::Impl {
     s.have_newest = false;
     s.newest = first_seq - 1;
     s.floor = first_seq;
-    s.finished.assign(std::max<uint32_t>(cfg.recent_units_window, 1), 0);
+    s.finished.assign(cfg.recent_units_window, 0);
     s.finished_pos = 0;
     s.finished_n = 0;
     s.units_head = kNone;
@@ -491,8 +498,20 @@ struct UnitReceiver::Impl {
   }
 };
 
+namespace {
+
+// Limits that keep buffer arithmetic in 32 bits and every NACK able to name something.
+ReceiverConfig sanitized(ReceiverConfig c) {
+  c.max_unit_bytes = std::min(c.max_unit_bytes, 1u << 30);
+  c.recent_units_window = std::min<uint32_t>(std::max<uint32_t>(c.recent_units_window, 1), 1u << 20);
+  c.nack_max_bytes = std::max<size_t>(c.nack_max_bytes, 8);
+  return c;
+}
+
+}  // namespace
+
 UnitReceiver::UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events)
-    : config_(config), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)), events_(events), impl_(new Impl(config_, *this)) {}
 
 UnitReceiver::~UnitReceiver() { delete impl_; }
 
