@@ -169,7 +169,21 @@ TEST(Integration, LossyStreamIsRepairedAndMigratesAtAUnitBoundary) {
   const ControlKey key = test::test_key();
   Cluster cluster(0.05);
   Client client;
-  ASSERT_TRUE(client.create(options(cluster.controller_address(), AIGW_MODE_THREAD, key)));
+  // Thread mode: events arrive on the SDK's thread.
+  struct Events {
+    std::mutex mu;
+    std::vector<aigw_event> list;
+    std::thread::id thread;
+  } events;
+  aigw_edge_options o = options(cluster.controller_address(), AIGW_MODE_THREAD, key);
+  o.on_event = [](void* user, const aigw_event* ev) {
+    auto* e = static_cast<Events*>(user);
+    std::lock_guard<std::mutex> l(e->mu);
+    e->list.push_back(*ev);
+    e->thread = std::this_thread::get_id();
+  };
+  o.event_user = &events;
+  ASSERT_TRUE(client.create(o));
   aigw_stream_profile p = default_profile();
   p.unit_bytes = 100 * 1024;
   p.period_ms = 50;
@@ -231,6 +245,14 @@ TEST(Integration, LossyStreamIsRepairedAndMigratesAtAUnitBoundary) {
   EXPECT_EQ(cluster.closes[0].stream_id(), kStreamId);
   EXPECT_EQ(cluster.closes[0].last_unit_seq(), 5u);
   EXPECT_GE(cluster.heartbeats, 1u);
+  std::lock_guard<std::mutex> el(events.mu);
+  ASSERT_EQ(events.list.size(), 1u);
+  EXPECT_EQ(events.list[0].type, AIGW_EVENT_MIGRATED);
+  EXPECT_EQ(events.list[0].stream_id, kStreamId);
+  EXPECT_EQ(events.list[0].unit_seq, 3u);
+  EXPECT_EQ(events.list[0].gateway_id, 2u);
+  EXPECT_EQ(events.list[0].gateway_port, cluster.gw2().data().port());
+  EXPECT_NE(events.thread, std::this_thread::get_id());
 }
 
 TEST(Integration, EventLoopModeWithEncryptedUnits) {
