@@ -99,6 +99,18 @@ TEST_F(Package, CHeaderIsPlainC99) {
                     "pkg-config --cflags --libs aigw-edge) -o '" + exe + "'", out), 0) << out;
   ASSERT_EQ(run("LD_LIBRARY_PATH='" + libdir_ + "' '" + exe + "'", out), 0) << out;
   EXPECT_EQ(out, "split=2 retransmit store full\n");
+
+  // The same program against the static library: `pkg-config --static` must name
+  // everything libaigw-edge.a needs (the C++ runtime included).
+  const std::string exe_static = destdir_ + "/app_static";
+  ASSERT_EQ(run(pc + "cc -std=c99 '" + src + "' $(" + pc + "pkg-config --cflags aigw-edge) '" +
+                    libdir_ + "/libaigw-edge.a' -Wl,--as-needed $(" + pc +
+                    "pkg-config --static --libs aigw-edge) -o '" + exe_static + "'", out), 0)
+      << out;
+  ASSERT_EQ(run("ldd '" + exe_static + "'", out), 0) << out;
+  EXPECT_EQ(out.find("libaigw-edge"), std::string::npos) << out;
+  ASSERT_EQ(run("'" + exe_static + "'", out), 0) << out;
+  EXPECT_EQ(out, "split=2 retransmit store full\n");
 }
 
 TEST_F(Package, SharedLibraryExportsOnlyTheCAbi) {
