@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
                   fw.burst.stationary_loss(), fw.reorder, fw.duplicate,
                   static_cast<double>(fw.delay_ns) / 1e6, fw.rate_bps / 1e6, fw.seed);
 
+  ev_now_update(loop);  // set-up took time; timers count from now
   auto on_signal = [](struct ev_loop* l, ev_signal*, int) { ev_break(l, EVBREAK_ALL); };
   ev_signal sigint, sigterm;
   ev_signal_init(&sigint, on_signal, SIGINT);
