@@ -42,11 +42,16 @@ enum class NackError : uint8_t {
   not_ascending,     ///< list/ranges not strictly ascending or runs overlap/touch
   count_mismatch,    ///< missing_count differs from what the bytes name
   too_many,          ///< names more fragments than the caller's output holds
+  bad_window,        ///< fragment count 0 or > 65535, or a window start that cannot be
+                     ///< (>= fragment count for a bitmap, non-zero for list and ranges)
+  empty_run,         ///< a range of length 0
 };
 
 const char* to_string(NackError e);
 
-/// Decodes one chunk into `out` (capacity `cap`), setting `n`. Total on any input.
+/// Decodes one chunk into `out` (capacity `cap`), setting `n`. Total on any input: every
+/// byte string yields ok (the named fragments, ascending) or one specific error. On an
+/// error `n` holds what was written before it was found.
 NackError decode_nack(NackEncoding encoding, uint32_t first_fragment, uint32_t missing_count,
                       uint32_t fragment_count, const uint8_t* bytes, size_t size, uint16_t* out,
                       size_t cap, size_t& n);

@@ -40,8 +40,10 @@ class UnitHandle {
   uint32_t index_ = 0;
 };
 
-/// Buffers of a few size classes (powers of two from `min_buffer` to `max_buffer`), with
-/// a byte budget across all of them. Single-threaded: owned by one core.
+/// Buffers of a few size classes (from `min_buffer` to `max_buffer`: each power of two and
+/// three steps between it and the next, so a buffer wastes at most a fifth of itself),
+/// with a byte budget across all of them. Single-threaded: owned by one core; handles
+/// must be destroyed before the pool.
 class UnitBufferPool {
  public:
   /// `budget_bytes` caps the bytes handed out at once; buffers are carved lazily at
@@ -60,23 +62,37 @@ class UnitBufferPool {
   size_t buffers_in_use() const { return handed_out_; }
   /// Bytes a buffer for a unit of `bytes` would take (its size class).
   uint32_t class_size(uint32_t bytes) const;
+  /// Bytes of memory the pool holds (handed out plus kept free); never above the budget.
+  size_t bytes_reserved() const { return reserved_; }
+  /// Carves `count` buffers for units of `bytes` now, so that start-up, not the first
+  /// units, pays for the allocation. Returns how many exist afterwards (budget-bound).
+  size_t prewarm(uint32_t bytes, size_t count);
 
  private:
   friend class UnitHandle;
   void release(uint32_t index);
 
+  uint32_t class_index(uint32_t bytes) const;
+  uint32_t class_bytes(uint32_t cls) const;
+  int32_t carve(uint32_t cls);
+  bool trim_free_buffers(size_t need);
+
   struct Slot {
-    std::unique_ptr<uint8_t[]> bytes;
+    std::unique_ptr<uint8_t[]> bytes;  // null: a vacant slot whose buffer was given back
     uint32_t capacity;
-    int32_t next_free;  // free-list link within its class
+    uint32_t cls;
+    int32_t next_free;  // free-list link within its class (or in the vacant list)
   };
   std::vector<Slot> slots_;
   std::vector<int32_t> free_heads_;  // per size class
+  int32_t vacant_head_ = -1;
   size_t budget_;
   size_t in_use_ = 0;
   size_t handed_out_ = 0;
+  size_t reserved_ = 0;
   uint32_t max_buffer_;
   uint32_t min_buffer_;
+  uint32_t min_shift_;
 };
 
 }  // namespace aigw

@@ -125,9 +125,13 @@ class UnitReceiver {
   /// Admits a stream; fragments of other streams get FragmentVerdict::unknown_stream.
   /// `first_unit_seq` is the first unit expected (units before it are late).
   bool add_stream(uint32_t stream_id, uint32_t first_unit_seq = 0);
-  /// Stops accepting the stream after `last_unit_seq` (inclusive); incomplete units
-  /// beyond it are reported lost with LossReason::stream_removed.
+  /// Stops accepting the stream now; its incomplete units are reported lost with
+  /// LossReason::stream_removed. To let units up to a switch point finish first (stream
+  /// migration), call close_stream_after() and remove the stream later.
   void remove_stream(uint32_t stream_id);
+  /// Keeps receiving units up to `last_unit_seq` (inclusive, serial order) but treats
+  /// fragments of later units as FragmentVerdict::unknown_stream.
+  void close_stream_after(uint32_t stream_id, uint32_t last_unit_seq);
   bool has_stream(uint32_t stream_id) const;
 
   /// Feeds one validated fragment (decode_data_header returned ok). `payload` holds

@@ -22,6 +22,7 @@ struct SenderConfig {
   uint32_t max_streams = 4096;
   size_t store_budget_bytes = size_t{64} << 20;  ///< memory of the retransmit store
   uint32_t max_unit_bytes = 16u << 20;
+  uint32_t resend_queue_entries = 65536;  ///< runs of fragments queued for retransmission
 };
 
 /// Where fragments go. One call per fragment; implementations batch (sendmmsg, bursts).
@@ -65,6 +66,7 @@ struct SenderCounters {
   uint64_t units_expired = 0;
   uint64_t units_evicted = 0;  ///< dropped from the store by D or the budget before expiry
   uint64_t send_blocked = 0;
+  uint64_t resend_dropped = 0;  ///< NACKed fragments not queued: retransmit queue full
 };
 
 /// Callback for units leaving the store (for loss accounting on the egress side).
@@ -101,7 +103,8 @@ class UnitSender {
 
   /// Sends what pacing allows now (retransmissions first). Returns fragments sent.
   size_t poll(int64_t now_ns, size_t max_fragments = 256);
-  /// Time of the next poll with work (pacing or expiry), or INT64_MAX.
+  /// Time of the next poll with work (pacing or expiry), or INT64_MAX. A time at or
+  /// before the last poll means "now" (fragments wait and pacing allows them).
   int64_t next_poll_ns() const;
   /// True when fragments are queued and not yet sent.
   bool has_pending() const;

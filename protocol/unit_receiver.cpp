@@ -1,0 +1,544 @@
+#include "protocol/unit_receiver.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "protocol/flat_index.h"
+
+namespace aigw {
+
+const char* to_string(LossReason r) {
+  switch (r) {
+    case LossReason::deadline: return "deadline";
+    case LossReason::nack_rounds: return "nack_rounds";
+    case LossReason::memory_budget: return "memory_budget";
+    case LossReason::table_full: return "table_full";
+    case LossReason::stream_removed: return "stream_removed";
+    case LossReason::superseded: return "superseded";
+  }
+  return "unknown";
+}
+
+const char* to_string(FragmentVerdict v) {
+  switch (v) {
+    case FragmentVerdict::accepted: return "accepted";
+    case FragmentVerdict::completed: return "completed";
+    case FragmentVerdict::duplicate: return "duplicate";
+    case FragmentVerdict::late: return "late";
+    case FragmentVerdict::unknown_stream: return "unknown_stream";
+    case FragmentVerdict::unit_too_large: return "unit_too_large";
+    case FragmentVerdict::inconsistent: return "inconsistent";
+    case FragmentVerdict::no_memory: return "no_memory";
+    case FragmentVerdict::kVerdictCount: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr uint32_t kNone = FlatIndex::kNone;
+
+// Serial-number arithmetic (RFC 1982) on 32-bit unit sequence numbers.
+inline bool seq_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+
+inline uint64_t unit_key(uint32_t stream_id, uint32_t seq) {
+  return (uint64_t{stream_id} << 32) | seq;
+}
+
+inline uint32_t bitmap_words(uint32_t count) { return (count + 63) / 64; }
+inline uint32_t round8(uint32_t v) { return (v + 7u) & ~7u; }
+
+}  // namespace
+
+struct UnitReceiver::Impl {
+  struct Unit {
+    UnitHandle buf;              // unit bytes, then the received bitmap (8-aligned)
+    uint64_t* bitmap = nullptr;
+    uint64_t key = 0;
+    uint32_t stream_slot = 0;
+    uint32_t seq = 0;
+    uint32_t unit_length = 0;
+    uint32_t stride = 0;
+    uint16_t count = 0;
+    uint16_t received = 0;
+    uint32_t frontier = 0;       // highest index received + 1
+    uint32_t gap_mark = 0;       // frontier when the pending gap NACK was scheduled
+    uint32_t nacked_limit = 0;   // every fragment below it has been NACKed at least once
+    uint32_t rounds = 0;
+    uint32_t retransmitted = 0;
+    uint8_t flags = 0;
+    bool active = false;
+    bool tail = false;           // a later unit of the stream began: NACK through the end
+    int64_t first_ns = 0;
+    int64_t last_ns = 0;
+    int64_t next_gap_ns = kNever;   // NACK of new gaps (first request for them)
+    int64_t next_pass_ns = kNever;  // re-NACK of everything missing (a round)
+    int64_t deadline_ns = 0;
+    uint32_t age_prev = kNone, age_next = kNone;        // all units, oldest first
+    uint32_t stream_prev = kNone, stream_next = kNone;  // units of the same stream
+  };
+
+  struct Stream {
+    uint32_t id = 0;
+    bool active = false;
+    bool closed = false;
+    bool have_newest = false;
+    uint32_t newest = 0;
+    uint32_t floor = 0;          // units before it are late
+    uint32_t close_after = 0;
+    std::vector<uint32_t> finished;  // ring of recently finished seqs
+    uint32_t finished_pos = 0;
+    uint32_t finished_n = 0;
+    uint32_t units_head = kNone;
+    uint32_t next_free = kNone;
+  };
+
+  Impl(const ReceiverConfig& c, UnitReceiver& r)
+      : cfg(c),
+        owner(r),
+        pool(c.memory_budget_bytes, round8(c.max_unit_bytes) + 8 * bitmap_words(65535)),
+        units(c.max_units_in_flight),
+        unit_index(c.max_units_in_flight),
+        stream_index(c.max_streams),
+        missing(65535),
+        nack_bytes(std::max<size_t>(c.nack_max_bytes, 8)) {
+    free_units.reserve(units.size());
+    for (size_t i = units.size(); i > 0; --i) free_units.push_back(static_cast<uint32_t>(i - 1));
+    streams.reserve(c.max_streams);
+  }
+
+  const ReceiverConfig& cfg;
+  UnitReceiver& owner;
+  UnitBufferPool pool;
+  std::vector<Unit> units;
+  std::vector<uint32_t> free_units;
+  FlatIndex unit_index;
+  FlatIndex stream_index;
+  std::vector<Stream> streams;
+  uint32_t free_streams = kNone;
+  size_t live_streams = 0;
+  uint32_t age_head = kNone, age_tail = kNone;
+  size_t in_flight = 0;
+  // The unit of the previous fragment: a burst of one unit skips the hash lookup.
+  uint64_t last_key = 0;
+  uint32_t last_slot = kNone;
+  // Never later than the earliest pending event (may be earlier: a spurious wake-up).
+  int64_t timer_min = kNever;
+  std::vector<uint16_t> missing;
+  std::vector<uint8_t> nack_bytes;
+
+  ReceiverCounters& counters() { return owner.counters_; }
+  ReceiverEvents& events() { return owner.events_; }
+
+  Stream* find_stream(uint32_t id) {
+    const uint32_t s = stream_index.find(id);
+    return s == kNone ? nullptr : &streams[s];
+  }
+
+  static bool recently_finished(const Stream& s, uint32_t seq) {
+    for (uint32_t i = 0; i < s.finished_n; ++i) {
+      if (s.finished[i] == seq) return true;
+    }
+    return false;
+  }
+
+  void remember_finished(Stream& s, uint32_t seq) {
+    s.finished[s.finished_pos] = seq;
+    s.finished_pos = (s.finished_pos + 1) % static_cast<uint32_t>(s.finished.size());
+    if (s.finished_n < s.finished.size()) ++s.finished_n;
+  }
+
+  // Unlinks the unit from every structure and returns its buffer to the caller.
+  UnitHandle unlink(uint32_t slot) {
+    Unit& u = units[slot];
+    if (u.age_prev != kNone) units[u.age_prev].age_next = u.age_next; else age_head = u.age_next;
+    if (u.age_next != kNone) units[u.age_next].age_prev = u.age_prev; else age_tail = u.age_prev;
+    Stream& s = streams[u.stream_slot];
+    if (u.stream_prev != kNone) units[u.stream_prev].stream_next = u.stream_next;
+    else s.units_head = u.stream_next;
+    if (u.stream_next != kNone) units[u.stream_next].stream_prev = u.stream_prev;
+    unit_index.erase(u.key);
+    remember_finished(s, u.seq);
+    if (last_slot == slot) last_slot = kNone;
+    u.active = false;
+    u.bitmap = nullptr;
+    free_units.push_back(slot);
+    --in_flight;
+    return std::move(u.buf);
+  }
+
+  void lose(uint32_t slot, LossReason reason) {
+    const Unit& u = units[slot];
+    const LostUnit info{streams[u.stream_slot].id, u.seq, reason, u.count, u.received,
+                        u.unit_length};
+    UnitHandle buf = unlink(slot);
+    buf.reset();
+    ++counters().units_lost[static_cast<size_t>(reason)];
+    events().on_unit_lost(info);
+  }
+
+  void complete(uint32_t slot, int64_t now_ns) {
+    const Unit& u = units[slot];
+    const CompletedUnit info{streams[u.stream_slot].id, u.seq, u.flags, u.count,
+                             u.retransmitted, u.rounds, u.first_ns, now_ns};
+    const uint32_t len = u.unit_length;
+    UnitHandle buf = unlink(slot);
+    buf.set_size(len);
+    ++counters().units_completed;
+    events().on_unit_complete(info, buf);
+  }
+
+  void schedule_gap(Unit& u, int64_t at) {
+    u.gap_mark = u.frontier;
+    u.next_gap_ns = at;
+    if (at < timer_min) timer_min = at;
+  }
+
+  void schedule_pass(Unit& u, int64_t at) {
+    if (at < u.next_pass_ns) u.next_pass_ns = at;
+    if (at < timer_min) timer_min = at;
+  }
+
+  // A new newest unit of the stream: older incomplete units are now known to have a
+  // gap at their end; those that fell out of the seq window are given up.
+  void advance_stream(Stream& s, uint32_t seq, int64_t now_ns) {
+    s.newest = seq;
+    s.have_newest = true;
+    const uint32_t window_floor = seq - (static_cast<uint32_t>(s.finished.size()) - 1);
+    if (seq_before(s.floor, window_floor)) s.floor = window_floor;
+    for (uint32_t i = s.units_head; i != kNone;) {
+      const uint32_t next = units[i].stream_next;
+      Unit& u = units[i];
+      if (seq_before(u.seq, s.floor)) {
+        lose(i, LossReason::superseded);
+      } else if (!u.tail) {
+        u.tail = true;
+        if (u.rounds == 0) schedule_pass(u, now_ns + cfg.reorder_tolerance_ns);
+      }
+      i = next;
+    }
+  }
+
+  void evict_oldest(LossReason reason) { lose(age_head, reason); }
+
+  // Opens a unit for the first fragment `h` of it; kNone with `verdict` set on refusal.
+  uint32_t open_unit(const DataHeader& h, int64_t now_ns, FragmentVerdict& verdict) {
+    const uint32_t stream_slot = stream_index.find(h.stream_id);
+    if (stream_slot == kNone) {
+      verdict = FragmentVerdict::unknown_stream;
+      return kNone;
+    }
+    Stream& s = streams[stream_slot];
+    if (seq_before(h.unit_seq, s.floor) || recently_finished(s, h.unit_seq)) {
+      verdict = FragmentVerdict::late;
+      return kNone;
+    }
+    if (s.closed && seq_before(s.close_after, h.unit_seq)) {
+      verdict = FragmentVerdict::unknown_stream;
+      return kNone;
+    }
+    if (h.unit_length > cfg.max_unit_bytes) {
+      verdict = FragmentVerdict::unit_too_large;
+      return kNone;
+    }
+    const UnitGeometry g{h.unit_length, h.fragment_count};
+    if (!g.valid() || h.fragment_index >= h.fragment_count ||
+        h.payload_length != g.payload_length(h.fragment_index)) {
+      verdict = FragmentVerdict::inconsistent;
+      return kNone;
+    }
+    if (!s.have_newest || seq_before(s.newest, h.unit_seq)) advance_stream(s, h.unit_seq, now_ns);
+
+    if (free_units.empty()) evict_oldest(LossReason::table_full);
+    const uint32_t words = bitmap_words(h.fragment_count);
+    const uint32_t bytes = round8(h.unit_length) + 8 * words;
+    UnitHandle buf = pool.acquire(bytes);
+    while (!buf && age_head != kNone) {
+      evict_oldest(LossReason::memory_budget);
+      buf = pool.acquire(bytes);
+    }
+    if (!buf) {
+      verdict = FragmentVerdict::no_memory;
+      return kNone;
+    }
+    const uint32_t slot = free_units.back();
+    free_units.pop_back();
+    Unit& u = units[slot];
+    u.buf = std::move(buf);
+    u.bitmap = reinterpret_cast<uint64_t*>(u.buf.data() + round8(h.unit_length));
+    std::memset(u.bitmap, 0, 8 * size_t{words});
+    u.key = unit_key(h.stream_id, h.unit_seq);
+    u.stream_slot = stream_slot;
+    u.seq = h.unit_seq;
+    u.unit_length = h.unit_length;
+    u.stride = g.stride();
+    u.count = h.fragment_count;
+    u.received = 0;
+    u.frontier = 0;
+    u.gap_mark = 0;
+    u.nacked_limit = 0;
+    u.rounds = 0;
+    u.retransmitted = 0;
+    u.flags = h.flags & data_flag::encrypted;
+    u.active = true;
+    // A unit that begins after a newer one of its stream is itself a straggler.
+    u.tail = seq_before(h.unit_seq, s.newest);
+    u.first_ns = now_ns;
+    u.last_ns = now_ns;
+    u.next_gap_ns = kNever;
+    u.next_pass_ns = kNever;
+    u.deadline_ns = now_ns + cfg.unit_deadline_ns;
+    u.age_prev = age_tail;
+    u.age_next = kNone;
+    if (age_tail != kNone) units[age_tail].age_next = slot; else age_head = slot;
+    age_tail = slot;
+    u.stream_prev = kNone;
+    u.stream_next = s.units_head;
+    if (s.units_head != kNone) units[s.units_head].stream_prev = slot;
+    s.units_head = slot;
+    unit_index.insert(u.key, slot);
+    ++in_flight;
+    timer_min = std::min({timer_min, u.deadline_ns, now_ns + cfg.idle_nack_ns});
+    if (u.tail) schedule_pass(u, now_ns + cfg.reorder_tolerance_ns);
+    return slot;
+  }
+
+  FragmentVerdict take(const DataHeader& h, const uint8_t* payload, int64_t now_ns) {
+    const uint64_t key = unit_key(h.stream_id, h.unit_seq);
+    uint32_t slot = last_slot;
+    if (slot == kNone || key != last_key) {
+      slot = unit_index.find(key);
+      if (slot == kNone) {
+        FragmentVerdict v = FragmentVerdict::accepted;
+        slot = open_unit(h, now_ns, v);
+        if (slot == kNone) return v;
+      }
+      last_key = key;
+      last_slot = slot;
+    }
+    Unit& u = units[slot];
+    const uint32_t idx = h.fragment_index;
+    // The unit's geometry is fixed by its first fragment; the payload length check
+    // guards callers that skipped decode_data_header.
+    if (h.fragment_count != u.count || h.unit_length != u.unit_length || idx >= u.count ||
+        (h.flags & data_flag::encrypted) != u.flags) {
+      return FragmentVerdict::inconsistent;
+    }
+    const uint32_t offset = idx * u.stride;
+    const uint32_t len = std::min(u.stride, u.unit_length - offset);
+    if (h.payload_length != len) return FragmentVerdict::inconsistent;
+    uint64_t& word = u.bitmap[idx >> 6];
+    const uint64_t bit = uint64_t{1} << (idx & 63);
+    if (word & bit) return FragmentVerdict::duplicate;
+    word |= bit;
+    std::memcpy(u.buf.data() + offset, payload, len);
+    ++u.received;
+    u.last_ns = now_ns;
+    counters().bytes_accepted += len;
+    if (h.flags & data_flag::retransmission) {
+      ++u.retransmitted;
+      ++counters().retransmissions_received;
+    }
+    if (u.received == u.count) {
+      complete(slot, now_ns);
+      return FragmentVerdict::completed;
+    }
+    if (idx >= u.frontier) {
+      // Jumping past the frontier opens a gap [frontier, idx); in-order arrival never does.
+      const bool gap = idx > u.frontier;
+      u.frontier = idx + 1;
+      if (gap && u.next_gap_ns == kNever) schedule_gap(u, now_ns + cfg.reorder_tolerance_ns);
+    }
+    return FragmentVerdict::accepted;
+  }
+
+  // Missing fragments in [from, to), ascending, into `missing`; returns how many.
+  size_t collect_missing(const Unit& u, uint32_t from, uint32_t to) {
+    size_t n = 0;
+    for (uint32_t w = from / 64; w * 64 < to; ++w) {
+      const uint32_t base = w * 64;
+      uint64_t gaps = ~u.bitmap[w];
+      if (from > base) gaps &= ~uint64_t{0} << (from - base);
+      if (to - base < 64) gaps &= (uint64_t{1} << (to - base)) - 1;
+      while (gaps) {
+        missing[n++] = static_cast<uint16_t>(base + static_cast<uint32_t>(__builtin_ctzll(gaps)));
+        gaps &= gaps - 1;
+      }
+    }
+    return n;
+  }
+
+  void send_nack(const Unit& u, size_t n, uint32_t round) {
+    NackOut out{streams[u.stream_slot].id, u.seq, u.count, round, NackChunk{}};
+    encode_nack(missing.data(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
+                [&](const NackChunk& c) {
+                  out.chunk = c;
+                  ++counters().nacks_sent;
+                  events().on_nack(out);
+                });
+    counters().nacked_fragments += n;
+  }
+
+  int64_t pass_due(const Unit& u) const {
+    // Before any NACK a quiet unit asks for its tail; afterwards the pass timer rules.
+    return u.rounds == 0 ? std::min(u.next_pass_ns, u.last_ns + cfg.idle_nack_ns) : u.next_pass_ns;
+  }
+
+  // A round: asks again for everything missing (the whole unit once it is idle or its
+  // stream moved on). Waits while fragments still flow. False when the unit is gone.
+  bool run_pass(uint32_t slot, int64_t now_ns) {
+    Unit& u = units[slot];
+    const int64_t quiet_for = now_ns - u.last_ns;
+    const bool idle = quiet_for >= cfg.idle_nack_ns;
+    if (u.rounds > 0 && !idle && quiet_for < cfg.reorder_tolerance_ns) {
+      u.next_pass_ns = u.last_ns + cfg.reorder_tolerance_ns;  // resends still arriving
+      return true;
+    }
+    const uint32_t limit = idle || u.tail ? u.count : u.frontier;
+    const size_t n = collect_missing(u, 0, limit);
+    if (n == 0) {  // only the tail is missing and may still come: wait for idle
+      u.next_pass_ns = u.last_ns + cfg.idle_nack_ns;
+      return true;
+    }
+    if (u.rounds >= cfg.max_nack_rounds) {
+      lose(slot, LossReason::nack_rounds);
+      return false;
+    }
+    ++u.rounds;
+    send_nack(u, n, u.rounds);
+    u.nacked_limit = std::max(u.nacked_limit, limit);
+    u.next_pass_ns = now_ns + cfg.renack_interval_ns;
+    u.next_gap_ns = kNever;  // every gap below the frontier was just asked for
+    return true;
+  }
+
+  // First request for gaps at least the reorder tolerance old: those below the frontier
+  // of when the gap appeared, or every gap once nothing arrived for the tolerance.
+  void run_gap(Unit& u, int64_t now_ns) {
+    const bool quiet = now_ns - u.last_ns >= cfg.reorder_tolerance_ns;
+    const uint32_t limit = quiet ? u.frontier : u.gap_mark;
+    const uint32_t from = std::min(u.nacked_limit, limit);
+    const size_t n = collect_missing(u, from, limit);
+    u.next_gap_ns = kNever;
+    if (n > 0) {
+      send_nack(u, n, 1);
+      u.nacked_limit = limit;
+      if (u.rounds == 0) {
+        u.rounds = 1;
+        u.next_pass_ns = now_ns + cfg.renack_interval_ns;
+      }
+    }
+    // Gaps that opened since get their own tolerance.
+    if (limit < u.frontier && collect_missing(u, limit, u.frontier) > 0) {
+      schedule_gap(u, now_ns + cfg.reorder_tolerance_ns);
+    }
+  }
+
+  // Runs the unit's due work; false when the unit is gone.
+  bool service(uint32_t slot, int64_t now_ns) {
+    Unit& u = units[slot];
+    if (now_ns >= u.deadline_ns) {
+      lose(slot, LossReason::deadline);
+      return false;
+    }
+    if (pass_due(u) <= now_ns && !run_pass(slot, now_ns)) return false;
+    if (u.next_gap_ns <= now_ns) run_gap(u, now_ns);
+    return true;
+  }
+
+  void on_timer(int64_t now_ns) {
+    if (now_ns < timer_min) return;
+    int64_t next = kNever;
+    for (uint32_t i = age_head; i != kNone;) {
+      const uint32_t after = units[i].age_next;
+      if (service(i, now_ns)) {
+        const Unit& u = units[i];
+        next = std::min({next, u.deadline_ns, u.next_gap_ns, pass_due(u)});
+      }
+      i = after;
+    }
+    timer_min = next;
+  }
+
+  bool add_stream(uint32_t id, uint32_t first_seq) {
+    if (stream_index.find(id) != kNone || live_streams >= cfg.max_streams) return false;
+    uint32_t slot = free_streams;
+    if (slot != kNone) {
+      free_streams = streams[slot].next_free;
+    } else {
+      slot = static_cast<uint32_t>(streams.size());
+      streams.emplace_back();
+    }
+    Stream& s = streams[slot];
+    s.id = id;
+    s.active = true;
+    s.closed = false;
+    s.have_newest = false;
+    s.newest = first_seq - 1;
+    s.floor = first_seq;
+    s.finished.assign(std::max<uint32_t>(cfg.recent_units_window, 1), 0);
+    s.finished_pos = 0;
+    s.finished_n = 0;
+    s.units_head = kNone;
+    s.next_free = kNone;
+    stream_index.insert(id, slot);
+    ++live_streams;
+    return true;
+  }
+
+  void remove_stream(uint32_t id) {
+    const uint32_t slot = stream_index.find(id);
+    if (slot == kNone) return;
+    while (streams[slot].units_head != kNone) lose(streams[slot].units_head, LossReason::stream_removed);
+    stream_index.erase(id);
+    Stream& s = streams[slot];
+    s.active = false;
+    s.next_free = free_streams;
+    free_streams = slot;
+    --live_streams;
+  }
+};
+
+UnitReceiver::UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events)
+    : config_(config), events_(events), impl_(new Impl(config_, *this)) {}
+
+UnitReceiver::~UnitReceiver() { delete impl_; }
+
+bool UnitReceiver::add_stream(uint32_t stream_id, uint32_t first_unit_seq) {
+  return impl_->add_stream(stream_id, first_unit_seq);
+}
+
+void UnitReceiver::remove_stream(uint32_t stream_id) { impl_->remove_stream(stream_id); }
+
+void UnitReceiver::close_stream_after(uint32_t stream_id, uint32_t last_unit_seq) {
+  if (Impl::Stream* s = impl_->find_stream(stream_id)) {
+    s->closed = true;
+    s->close_after = last_unit_seq;
+  }
+}
+
+bool UnitReceiver::has_stream(uint32_t stream_id) const {
+  return impl_->stream_index.find(stream_id) != kNone;
+}
+
+FragmentVerdict UnitReceiver::on_fragment(const DataHeader& h, const uint8_t* payload,
+                                          int64_t now_ns) {
+  const FragmentVerdict v = impl_->take(h, payload, now_ns);
+  ++counters_.fragments[static_cast<size_t>(v)];
+  return v;
+}
+
+void UnitReceiver::on_timer(int64_t now_ns) { impl_->on_timer(now_ns); }
+
+int64_t UnitReceiver::next_timer_ns() const {
+  return impl_->in_flight == 0 ? kNever : impl_->timer_min;
+}
+
+size_t UnitReceiver::units_in_flight() const { return impl_->in_flight; }
+
+size_t UnitReceiver::memory_in_use() const { return impl_->pool.bytes_in_use(); }
+
+}  // namespace aigw
