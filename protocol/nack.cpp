@@ -38,6 +38,21 @@ size_t nack_bitmap_size(const uint16_t* missing, size_t n) {
   return (size_t{missing[n - 1]} - missing[0]) / 8 + 1;
 }
 
+size_t missing_fragments(const uint64_t* received, uint32_t from, uint32_t to, uint16_t* out) {
+  size_t n = 0;
+  for (uint32_t w = from / 64; w * 64 < to; ++w) {
+    const uint32_t base = w * 64;
+    uint64_t gaps = ~received[w];
+    if (from > base) gaps &= ~uint64_t{0} << (from - base);
+    if (to - base < 64) gaps &= (uint64_t{1} << (to - base)) - 1;
+    while (gaps) {
+      out[n++] = static_cast<uint16_t>(base + static_cast<uint32_t>(__builtin_ctzll(gaps)));
+      gaps &= gaps - 1;
+    }
+  }
+  return n;
+}
+
 namespace {
 
 // How many leading entries each encoding can carry in `max_bytes`.

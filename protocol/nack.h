@@ -61,6 +61,11 @@ size_t nack_list_size(size_t n);
 size_t nack_ranges_size(const uint16_t* missing, size_t n);
 size_t nack_bitmap_size(const uint16_t* missing, size_t n);
 
+/// Lists the fragments in [from, to) whose bit is clear in `received` (bit i of word
+/// i/64 set = fragment i held), ascending, into `out`; returns how many. This is how a
+/// receiver turns its bitmap into the sorted set encode_nack() takes.
+size_t missing_fragments(const uint64_t* received, uint32_t from, uint32_t to, uint16_t* out);
+
 /// Encodes the prefix of `missing` that fits `max_bytes` in its smallest encoding,
 /// returning how many entries it consumed (>= 1 when max_bytes >= 8).
 size_t encode_nack_chunk(const uint16_t* missing, size_t n, uint8_t* out, size_t max_bytes,

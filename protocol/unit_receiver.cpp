@@ -357,18 +357,7 @@ struct UnitReceiver::Impl {
 
   // Missing fragments in [from, to), ascending, into `missing`; returns how many.
   size_t collect_missing(const Unit& u, uint32_t from, uint32_t to) {
-    size_t n = 0;
-    for (uint32_t w = from / 64; w * 64 < to; ++w) {
-      const uint32_t base = w * 64;
-      uint64_t gaps = ~u.bitmap[w];
-      if (from > base) gaps &= ~uint64_t{0} << (from - base);
-      if (to - base < 64) gaps &= (uint64_t{1} << (to - base)) - 1;
-      while (gaps) {
-        missing[n++] = static_cast<uint16_t>(base + static_cast<uint32_t>(__builtin_ctzll(gaps)));
-        gaps &= gaps - 1;
-      }
-    }
-    return n;
+    return missing_fragments(u.bitmap, from, to, missing.data());
   }
 
   void send_nack(const Unit& u, size_t n, uint32_t round) {
