@@ -1,0 +1,156 @@
+#include "controller/controller.h"
+
+#include "protocol/log.h"
+
+namespace aigw::controller {
+
+bool build_key_ring(const ControllerConfig& cfg, KeyRing& ring, std::string& error) {
+  for (const KeyConfig& k : cfg.keys) {
+    ControlKey key;
+    if (!KeyRing::parse_hex(k.hex, key)) {
+      error = "key " + std::to_string(k.id) + ": not 64 hex digits";
+      return false;
+    }
+    ring.add(k.id, key);
+  }
+  if (ring.find(cfg.controller_key_id) == nullptr) {
+    error = "controller_key_id " + std::to_string(cfg.controller_key_id) + " is not among [[keys]]";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+ControlKey sealing_key(const ControllerConfig& cfg) {
+  KeyRing ring;
+  std::string error;
+  ControlKey key{};
+  if (build_key_ring(cfg, ring, error)) key = *ring.find(cfg.controller_key_id);
+  return key;
+}
+
+std::unique_ptr<AdmissionAlgorithm> algorithm_of(const ControllerConfig& cfg) {
+  AdmissionOptions o;
+  o.increment.net_weight = cfg.load.weight_net;
+  o.increment.memory_weight = cfg.load.weight_memory;
+  parse_group_policy(cfg.admission_k_policy, o.group_policy);
+  o.group_k = cfg.admission_group_k;
+  auto a = make_admission(cfg.admission_algorithm, o);
+  return a ? std::move(a) : make_admission("balanced", o);
+}
+
+}  // namespace
+
+Controller::Controller(const ControllerConfig& cfg, Transport& transport, int64_t now_ns, uint64_t counter_start)
+    : cfg_(cfg),
+      transport_(transport),
+      sealer_(make_sender_id(NodeRole::controller, cfg.controller_id), cfg.controller_key_id, sealing_key(cfg),
+              counter_start),
+      opener_(keys_),
+      load_model_(cfg.load),
+      trigger_(cfg.trigger),
+      gateway_liveness_(cfg.dead_after_periods),
+      gpu_liveness_(cfg.dead_after_periods),
+      executor_(*this, counter_start) {
+  std::string error;
+  build_key_ring(cfg_, keys_, error);  // the daemon validated the keys before
+  for (const KeyConfig& k : cfg_.keys) {
+    uint8_t roles = 0;
+    for (const std::string& r : k.roles) {
+      NodeRole role;
+      if (parse_role(r, role)) roles |= uint8_t(1u << uint32_t(role));
+    }
+    key_roles_[k.id] = k.roles.empty() ? uint8_t(0xFF) : roles;
+  }
+  algorithm_ = algorithm_of(cfg_);
+  executor_.set_timing({cfg_.migration_retry_ms * 1000000, cfg_.migration_retries});
+  now_ns_ = started_ns_ = now_ns;
+  const int64_t warmup_ms =
+      cfg_.admission_warmup_ms >= 0 ? cfg_.admission_warmup_ms : int64_t(cfg_.sync_period_ms) + 100;
+  warmup_end_ns_ = now_ns + warmup_ms * 1000000;
+  next_round_ns_ = now_ns + int64_t(cfg_.sync_period_ms) * 1000000;
+  for (uint32_t id : cfg_.drained_gateways) {
+    gateways_[id].id = id;
+    gateways_[id].draining_operator = true;
+  }
+}
+
+Controller::~Controller() = default;
+
+void Controller::tick(int64_t now_ns) {
+  now_ns_ = now_ns;
+  if (window_end_ns_ != 0 && now_ns >= window_end_ns_ && now_ns >= warmup_end_ns_) decide_window();
+  executor_.tick(now_ns);
+  if (now_ns >= next_round_ns_) {
+    control_round();
+    next_round_ns_ = now_ns + int64_t(cfg_.sync_period_ms) * 1000000;
+  }
+}
+
+int64_t Controller::next_deadline() const {
+  int64_t next = std::min(next_round_ns_, executor_.next_deadline());
+  if (window_end_ns_ != 0) next = std::min(next, std::max(window_end_ns_, warmup_end_ns_));
+  return next;
+}
+
+bool Controller::apply_config(const ControllerConfig& next, std::string& error) {
+  if (!validate_config(next, error)) return false;
+  if (!is_admission_name(next.admission_algorithm)) {
+    error = "unknown admission algorithm " + next.admission_algorithm;
+    return false;
+  }
+  cfg_ = next;
+  algorithm_ = algorithm_of(cfg_);
+  load_model_.set_params(cfg_.load);
+  trigger_.set_params(cfg_.trigger);
+  gateway_liveness_.set_dead_after(cfg_.dead_after_periods);
+  gpu_liveness_.set_dead_after(cfg_.dead_after_periods);
+  executor_.set_timing({cfg_.migration_retry_ms * 1000000, cfg_.migration_retries});
+  log::Level level;
+  if (log::parse_level(cfg_.log_level, level)) log::set_level(level);
+  next_round_ns_ = std::min(next_round_ns_, now_ns_ + int64_t(cfg_.sync_period_ms) * 1000000);
+  return true;
+}
+
+bool Controller::set_drain(uint32_t gateway_id, bool drain, std::string& error) {
+  auto it = gateways_.find(gateway_id);
+  if (it == gateways_.end()) {
+    error = "unknown gateway " + std::to_string(gateway_id);
+    return false;
+  }
+  it->second.draining_operator = drain;
+  auto& list = cfg_.drained_gateways;
+  list.erase(std::remove(list.begin(), list.end(), gateway_id), list.end());
+  if (drain) list.push_back(gateway_id);
+  log::info(drain ? "gateway_drain" : "gateway_undrain", "gateway={}", gateway_id);
+  return true;
+}
+
+bool Controller::migrate(uint32_t stream_id, uint32_t gateway_id, bool dry_run, int64_t now_ns, std::string& error,
+                         uint64_t& migration_id) {
+  now_ns_ = now_ns;
+  migration_id = 0;
+  auto s = streams_.find(stream_id);
+  auto g = gateways_.find(gateway_id);
+  if (s == streams_.end()) error = "unknown stream " + std::to_string(stream_id);
+  else if (g == gateways_.end() || !g->second.alive) error = "gateway " + std::to_string(gateway_id) + " is not live";
+  else if (s->second.gateway_id == gateway_id) error = "stream already on gateway " + std::to_string(gateway_id);
+  else if (executor_.migrating(stream_id)) error = "stream is already migrating";
+  else if (g->second.draining()) error = "gateway is draining";
+  if (!error.empty()) return false;
+  const uint32_t port = pick_port(gateway_id, s->second);
+  if (port == UINT32_MAX) {
+    error = "no port of gateway " + std::to_string(gateway_id) + " has room for the stream";
+    return false;
+  }
+  if (dry_run) return true;
+  migration_id = start_migration(s->second, gateway_id, port, false, "operator");
+  if (migration_id == 0) {
+    error = "could not start";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace aigw::controller

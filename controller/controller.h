@@ -1,0 +1,168 @@
+// The controller core: authenticates control datagrams, keeps the tables, admits,
+// steers, predicts, migrates and re-homes (docs/controller.md). It performs no I/O and
+// reads no clock: datagrams and the time come in as arguments and datagrams leave
+// through a Transport, so tests drive it with a fake clock and the daemon with libev.
+// \threadbound: one thread (the daemon's event loop) calls every method.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/admission.h"
+#include "controller/config.h"
+#include "controller/failure_detector.h"
+#include "controller/gpu_steering.h"
+#include "controller/load_model.h"
+#include "controller/lsd_trigger.h"
+#include "controller/metrics.h"
+#include "controller/migration_executor.h"
+#include "controller/migration_planner.h"
+#include "controller/node_id.h"
+#include "controller/tables.h"
+#include "protocol/control.pb.h"
+#include "protocol/envelope.h"
+
+namespace aigw::controller {
+
+/// Where sealed datagrams go. Returns false when the datagram could not be sent.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual bool send(const Endpoint& to, const std::vector<uint8_t>& datagram) = 0;
+};
+
+/// Builds the key ring of a configuration; false (with a reason) on a bad key.
+bool build_key_ring(const ControllerConfig& cfg, KeyRing& ring, std::string& error);
+
+class Controller final : private MigrationIo {
+ public:
+  /// `counter_start` seeds the envelope counter and migration ids (wall-clock ns in
+  /// the daemon, so both stay monotonic across restarts).
+  Controller(const ControllerConfig& cfg, Transport& transport, int64_t now_ns, uint64_t counter_start);
+  ~Controller() override;
+
+  /// One received datagram from `from`.
+  void on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns);
+  /// Runs what is due: admission windows, control rounds, migration retries.
+  void tick(int64_t now_ns);
+  /// The earliest time tick() has something to do.
+  int64_t next_deadline() const;
+
+  // ---- operator surface (aigwctl, HTTP)
+  const ControllerConfig& config() const { return cfg_; }
+  /// Applies a new configuration live (algorithm, factors, thresholds, periods).
+  bool apply_config(const ControllerConfig& next, std::string& error);
+  /// Stops (or resumes) admission to a gateway; its streams are migrated away.
+  bool set_drain(uint32_t gateway_id, bool drain, std::string& error);
+  /// Moves one stream to a gateway now (make-before-break). `dry_run` only checks.
+  bool migrate(uint32_t stream_id, uint32_t gateway_id, bool dry_run, int64_t now_ns, std::string& error,
+               uint64_t& migration_id);
+
+  nlohmann::json status_json(int64_t now_ns) const;
+  nlohmann::json gateways_json() const;
+  nlohmann::json streams_json() const;
+  nlohmann::json gpus_json() const;
+  nlohmann::json migrations_json() const;
+  std::string prometheus(int64_t now_ns) const;
+
+  const ControllerMetrics& metrics() const { return metrics_; }
+  const std::map<uint32_t, GatewayState>& gateways() const { return gateways_; }
+  const std::map<uint32_t, StreamState>& streams() const { return streams_; }
+  uint32_t sender_id() const { return sealer_.sender_id(); }
+
+ private:
+  struct PendingRequest {
+    ctl::AdmissionRequest request;
+    Endpoint reply_to;
+  };
+  struct CachedReply {
+    ctl::AdmissionReply reply;
+    int64_t expires_ns = 0;
+  };
+
+  // controller_rx.cpp
+  bool authenticate(const uint8_t* data, size_t len, EnvelopeView& env, NodeRole& role);
+  void on_gateway_register(const ctl::GatewayRegister& m, const Endpoint& from);
+  void on_load_sync(const ctl::LoadSync& m, const Endpoint& from);
+  void on_stream_sync(const ctl::StreamSync& m, const Endpoint& from);
+  void on_admission_request(ctl::AdmissionRequest& m, const Endpoint& from);
+  void on_stream_close(const ctl::StreamClose& m);
+  void on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from);
+  void on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from);
+  void on_gpu_load_sync(const ctl::GpuLoadSync& m);
+  bool on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_t node);
+  void adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id);
+  void reject(const char* reason);
+
+  // controller_admission.cpp
+  void decide_window();
+  std::vector<AdmissionTarget> admission_targets(uint32_t exclude_gateway) const;
+  void reply(const Endpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req);
+  ctl::AdmissionReply accept(const ctl::AdmissionRequest& req, const AdmissionTarget& t);
+  ctl::AdmissionReply existing_assignment(const ctl::AdmissionRequest& req, const StreamState& s) const;
+  uint32_t allocate_stream_id(uint32_t wanted);
+  void rebuild_algorithm();
+
+  // controller_round.cpp
+  void control_round();
+  void gateway_gone(uint32_t id, const char* reason);
+  void gpu_gone(uint32_t id);
+  void rebalance_gpus();
+  void plan_migrations();
+  std::vector<PlanGateway> plan_input() const;
+  uint32_t pick_port(uint32_t gateway_id, const StreamState& s) const;
+  uint64_t start_migration(StreamState& s, uint32_t target, uint32_t port, bool source_dead, const char* reason);
+  void send_expect(const Migration& m) override;
+  void send_switch(const Migration& m) override;
+  void send_release(const Migration& m) override;
+  void finished(const Migration& m, MigrationOutcome o) override;
+
+  // controller_tx.cpp
+  void send(const Endpoint& to, MessageType type, const google::protobuf::MessageLite& msg);
+  void send_assign(const StreamState& s, bool remove, uint32_t release_after);
+  void send_remove(uint32_t gateway_id, uint32_t stream_id, uint32_t release_after);
+  void send_steer(const StreamState& s);
+  void send_stream_close(const StreamState& s);
+  void fill_entry(const StreamState& s, uint32_t data_port, ctl::StreamEntry& e) const;
+  std::pair<std::string, uint32_t> gpu_endpoint(uint32_t gpu_id) const;
+  double committed_bw(uint32_t gateway, uint32_t port) const;
+  double committed_mem(uint32_t gateway, uint32_t port) const;
+
+  ControllerConfig cfg_;
+  Transport& transport_;
+  KeyRing keys_;
+  std::map<uint32_t, uint8_t> key_roles_;  // key id -> bit (1 << role) per allowed role
+  EnvelopeSealer sealer_;
+  EnvelopeOpener opener_;
+  std::unique_ptr<AdmissionAlgorithm> algorithm_;
+  LoadModel load_model_;
+  LsdTrigger trigger_;
+  FailureDetector gateway_liveness_;
+  FailureDetector gpu_liveness_;
+  GpuSteering steering_;
+  MigrationExecutor executor_;
+  ControllerMetrics metrics_;
+
+  std::map<uint32_t, GatewayState> gateways_;
+  std::map<uint32_t, StreamState> streams_;
+  std::map<uint32_t, Endpoint> gpu_control_;
+  std::vector<PendingRequest> pending_;
+  std::map<std::pair<uint32_t, uint64_t>, CachedReply> replies_;
+  uint32_t next_stream_id_ = 1;
+
+  int64_t now_ns_ = 0;
+  int64_t started_ns_ = 0;
+  int64_t warmup_end_ns_ = 0;
+  int64_t window_end_ns_ = 0;      // 0: no window open
+  int64_t next_round_ns_ = 0;
+  LoadSnapshot last_snapshot_;
+  bool planning_ = false;
+  std::vector<uint8_t> scratch_;
+};
+
+}  // namespace aigw::controller

@@ -1,0 +1,244 @@
+// Admission on the controller: requests are collected for one decision window, decided
+// together by the configured algorithm, then each accepted stream is assigned to its
+// gateway (StreamAssign) before the device hears back (docs/controller.md §1.4).
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "controller/controller.h"
+#include "protocol/log.h"
+
+namespace aigw::controller {
+
+namespace {
+
+constexpr int64_t kReplyCacheNs = 30'000'000'000;
+
+ctl::AdmissionReply rejection(const ctl::AdmissionRequest& req, ctl::AdmissionStatus status, std::string reason) {
+  ctl::AdmissionReply r;
+  r.set_request_id(req.request_id());
+  r.set_status(status);
+  r.set_reason(std::move(reason));
+  r.set_stream_id(req.stream_id());
+  return r;
+}
+
+const char* status_name(ctl::AdmissionStatus s) {
+  switch (s) {
+    case ctl::ADMISSION_ACCEPTED: return "accepted";
+    case ctl::ADMISSION_REJECTED_CAPACITY: return "rejected_capacity";
+    case ctl::ADMISSION_REJECTED_NO_GPU: return "rejected_no_gpu";
+    case ctl::ADMISSION_REJECTED_INVALID: return "rejected_invalid";
+    case ctl::ADMISSION_REJECTED_NO_GATEWAY: return "rejected_no_gateway";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+void Controller::on_admission_request(ctl::AdmissionRequest& m, const Endpoint& from) {
+  const auto key = std::make_pair(m.device_id(), m.request_id());
+  auto cached = replies_.find(key);
+  if (cached != replies_.end() && cached->second.expires_ns > now_ns_) {
+    // A retry: the same answer, and the assignment again in case that was lost too.
+    const ctl::AdmissionReply& r = cached->second.reply;
+    if (r.status() == ctl::ADMISSION_ACCEPTED) {
+      auto s = streams_.find(r.stream_id());
+      if (s != streams_.end()) send_assign(s->second, false, 0);
+    }
+    send(from, MessageType::admission_reply, r);
+    return;
+  }
+  for (const auto& p : pending_)
+    if (p.request.device_id() == m.device_id() && p.request.request_id() == m.request_id()) return;
+  pending_.push_back({std::move(m), from});
+  if (window_end_ns_ == 0) window_end_ns_ = now_ns_ + static_cast<int64_t>(cfg_.admission_window_ms * 1e6);
+}
+
+void Controller::reply(const Endpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req) {
+  metrics_.admissions.inc(status_name(r.status()));
+  replies_[{req.device_id(), req.request_id()}] = {r, now_ns_ + kReplyCacheNs};
+  send(to, MessageType::admission_reply, r);
+  if (r.status() != ctl::ADMISSION_ACCEPTED)
+    log::info("admission_rejected", "device={} request={} status={} reason=\"{}\"", req.device_id(),
+              req.request_id(), status_name(r.status()), r.reason());
+}
+
+std::vector<AdmissionTarget> Controller::admission_targets(uint32_t exclude_gateway) const {
+  // Demand already committed per port (admitted streams, and migrations under way),
+  // in one pass over the streams.
+  struct Committed {
+    double bw = 0, mem = 0;
+    uint32_t streams = 0;
+  };
+  std::map<std::pair<uint32_t, uint32_t>, Committed> committed;
+  for (const auto& [id, s] : streams_) {
+    auto& c = committed[{s.gateway_id, s.port_index}];
+    c.bw += s.bandwidth_bps;
+    c.mem += s.memory_bytes;
+    ++c.streams;
+    if (s.target_gateway != 0) {
+      auto& t = committed[{s.target_gateway, s.target_port}];
+      t.bw += s.bandwidth_bps;
+      t.mem += s.memory_bytes;
+    }
+  }
+  const double u = cfg_.load.utilization_cap;
+  std::vector<AdmissionTarget> out;
+  for (const auto& [id, g] : gateways_) {
+    if (!g.alive || g.draining() || id == exclude_gateway) continue;
+    const GatewayLoad* gl = load_model_.find(id);
+    double vmax_total = 0, mem_total = 0;
+    for (const auto& p : g.ports) {
+      vmax_total += p.bandwidth_capacity_bps;
+      mem_total += p.memory_capacity_bytes;
+    }
+    if (g.memory_capacity_bytes > 0) mem_total = g.memory_capacity_bytes;
+    for (size_t i = 0; i < g.ports.size(); ++i) {
+      const PortState& p = g.ports[i];
+      const Committed c = committed.count({id, uint32_t(i)}) ? committed.at({id, uint32_t(i)}) : Committed{};
+      const auto pi = static_cast<Eigen::Index>(i);
+      const double measured_bw = gl && pi < gl->bandwidth.size() ? gl->bandwidth(pi) : p.bandwidth_bps;
+      const double measured_mem = gl && pi < gl->memory.size() ? gl->memory(pi) : p.memory_bytes;
+      AdmissionTarget t;
+      t.gateway_id = id;
+      t.port_index = static_cast<uint32_t>(i);
+      t.bw_remaining = u * p.bandwidth_capacity_bps - std::max(measured_bw, c.bw);
+      t.mem_remaining = u * p.memory_capacity_bytes - std::max(measured_mem, c.mem);
+      t.bw_capacity = vmax_total > 0 ? vmax_total : 1;
+      t.mem_capacity = mem_total > 0 ? mem_total : 1;
+      t.load = gl ? gl->load : 0;
+      t.streams = c.streams;
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+uint32_t Controller::allocate_stream_id(uint32_t wanted) {
+  if (wanted != 0 && !streams_.count(wanted)) return wanted;
+  while (next_stream_id_ == 0 || streams_.count(next_stream_id_)) ++next_stream_id_;
+  return next_stream_id_++;
+}
+
+ctl::AdmissionReply Controller::existing_assignment(const ctl::AdmissionRequest& req, const StreamState& s) const {
+  ctl::AdmissionReply r;
+  r.set_request_id(req.request_id());
+  r.set_status(ctl::ADMISSION_ACCEPTED);
+  r.set_stream_id(s.stream_id);
+  r.set_gateway_id(s.gateway_id);
+  auto g = gateways_.find(s.gateway_id);
+  if (g != gateways_.end() && s.port_index < g->second.ports.size()) {
+    r.set_gateway_address(g->second.ports[s.port_index].address);
+    r.set_gateway_port(g->second.ports[s.port_index].port);
+  }
+  r.set_gpu_id(s.gpu_id);
+  {
+    const auto [gpu_addr, gpu_port] = gpu_endpoint(s.gpu_id);
+    r.set_gpu_address(gpu_addr);
+    r.set_gpu_port(gpu_port);
+  }
+  r.set_first_unit_seq(s.last_unit_seq != 0 ? s.last_unit_seq + 1 : s.first_unit_seq);
+  return r;
+}
+
+ctl::AdmissionReply Controller::accept(const ctl::AdmissionRequest& req, const AdmissionTarget& t) {
+  StreamState s;
+  s.stream_id = allocate_stream_id(req.stream_id());
+  s.device_id = req.device_id();
+  s.gateway_id = t.gateway_id;
+  s.port_index = t.port_index;
+  s.source_address = req.source_address();
+  s.source_port = req.source_port();
+  s.device_control = Endpoint{req.control_address(), static_cast<uint16_t>(req.control_port())};
+  s.unit_bytes = req.unit_bytes();
+  s.period_ms = req.period_ms();
+  s.model = req.model();
+  s.bandwidth_bps = double(req.unit_bytes()) * 8 * 1000 / req.period_ms();
+  s.memory_bytes = double(req.unit_bytes()) * cfg_.admission_memory_units;
+  s.gpu_id = steering_.choose(s.model, s.units_per_s());
+  s.assigned_ns = now_ns_;
+  auto [it, inserted] = streams_.emplace(s.stream_id, std::move(s));
+  send_assign(it->second, false, 0);
+  log::info("stream_admitted", "stream={} device={} gateway={} port={} gpu={}", it->second.stream_id,
+            it->second.device_id, t.gateway_id, t.port_index, it->second.gpu_id);
+  return existing_assignment(req, it->second);
+}
+
+void Controller::decide_window() {
+  std::vector<PendingRequest> batch;
+  batch.swap(pending_);
+  window_end_ns_ = 0;
+  ++metrics_.admission_windows;
+
+  std::vector<size_t> undecided;
+  std::vector<AdmissionDemand> demands;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ctl::AdmissionRequest& req = batch[i].request;
+    if (req.unit_bytes() == 0 || req.period_ms() == 0) {
+      reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, "unit_bytes and period_ms must be > 0"),
+            req);
+      continue;
+    }
+    if (req.control_address().empty() || req.control_address() == "0.0.0.0") req.set_control_address(batch[i].reply_to.address);
+    if (req.control_port() == 0) req.set_control_port(batch[i].reply_to.port);
+    if (req.stream_id() != 0) {
+      auto it = streams_.find(req.stream_id());
+      if (it != streams_.end()) {
+        StreamState& s = it->second;
+        if (s.device_id != 0 && s.device_id != req.device_id()) {
+          reply(batch[i].reply_to,
+                rejection(req, ctl::ADMISSION_REJECTED_INVALID, "stream id belongs to another device"), req);
+          continue;
+        }
+        // The device restarted or lost the reply, or the stream was adopted after a
+        // controller restart: confirm where it is.
+        s.device_id = req.device_id();
+        s.device_control = Endpoint{req.control_address(), static_cast<uint16_t>(req.control_port())};
+        if (s.model.empty()) s.model = req.model();
+        reply(batch[i].reply_to, existing_assignment(req, s), req);
+        continue;
+      }
+    }
+    bool gpu = false;
+    for (uint32_t id : steering_.ids()) gpu = gpu || steering_.serves(id, req.model());
+    if (!gpu) {
+      reply(batch[i].reply_to,
+            rejection(req, ctl::ADMISSION_REJECTED_NO_GPU, fmt::format("no GPU server serves model '{}'", req.model())),
+            req);
+      continue;
+    }
+    undecided.push_back(i);
+    demands.push_back({double(req.unit_bytes()) * 8 * 1000 / req.period_ms(),
+                       double(req.unit_bytes()) * cfg_.admission_memory_units});
+  }
+  if (undecided.empty()) return;
+
+  const std::vector<AdmissionTarget> targets = admission_targets(0);
+  bool any_live = false;
+  for (const auto& [id, g] : gateways_) any_live = any_live || g.alive;
+  std::vector<int32_t> out;
+  // Measured only for the decision-time metric; no decision depends on it.
+  const auto t0 = std::chrono::steady_clock::now();
+  algorithm_->decide(targets, demands, out);
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  metrics_.admission_decision_ns_sum += static_cast<uint64_t>(ns);
+  metrics_.admission_decision_ns_last = static_cast<uint64_t>(ns);
+
+  for (size_t k = 0; k < undecided.size(); ++k) {
+    PendingRequest& p = batch[undecided[k]];
+    if (out[k] != kRejected) {
+      reply(p.reply_to, accept(p.request, targets[static_cast<size_t>(out[k])]), p.request);
+    } else if (!any_live) {
+      reply(p.reply_to, rejection(p.request, ctl::ADMISSION_REJECTED_NO_GATEWAY, "no live gateway"), p.request);
+    } else {
+      reply(p.reply_to,
+            rejection(p.request, ctl::ADMISSION_REJECTED_CAPACITY,
+                      fmt::format("no gateway port has {:.0f} bit/s and {:.0f} bytes left", demands[k].bandwidth_bps,
+                                  demands[k].memory_bytes)),
+            p.request);
+    }
+  }
+}
+
+}  // namespace aigw::controller

@@ -1,0 +1,167 @@
+// Read-only views of the controller for aigwctl, the HTTP JSON API and Prometheus.
+#include <fmt/format.h>
+
+#include "controller/controller.h"
+
+namespace aigw::controller {
+
+using Json = nlohmann::json;
+
+Json Controller::status_json(int64_t now_ns) const {
+  size_t live = 0, draining = 0;
+  for (const auto& [id, g] : gateways_) {
+    live += g.alive;
+    draining += g.alive && g.draining();
+  }
+  Json j;
+  j["controller_id"] = cfg_.controller_id;
+  j["sender_id"] = sealer_.sender_id();
+  j["uptime_s"] = double(now_ns - started_ns_) / 1e9;
+  j["warming_up"] = now_ns < warmup_end_ns_;
+  j["admission_algorithm"] = std::string(algorithm_->name());
+  j["gateways_live"] = live;
+  j["gateways_draining"] = draining;
+  j["gateways_known"] = gateways_.size();
+  j["streams"] = streams_.size();
+  j["gpus"] = steering_.ids().size();
+  j["migrations_active"] = executor_.size();
+  j["lsd"] = last_snapshot_.lsd;
+  j["mean_forecast_load"] = last_snapshot_.mean_forecast;
+  j["theta"] = cfg_.trigger.theta;
+  j["balancing"] = trigger_.active();
+  j["pending_requests"] = pending_.size();
+  return j;
+}
+
+Json Controller::gateways_json() const {
+  Json arr = Json::array();
+  for (const auto& [id, g] : gateways_) {
+    Json j;
+    j["id"] = id;
+    j["alive"] = g.alive;
+    j["draining"] = g.draining();
+    j["control"] = g.control.str();
+    j["period_ms"] = g.period_ms;
+    j["cpu_busy"] = g.cpu_busy;
+    size_t streams = 0;
+    for (const auto& [sid, s] : streams_) streams += s.gateway_id == id;
+    j["streams"] = streams;
+    if (const GatewayLoad* gl = load_model_.find(id)) {
+      j["load"] = gl->load;
+      j["forecast"] = gl->predicted(cfg_.load.forecast_horizon);
+      j["net"] = gl->net;
+      j["memory"] = gl->mem;
+      j["cpu"] = gl->cpu;
+    }
+    j["ports"] = Json::array();
+    for (const auto& p : g.ports)
+      j["ports"].push_back({{"address", p.address},
+                            {"port", p.port},
+                            {"bandwidth_bps", p.bandwidth_bps},
+                            {"bandwidth_capacity_bps", p.bandwidth_capacity_bps},
+                            {"memory_bytes", p.memory_bytes},
+                            {"memory_capacity_bytes", p.memory_capacity_bytes},
+                            {"streams", p.reported_streams}});
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+Json Controller::streams_json() const {
+  Json arr = Json::array();
+  for (const auto& [id, s] : streams_) {
+    Json j;
+    j["id"] = id;
+    j["device"] = s.device_id;
+    j["gateway"] = s.gateway_id;
+    j["port_index"] = s.port_index;
+    j["gpu"] = s.gpu_id;
+    j["model"] = s.model;
+    j["bandwidth_bps"] = s.bandwidth_bps;
+    j["memory_bytes"] = s.memory_bytes;
+    j["last_unit_seq"] = s.last_unit_seq;
+    j["units_delivered"] = s.units_delivered;
+    j["units_lost"] = s.units_lost;
+    j["confirmed"] = s.confirmed;
+    j["migrating_to"] = s.target_gateway;
+    j["device_control"] = s.device_control.str();
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+Json Controller::gpus_json() const {
+  Json arr = Json::array();
+  for (uint32_t id : steering_.ids()) {
+    const GpuServer* g = steering_.find(id);
+    arr.push_back({{"id", id},
+                   {"address", g->address},
+                   {"port", g->port},
+                   {"models", g->models},
+                   {"capacity_units_per_s", g->capacity_units_per_s},
+                   {"load", steering_.estimated_load(id)},
+                   {"streams", steering_.streams_on(id)}});
+  }
+  return arr;
+}
+
+Json Controller::migrations_json() const {
+  Json arr = Json::array();
+  for (const Migration& m : executor_.list())
+    arr.push_back({{"id", m.id},
+                   {"stream", m.stream_id},
+                   {"from", m.source_gateway},
+                   {"to", m.target_gateway},
+                   {"switch_unit_seq", m.switch_unit_seq},
+                   {"phase", to_string(m.phase)},
+                   {"attempts", m.attempts},
+                   {"reason", m.reason}});
+  return arr;
+}
+
+std::string Controller::prometheus(int64_t now_ns) const {
+  std::string out;
+  write_family(out, "aigw_controller_rx_messages_total", "Authenticated control messages handled, by type.", "type",
+               metrics_.rx_messages);
+  write_family(out, "aigw_controller_rx_rejected_total", "Control datagrams rejected, by reason.", "reason",
+               metrics_.rx_rejected);
+  write_family(out, "aigw_controller_tx_messages_total", "Control messages sent, by type.", "type",
+               metrics_.tx_messages);
+  write_family(out, "aigw_controller_admissions_total", "Admission replies, by status.", "status", metrics_.admissions);
+  write_family(out, "aigw_controller_migrations_started_total", "Migrations started, by reason.", "reason",
+               metrics_.migrations_started);
+  write_family(out, "aigw_controller_migrations_finished_total", "Migrations ended, by outcome.", "outcome",
+               metrics_.migrations_finished);
+  write_sample(out, "aigw_controller_tx_errors_total", "counter", "Control messages that could not be sent.",
+               double(metrics_.tx_errors));
+  write_sample(out, "aigw_controller_gpu_resteers_total", "counter", "Streams moved to another GPU server.",
+               double(metrics_.resteers));
+  write_sample(out, "aigw_controller_gateway_failures_total", "counter", "Gateways declared dead or gone.",
+               double(metrics_.gateway_deaths));
+  write_sample(out, "aigw_controller_admission_windows_total", "counter", "Admission decision windows run.",
+               double(metrics_.admission_windows));
+  write_sample(out, "aigw_controller_admission_decision_seconds_total", "counter",
+               "Time spent in admission algorithms.", double(metrics_.admission_decision_ns_sum) / 1e9);
+  write_sample(out, "aigw_controller_streams", "gauge", "Streams in the stream-access table.", double(streams_.size()));
+  write_sample(out, "aigw_controller_migrations_active", "gauge", "Migrations under way.", double(executor_.size()));
+  write_sample(out, "aigw_controller_load_stddev", "gauge", "LSD of the forecast gateway load.", last_snapshot_.lsd);
+  write_sample(out, "aigw_controller_uptime_seconds", "gauge", "Seconds since start.",
+               double(now_ns - started_ns_) / 1e9);
+  write_header(out, "aigw_controller_gateway_up", "gauge", "1 while the gateway is live.");
+  for (const auto& [id, g] : gateways_) write_labelled(out, "aigw_controller_gateway_up", fmt::format("gateway=\"{}\"", id), g.alive);
+  write_header(out, "aigw_controller_gateway_load", "gauge", "Load degree L of the gateway.");
+  for (const auto& [id, g] : gateways_)
+    if (const GatewayLoad* gl = load_model_.find(id))
+      write_labelled(out, "aigw_controller_gateway_load", fmt::format("gateway=\"{}\"", id), gl->load);
+  write_header(out, "aigw_controller_gateway_load_forecast", "gauge", "Forecast load degree F(t+m) of the gateway.");
+  for (const auto& [id, g] : gateways_)
+    if (const GatewayLoad* gl = load_model_.find(id))
+      write_labelled(out, "aigw_controller_gateway_load_forecast", fmt::format("gateway=\"{}\"", id),
+                     gl->predicted(cfg_.load.forecast_horizon));
+  write_header(out, "aigw_controller_gpu_load", "gauge", "Estimated load of the GPU server.");
+  for (uint32_t id : steering_.ids())
+    write_labelled(out, "aigw_controller_gpu_load", fmt::format("gpu=\"{}\"", id), steering_.estimated_load(id));
+  return out;
+}
+
+}  // namespace aigw::controller

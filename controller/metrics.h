@@ -1,0 +1,52 @@
+// Controller counters and their Prometheus text exposition.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace aigw::controller {
+
+/// Counters of one metric, by the value of its single label.
+class CounterFamily {
+ public:
+  void inc(const std::string& label, uint64_t n = 1) { values_[label] += n; }
+  uint64_t get(const std::string& label) const {
+    auto it = values_.find(label);
+    return it == values_.end() ? 0 : it->second;
+  }
+  uint64_t total() const {
+    uint64_t t = 0;
+    for (const auto& [k, v] : values_) t += v;
+    return t;
+  }
+  const std::map<std::string, uint64_t>& values() const { return values_; }
+
+ private:
+  std::map<std::string, uint64_t> values_;
+};
+
+struct ControllerMetrics {
+  CounterFamily rx_messages;         // by message type
+  CounterFamily rx_rejected;         // by reason
+  CounterFamily tx_messages;         // by message type
+  CounterFamily admissions;          // by status
+  CounterFamily migrations_started;  // by reason
+  CounterFamily migrations_finished; // by outcome
+  uint64_t tx_errors = 0;
+  uint64_t resteers = 0;
+  uint64_t gateway_deaths = 0;
+  uint64_t admission_windows = 0;
+  uint64_t admission_decision_ns_sum = 0;
+  uint64_t admission_decision_ns_last = 0;
+};
+
+/// Appends one counter family in Prometheus text format.
+void write_family(std::string& out, const char* name, const char* help, const char* label, const CounterFamily& f);
+/// Appends one gauge or counter sample without labels (writes HELP/TYPE first).
+void write_sample(std::string& out, const char* name, const char* type, const char* help, double value);
+/// Appends a labelled sample line (HELP/TYPE written by the caller once per name).
+void write_labelled(std::string& out, const char* name, const std::string& labels, double value);
+void write_header(std::string& out, const char* name, const char* type, const char* help);
+
+}  // namespace aigw::controller
