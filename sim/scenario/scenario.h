@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/config.h"
 #include "sim/impair/impairment.h"
 
 namespace aigw::sim {
@@ -33,20 +34,6 @@ struct GpuSpec {
   double batch_cost = 0.15;   ///< each extra unit in a batch costs this fraction of one
 };
 
-struct ControllerSpec {
-  std::string admission = "improved_adga";  ///< lc | adga | improved_adga | exact
-  bool migration = true;
-  double lsd_threshold = 0.1;   ///< theta: migrate above
-  double lsd_release = 0.05;    ///< stop migrating below
-  uint32_t trigger_periods = 2; ///< consecutive periods over theta before acting
-  uint32_t cooldown_periods = 10;
-  uint32_t max_moves_per_round = 16;
-  double headroom = 0.8;        ///< u: usable fraction of capacity
-  double smoothing = 0.8;       ///< d of B' and M'
-  double prediction_alpha = 0.5;
-  double weight_cpu = 1.0 / 3, weight_memory = 1.0 / 3, weight_net = 1.0 / 3;
-  uint32_t failure_timeout_ms = 3000;
-};
 
 enum class SizeDist : uint8_t { constant, uniform, normal };
 
@@ -86,7 +73,9 @@ struct Scenario {
   uint32_t period_ms = 1000;
   uint32_t duration_periods = 100;  ///< T
   double scale = 1;                 ///< applied to unit sizes, port capacity and memory together
-  ControllerSpec controller;
+  /// The controller's own configuration ([controller] uses its keys, docs/controller.md);
+  /// listen addresses and keys are filled in by the simulator.
+  controller::ControllerConfig controller;
   std::vector<GatewaySpec> gateways;
   std::vector<GpuSpec> gpus;
   std::vector<StreamGroup> streams;

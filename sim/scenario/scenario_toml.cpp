@@ -1,6 +1,7 @@
 #include "sim/scenario/scenario_toml.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -27,26 +28,14 @@ std::string for_each_table(TomlFields& parent, const char* key, Each each) {
   return {};
 }
 
-std::string parse_controller(const toml::table& t, ControllerSpec& c) {
-  TomlFields f(t, "controller");
-  if (f.text("admission", c.admission) && c.admission != "lc" && c.admission != "adga" &&
-      c.admission != "improved_adga" && c.admission != "exact")
-    f.fail(fmt::format("admission '{}' is not one of lc, adga, improved_adga, exact", c.admission));
-  f.boolean("migration", c.migration);
-  f.number("lsd_threshold", c.lsd_threshold, 0, 1);
-  f.number("lsd_release", c.lsd_release, 0, 1);
-  f.unsigned_int("trigger_periods", c.trigger_periods, 1, 1000);
-  f.unsigned_int("cooldown_periods", c.cooldown_periods, 0, 100000);
-  f.unsigned_int("max_moves_per_round", c.max_moves_per_round, 1, 1'000'000);
-  f.number("headroom", c.headroom, 0.01, 1);
-  f.number("smoothing", c.smoothing, 0.01, 1);
-  f.number("prediction_alpha", c.prediction_alpha, 0.01, 0.99);
-  f.number("weight_cpu", c.weight_cpu, 0, 1);
-  f.number("weight_memory", c.weight_memory, 0, 1);
-  f.number("weight_net", c.weight_net, 0, 1);
-  f.unsigned_int("failure_timeout_ms", c.failure_timeout_ms, 100, 3'600'000);
-  if (f.ok() && c.lsd_release > c.lsd_threshold) f.fail("lsd_release must not exceed lsd_threshold");
-  return f.finish();
+// The [controller] table is the controller's own configuration: its parser checks it.
+std::string parse_controller(const toml::table& t, Scenario& s) {
+  std::ostringstream text;
+  text << t;
+  std::string error;
+  if (!controller::parse_config(text.str(), s.controller, error)) return "controller: " + error;
+  if (!t.contains("sync_period_ms")) s.controller.sync_period_ms = s.period_ms;
+  return {};
 }
 
 std::string parse_gateway(const toml::table& t, const std::string& path, Scenario& s) {
@@ -177,8 +166,9 @@ std::string parse_scenario(const toml::table& doc, Scenario& s) {
     f.number("scale", s.scale, 1e-6, 1);
     if (auto e = f.finish(); !e.empty()) return e;
   }
+  s.controller.sync_period_ms = s.period_ms;
   if (const toml::table* c = root.table("controller"))
-    if (auto e = parse_controller(*c, s.controller); !e.empty()) return e;
+    if (auto e = parse_controller(*c, s); !e.empty()) return e;
   if (auto e = for_each_table(root, "gateway",
                               [&](const toml::table& t, const std::string& p) { return parse_gateway(t, p, s); });
       !e.empty())

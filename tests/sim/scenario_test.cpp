@@ -102,9 +102,8 @@ TEST(Scenario, CountExpandsTablesWithConsecutiveIds) {
 TEST(Scenario, ErrorsNameTheOffendingKey) {
   Scenario s;
   std::string text(kMinimal);
-  EXPECT_NE(parse(text + "[controller]\nadmission = \"magic\"\n", s).find("admission 'magic'"), std::string::npos);
-  EXPECT_NE(parse(text + "[controller]\nlsd_treshold = 0.1\n", s).find("unknown key 'lsd_treshold'"),
-            std::string::npos);
+  EXPECT_NE(parse(text + "[controller]\nadmission.algorithm = \"magic\"\n", s).find("controller: "), std::string::npos);
+  EXPECT_NE(parse(text + "[controller]\nmigration.theta = 7\n", s).find("controller: "), std::string::npos);
   EXPECT_NE(parse(text + "[[failure]]\nat_period = 3\ngateway = 9\n", s).find("unknown gateway 9"),
             std::string::npos);
   EXPECT_NE(parse(text + "[[failure]]\nat_period = 30\ngateway = 1\n", s).find("after the end"), std::string::npos);
@@ -115,6 +114,18 @@ TEST(Scenario, ErrorsNameTheOffendingKey) {
             std::string::npos);
   EXPECT_NE(parse("[scenario]\nname = 1\n", s).find("'name' must be a string"), std::string::npos);
   EXPECT_NE(parse("[scenario]\nname = \"x\"\n", s).find("no gateways"), std::string::npos);
+}
+
+TEST(Scenario, ControllerTableIsTheControllersOwnConfiguration) {
+  Scenario s;
+  ASSERT_EQ(parse(std::string(kMinimal) +
+                      "period_ms = 500\n[controller]\nadmission.algorithm = \"adga\"\nmigration.theta = 0.2\n",
+                  s),
+            "")
+      << "period_ms belongs to [streams] here, so it sets that group's period";
+  EXPECT_EQ(s.controller.admission_algorithm, "adga");
+  EXPECT_DOUBLE_EQ(s.controller.trigger.theta, 0.2);
+  EXPECT_EQ(s.controller.sync_period_ms, 1000u);  // follows the scenario period
 }
 
 TEST(Scenario, ImpairmentTableIsSeededFromTheScenario) {
