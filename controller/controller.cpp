@@ -131,6 +131,7 @@ bool Controller::migrate(uint32_t stream_id, uint32_t gateway_id, bool dry_run, 
                          uint64_t& migration_id) {
   now_ns_ = now_ns;
   migration_id = 0;
+  error.clear();
   auto s = streams_.find(stream_id);
   auto g = gateways_.find(gateway_id);
   if (s == streams_.end()) error = "unknown stream " + std::to_string(stream_id);

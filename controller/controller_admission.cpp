@@ -94,23 +94,31 @@ std::vector<AdmissionTarget> Controller::admission_targets(uint32_t exclude_gate
       mem_total += p.memory_capacity_bytes;
     }
     if (g.memory_capacity_bytes > 0) mem_total = g.memory_capacity_bytes;
+    vmax_total = vmax_total > 0 ? vmax_total : 1;
+    mem_total = mem_total > 0 ? mem_total : 1;
+    const size_t first = out.size();
+    // Streams admitted but not yet visible in the measured load still count, so
+    // successive windows do not all pick the same gateway.
+    double unmeasured = 0;
     for (size_t i = 0; i < g.ports.size(); ++i) {
       const PortState& p = g.ports[i];
       const Committed c = committed.count({id, uint32_t(i)}) ? committed.at({id, uint32_t(i)}) : Committed{};
       const auto pi = static_cast<Eigen::Index>(i);
       const double measured_bw = gl && pi < gl->bandwidth.size() ? gl->bandwidth(pi) : p.bandwidth_bps;
       const double measured_mem = gl && pi < gl->memory.size() ? gl->memory(pi) : p.memory_bytes;
+      unmeasured += cfg_.load.weight_net * std::max(0.0, c.bw - measured_bw) / vmax_total +
+                    cfg_.load.weight_memory * std::max(0.0, c.mem - measured_mem) / mem_total;
       AdmissionTarget t;
       t.gateway_id = id;
       t.port_index = static_cast<uint32_t>(i);
       t.bw_remaining = u * p.bandwidth_capacity_bps - std::max(measured_bw, c.bw);
       t.mem_remaining = u * p.memory_capacity_bytes - std::max(measured_mem, c.mem);
-      t.bw_capacity = vmax_total > 0 ? vmax_total : 1;
-      t.mem_capacity = mem_total > 0 ? mem_total : 1;
-      t.load = gl ? gl->load : 0;
+      t.bw_capacity = vmax_total;
+      t.mem_capacity = mem_total;
       t.streams = c.streams;
       out.push_back(t);
     }
+    for (size_t k = first; k < out.size(); ++k) out[k].load = (gl ? gl->load : 0) + unmeasured;
   }
   return out;
 }

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "protocol/flat_index.h"
+#include "protocol/timer_heap.h"
 
 namespace aigw {
 
@@ -103,8 +105,9 @@ struct UnitReceiver::Impl {
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
-        missing(65535),
-        nack_bytes(std::max<size_t>(c.nack_max_bytes, 8)) {
+        timers(c.max_units_in_flight),
+        missing(new uint16_t[65535]),
+        nack_bytes(c.nack_max_bytes) {
     free_units.reserve(units.size());
     for (size_t i = units.size(); i > 0; --i) free_units.push_back(static_cast<uint32_t>(i - 1));
     streams.reserve(c.max_streams);
@@ -125,9 +128,10 @@ struct UnitReceiver::Impl {
   // The unit of the previous fragment: a burst of one unit skips the hash lookup.
   uint64_t last_key = 0;
   uint32_t last_slot = kNone;
-  // Never later than the earliest pending event (may be earlier: a spurious wake-up).
-  int64_t timer_min = kNever;
-  std::vector<uint16_t> missing;
+  // Per unit, a time at or before its next event (idle time moves later per packet
+  // without touching the heap, so a unit may come up early and is re-keyed then).
+  TimerHeap timers;
+  std::unique_ptr<uint16_t[]> missing;  // scratch for one NACK; left uninitialised
   std::vector<uint8_t> nack_bytes;
 
   ReceiverCounters& counters() { return owner.counters_; }
@@ -161,6 +165,7 @@ struct UnitReceiver::Impl {
     else s.units_head = u.stream_next;
     if (u.stream_next != kNone) units[u.stream_next].stream_prev = u.stream_prev;
     unit_index.erase(u.key);
+    timers.remove(slot);
     remember_finished(s, u.seq);
     if (last_slot == slot) last_slot = kNone;
     u.active = false;
@@ -191,15 +196,17 @@ struct UnitReceiver::Impl {
     events().on_unit_complete(info, buf);
   }
 
+  uint32_t slot_of(const Unit& u) const { return static_cast<uint32_t>(&u - units.data()); }
+
   void schedule_gap(Unit& u, int64_t at) {
     u.gap_mark = u.frontier;
     u.next_gap_ns = at;
-    if (at < timer_min) timer_min = at;
+    timers.lower(slot_of(u), at);
   }
 
   void schedule_pass(Unit& u, int64_t at) {
     if (at < u.next_pass_ns) u.next_pass_ns = at;
-    if (at < timer_min) timer_min = at;
+    timers.lower(slot_of(u), at);
   }
 
   // A new newest unit of the stream: older incomplete units are now known to have a
@@ -252,7 +259,13 @@ struct UnitReceiver::Impl {
     }
     if (!s.have_newest || seq_before(s.newest, h.unit_seq)) advance_stream(s, h.unit_seq, now_ns);
 
-    if (free_units.empty()) evict_oldest(LossReason::table_full);
+    if (free_units.empty()) {
+      if (age_head == kNone) {  // a table of no slots
+        verdict = FragmentVerdict::no_memory;
+        return kNone;
+      }
+      evict_oldest(LossReason::table_full);
+    }
     const uint32_t words = bitmap_words(h.fragment_count);
     const uint32_t bytes = round8(h.unit_length) + 8 * words;
     UnitHandle buf = pool.acquire(bytes);
@@ -301,7 +314,7 @@ struct UnitReceiver::Impl {
     s.units_head = slot;
     unit_index.insert(u.key, slot);
     ++in_flight;
-    timer_min = std::min({timer_min, u.deadline_ns, now_ns + cfg.idle_nack_ns});
+    timers.set(slot, std::min(u.deadline_ns, now_ns + cfg.idle_nack_ns));
     if (u.tail) schedule_pass(u, now_ns + cfg.reorder_tolerance_ns);
     return slot;
   }
@@ -357,12 +370,12 @@ struct UnitReceiver::Impl {
 
   // Missing fragments in [from, to), ascending, into `missing`; returns how many.
   size_t collect_missing(const Unit& u, uint32_t from, uint32_t to) {
-    return missing_fragments(u.bitmap, from, to, missing.data());
+    return missing_fragments(u.bitmap, from, to, missing.get());
   }
 
   void send_nack(const Unit& u, size_t n, uint32_t round) {
     NackOut out{streams[u.stream_slot].id, u.seq, u.count, round, NackChunk{}};
-    encode_nack(missing.data(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
+    encode_nack(missing.get(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
                 [&](const NackChunk& c) {
                   out.chunk = c;
                   ++counters().nacks_sent;
@@ -438,18 +451,18 @@ struct UnitReceiver::Impl {
     return true;
   }
 
+  int64_t next_event(const Unit& u) const {
+    return std::min({u.deadline_ns, u.next_gap_ns, pass_due(u)});
+  }
+
   void on_timer(int64_t now_ns) {
-    if (now_ns < timer_min) return;
-    int64_t next = kNever;
-    for (uint32_t i = age_head; i != kNone;) {
-      const uint32_t after = units[i].age_next;
-      if (service(i, now_ns)) {
-        const Unit& u = units[i];
-        next = std::min({next, u.deadline_ns, u.next_gap_ns, pass_due(u)});
-      }
-      i = after;
+    while (!timers.empty() && timers.top_key() <= now_ns) {
+      const uint32_t slot = timers.top_id();
+      if (!service(slot, now_ns)) continue;  // gone, and out of the heap
+      // service() leaves nothing due at now_ns; the guard keeps the loop finite whatever
+      // the configuration or a clock that stepped back.
+      timers.set(slot, std::max(next_event(units[slot]), now_ns + 1));
     }
-    timer_min = next;
   }
 
   bool add_stream(uint32_t id, uint32_t first_seq) {
@@ -468,7 +481,7 @@ struct UnitReceiver::Impl {
     s.have_newest = false;
     s.newest = first_seq - 1;
     s.floor = first_seq;
-    s.finished.assign(std::max<uint32_t>(cfg.recent_units_window, 1), 0);
+    s.finished.assign(cfg.recent_units_window, 0);
     s.finished_pos = 0;
     s.finished_n = 0;
     s.units_head = kNone;
@@ -491,8 +504,20 @@ struct UnitReceiver::Impl {
   }
 };
 
+namespace {
+
+// Limits that keep buffer arithmetic in 32 bits and every NACK able to name something.
+ReceiverConfig sanitized(ReceiverConfig c) {
+  c.max_unit_bytes = std::min(c.max_unit_bytes, 1u << 30);
+  c.recent_units_window = std::min<uint32_t>(std::max<uint32_t>(c.recent_units_window, 1), 1u << 20);
+  c.nack_max_bytes = std::max<size_t>(c.nack_max_bytes, 8);
+  return c;
+}
+
+}  // namespace
+
 UnitReceiver::UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events)
-    : config_(config), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)), events_(events), impl_(new Impl(config_, *this)) {}
 
 UnitReceiver::~UnitReceiver() { delete impl_; }
 
@@ -523,7 +548,7 @@ FragmentVerdict UnitReceiver::on_fragment(const DataHeader& h, const uint8_t* pa
 void UnitReceiver::on_timer(int64_t now_ns) { impl_->on_timer(now_ns); }
 
 int64_t UnitReceiver::next_timer_ns() const {
-  return impl_->in_flight == 0 ? kNever : impl_->timer_min;
+  return impl_->timers.empty() ? kNever : impl_->timers.top_key();
 }
 
 size_t UnitReceiver::units_in_flight() const { return impl_->in_flight; }

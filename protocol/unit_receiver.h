@@ -26,7 +26,7 @@ namespace aigw {
 
 struct ReceiverConfig {
   size_t memory_budget_bytes = size_t{256} << 20;  ///< per port, all units in flight
-  uint32_t max_unit_bytes = 16u << 20;             ///< larger units are rejected
+  uint32_t max_unit_bytes = 16u << 20;             ///< larger units are rejected (<= 1 GiB)
   uint32_t max_units_in_flight = 4096;             ///< table slots
   uint32_t max_streams = 65536;
   int64_t reorder_tolerance_ns = 3'000'000;        ///< gap -> first NACK
@@ -34,7 +34,7 @@ struct ReceiverConfig {
   int64_t renack_interval_ns = 40'000'000;         ///< re-NACK still-missing fragments
   uint32_t max_nack_rounds = 10;
   int64_t unit_deadline_ns = 3'000'000'000;        ///< first fragment -> lost
-  size_t nack_max_bytes = 1200;                    ///< NACK payload budget per datagram
+  size_t nack_max_bytes = 1200;                    ///< NACK payload budget per datagram (>= 8)
   uint32_t recent_units_window = 64;               ///< finished seqs remembered per stream
 };
 
@@ -99,9 +99,11 @@ class ReceiverEvents {
  public:
   virtual ~ReceiverEvents() = default;
   /// The unit is whole. Take `unit` (move) to keep the bytes; otherwise the buffer
-  /// returns to the pool when the call returns.
+  /// returns to the pool when the call returns. A kept handle still counts against the
+  /// port's memory budget and must be released before the receiver is destroyed.
   virtual void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) = 0;
   virtual void on_unit_lost(const LostUnit& info) = 0;
+  /// A NACK chunk to send; `nack.chunk.bytes` is valid only during the call.
   virtual void on_nack(const NackOut& nack) = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -76,13 +77,13 @@ struct UnitSender::Impl {
   Impl(const SenderConfig& c, UnitSender& s)
       : cfg(c),
         owner(s),
-        depth(std::max<uint32_t>(c.store_units, 1)),
+        depth(c.store_units),
         pool(c.store_budget_bytes, c.max_unit_bytes),
         streams(c.max_streams),
         stored(size_t{c.max_streams} * depth),
         stream_index(c.max_streams),
         resend(std::max<uint32_t>(c.resend_queue_entries, 1)),
-        decoded(65535) {
+        decoded(new uint16_t[65535]) {
     for (size_t i = streams.size(); i > 0; --i) {
       streams[i - 1].next_free = free_streams;
       free_streams = static_cast<uint32_t>(i - 1);
@@ -103,7 +104,7 @@ struct UnitSender::Impl {
   size_t store_bytes = 0;
   std::vector<Resend> resend;  // ring
   size_t resend_head = 0, resend_n = 0;
-  std::vector<uint16_t> decoded;
+  std::unique_ptr<uint16_t[]> decoded;  // scratch for one NACK; left uninitialised
   // Token bucket, in bytes; sending is allowed while tokens >= 0.
   double rate = 0;
   double tokens = 0;
@@ -289,7 +290,7 @@ struct UnitSender::Impl {
       answer = NackAnswer::unit_not_stored;
     } else if (fragment_count != stored[slot].count ||
                decode_nack(encoding, first_fragment, missing_count, fragment_count, bytes, size,
-                           decoded.data(), decoded.size(), n) != NackError::ok) {
+                           decoded.get(), 65535, n) != NackError::ok) {
       answer = NackAnswer::malformed;
     }
     if (answer != NackAnswer::queued) {
@@ -424,8 +425,21 @@ struct UnitSender::Impl {
   }
 };
 
+namespace {
+
+// A payload of 0 bytes cannot cut anything; one larger than a datagram cannot travel.
+SenderConfig sanitized(SenderConfig c) {
+  constexpr uint16_t kMaxPayload = 65507 - kDataHeaderSize;  // largest UDP/IPv4 payload
+  c.max_payload = std::min<uint16_t>(std::max<uint16_t>(c.max_payload, 1), kMaxPayload);
+  c.store_units = std::max<uint32_t>(c.store_units, 1);
+  c.max_unit_bytes = std::min(c.max_unit_bytes, 1u << 30);
+  return c;
+}
+
+}  // namespace
+
 UnitSender::UnitSender(const SenderConfig& config, PacketOut& out, SenderEvents* events)
-    : config_(config), out_(out), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)), out_(out), events_(events), impl_(new Impl(config_, *this)) {}
 
 UnitSender::~UnitSender() { delete impl_; }
 

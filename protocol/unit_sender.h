@@ -14,14 +14,15 @@
 namespace aigw {
 
 struct SenderConfig {
-  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728)
-  uint32_t store_units = 4;              ///< D: units kept for retransmission per stream
+  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728);
+                                         ///< clamped to [1, 65475]
+  uint32_t store_units = 4;              ///< D: units kept for retransmission per stream (>= 1)
   int64_t store_ttl_ns = 3'000'000'000;  ///< a unit older than this is expired
   double pace_bytes_per_s = 0;           ///< 0: no pacing (send as fast as polled)
   uint32_t burst_bytes = 64 * 1024;      ///< token-bucket depth of the pacer
   uint32_t max_streams = 4096;
   size_t store_budget_bytes = size_t{64} << 20;  ///< memory of the retransmit store
-  uint32_t max_unit_bytes = 16u << 20;
+  uint32_t max_unit_bytes = 16u << 20;   ///< larger units are refused (<= 1 GiB)
   uint32_t resend_queue_entries = 65536;  ///< runs of fragments queued for retransmission
 };
 

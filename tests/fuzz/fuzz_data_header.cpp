@@ -13,6 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     aigw::encode_data_header(h, again);
     if (std::memcmp(again, data, aigw::kDataHeaderSize) != 0) std::abort();
     if (size - aigw::kDataHeaderSize < h.payload_length) std::abort();
+    // The decoder's inlined geometry check agrees with UnitGeometry.
+    const aigw::UnitGeometry g{h.unit_length, h.fragment_count};
+    if (!g.valid() || g.payload_length(h.fragment_index) != h.payload_length) std::abort();
   }
   return 0;
 }

@@ -200,6 +200,25 @@ TEST(Nack, DecodeErrors) {
   }
 }
 
+TEST(Nack, MissingFragmentsFromABitmap) {
+  std::vector<uint64_t> received(3, ~uint64_t{0});  // 192 fragments, all held
+  received[0] &= ~(uint64_t{1} << 0);
+  received[0] &= ~(uint64_t{1} << 63);
+  received[1] &= ~(uint64_t{1} << 5);   // fragment 69
+  received[2] = 0;                      // 128..191 all missing
+  std::vector<uint16_t> out(192);
+  size_t n = missing_fragments(received.data(), 0, 130, out.data());
+  out.resize(n);
+  EXPECT_EQ(out, (std::vector<uint16_t>{0, 63, 69, 128, 129}));
+  out.assign(192, 0);
+  n = missing_fragments(received.data(), 63, 69, out.data());  // [63, 69): 69 excluded
+  out.resize(n);
+  EXPECT_EQ(out, std::vector<uint16_t>{63});
+  EXPECT_EQ(missing_fragments(received.data(), 1, 63, out.data()), 0u);
+  EXPECT_EQ(missing_fragments(received.data(), 70, 70, out.data()), 0u);
+  EXPECT_EQ(missing_fragments(received.data(), 128, 192, out.data()), 64u);
+}
+
 TEST(Nack, SizesOfEachEncoding) {
   const std::vector<uint16_t> m{1, 2, 3, 8, 20};
   EXPECT_EQ(nack_list_size(m.size()), 10u);

@@ -1,0 +1,275 @@
+// The real daemon on loopback: fake gateway, GPU server and device speak real
+// envelopes over UDP; aigwctl runs against the unix socket; the HTTP API is read over
+// TCP. Everything binds port 0 on 127.0.0.1.
+#include "controller/daemon.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "control_peer.h"
+
+namespace aigw::controller {
+namespace {
+
+using namespace testing;
+
+/// A UDP socket on 127.0.0.1 port 0 that seals as one node.
+class Node {
+ public:
+  Node(NodeRole role, uint32_t id, uint64_t first_counter = 1) : peer_(role, id, 1, test_key(), first_counter) {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ring_.add(1, test_key());
+  }
+  ~Node() { close(fd_); }
+  uint16_t port() const { return port_; }
+  std::vector<uint8_t> seal(MessageType t, const google::protobuf::MessageLite& m) { return peer_.seal(t, m); }
+  void send_raw(uint16_t to_port, const std::vector<uint8_t>& d) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(to_port);
+    sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  }
+  void send(uint16_t to_port, MessageType t, const google::protobuf::MessageLite& m) { send_raw(to_port, seal(t, m)); }
+  /// Next authentic message of type `t` within `ms`, or false.
+  bool receive(MessageType t, std::string& body, int ms = 2000) {
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, ms) <= 0) return false;
+      std::array<uint8_t, 65536> buf;
+      const ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+      EnvelopeView v;
+      if (n <= 0 || opener_.open(buf.data(), size_t(n), v) != EnvelopeError::ok) continue;
+      if (v.type != t) continue;
+      body.assign(reinterpret_cast<const char*>(v.body), v.body_len);
+      return true;
+    }
+  }
+
+ private:
+  Peer peer_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  KeyRing ring_;
+  EnvelopeOpener opener_{ring_};
+};
+
+std::string http_get(uint16_t port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, size_t(n));
+  close(fd);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? out : out.substr(body + 4);
+}
+
+struct CtlResult {
+  int exit = -1;
+  std::string out;
+};
+
+CtlResult aigwctl(const std::string& socket, const std::string& args) {
+  const char* exe = std::getenv("AIGWCTL");
+  EXPECT_NE(exe, nullptr) << "AIGWCTL is not set";
+  CtlResult r;
+  if (exe == nullptr) return r;
+  const std::string cmd = std::string(exe) + " -s " + socket + " " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+struct DaemonTest : ::testing::Test {
+  std::string dir;
+  std::string config_path;
+  ControllerConfig cfg = test_config();
+  std::unique_ptr<Daemon> daemon;
+  std::thread loop;
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/aigw-daemon-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    config_path = dir + "/controller.toml";
+    cfg.control_socket = dir + "/controller.sock";
+    cfg.http_listen = "127.0.0.1:0";
+    cfg.sync_period_ms = 200;
+    std::string error;
+    ASSERT_TRUE(save_config(config_path, cfg, error)) << error;
+    daemon = Daemon::create(cfg, config_path, error);
+    ASSERT_NE(daemon, nullptr) << error;
+    ASSERT_NE(daemon->udp_port(), 0);
+    ASSERT_NE(daemon->http_port(), 0);
+    loop = std::thread([this] { daemon->run(false); });
+  }
+  void TearDown() override {
+    if (daemon) daemon->stop();
+    if (loop.joinable()) loop.join();
+    daemon.reset();
+    std::remove(config_path.c_str());
+    rmdir(dir.c_str());
+  }
+};
+
+TEST_F(DaemonTest, AdmissionRoundTripOverUdp) {
+  Node gw(NodeRole::gateway, 1), gpu(NodeRole::gpu, 1), dev(NodeRole::device, 7);
+  gpu.send(daemon->udp_port(), MessageType::gpu_register, gpu_register(1, 9999));
+  gw.send(daemon->udp_port(), MessageType::load_sync, load_sync(1, 1, gw.port(), 9001));
+  // The device's control port is where it listens; the reply comes back to its source.
+  dev.send(daemon->udp_port(), MessageType::admission_request, admission(7, 1, dev.port()));
+  std::string body;
+  ASSERT_TRUE(gw.receive(MessageType::stream_assign, body));
+  ctl::StreamAssign assign;
+  ASSERT_TRUE(assign.ParseFromString(body));
+  ASSERT_TRUE(dev.receive(MessageType::admission_reply, body));
+  ctl::AdmissionReply reply;
+  ASSERT_TRUE(reply.ParseFromString(body));
+  EXPECT_EQ(reply.status(), ctl::ADMISSION_ACCEPTED);
+  EXPECT_EQ(reply.gateway_port(), 9001u);
+  EXPECT_EQ(reply.gpu_port(), 9999u);
+  EXPECT_EQ(assign.stream().stream_id(), reply.stream_id());
+
+  // The same request again (device retry): same stream.
+  dev.send(daemon->udp_port(), MessageType::admission_request, admission(7, 1, dev.port()));
+  ASSERT_TRUE(dev.receive(MessageType::admission_reply, body));
+  ctl::AdmissionReply again;
+  ASSERT_TRUE(again.ParseFromString(body));
+  EXPECT_EQ(again.stream_id(), reply.stream_id());
+
+  // Heartbeat answered to the sender.
+  ctl::Heartbeat hb;
+  hb.set_sender_id(make_sender_id(NodeRole::device, 7));
+  hb.set_seq(5);
+  dev.send(daemon->udp_port(), MessageType::heartbeat, hb);
+  ASSERT_TRUE(dev.receive(MessageType::heartbeat, body));
+
+  // HTTP JSON sees the stream (the snapshot is refreshed every 250 ms).
+  nlohmann::json streams;
+  for (int i = 0; i < 40; ++i) {
+    streams = nlohmann::json::parse(http_get(daemon->http_port(), "/api/v1/streams"), nullptr, false);
+    if (streams.is_array() && streams.size() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(streams.is_array());
+  ASSERT_EQ(streams.size(), 1u);
+  EXPECT_EQ(streams[0]["id"], reply.stream_id());
+  EXPECT_NE(http_get(daemon->http_port(), "/nope").find("not found"), std::string::npos);
+}
+
+TEST_F(DaemonTest, ForgedAndReplayedPacketsAreRejectedAndCounted) {
+  Node gw(NodeRole::gateway, 1);
+  const auto datagram = gw.seal(MessageType::load_sync, load_sync(1, 1, gw.port(), 9001));
+  gw.send_raw(daemon->udp_port(), datagram);
+  gw.send_raw(daemon->udp_port(), datagram);  // replay
+  auto forged = gw.seal(MessageType::load_sync, load_sync(1, 2, gw.port(), 9001));
+  forged[30] ^= 0x01;  // flip a body bit: the MAC no longer matches
+  gw.send_raw(daemon->udp_port(), forged);
+  gw.send_raw(daemon->udp_port(), std::vector<uint8_t>(40, 0x00));
+  std::string metrics;
+  for (int i = 0; i < 40; ++i) {
+    metrics = http_get(daemon->http_port(), "/metrics");
+    if (metrics.find("reason=\"truncated\"} 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(metrics.find("aigw_controller_rx_rejected_total{reason=\"replayed\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("aigw_controller_rx_rejected_total{reason=\"bad_mac\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("aigw_controller_rx_rejected_total{reason=\"truncated\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("aigw_controller_rx_messages_total{type=\"load_sync\"} 1"), std::string::npos);
+}
+
+TEST_F(DaemonTest, AigwctlReadsChangesAndPersists) {
+  Node gw(NodeRole::gateway, 3);
+  gw.send(daemon->udp_port(), MessageType::load_sync, load_sync(3, 1, gw.port(), 9003));
+
+  CtlResult r = aigwctl(cfg.control_socket, "--json status");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  auto status = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(status.is_object()) << r.out;
+  EXPECT_EQ(status["admission_algorithm"], "balanced");
+
+  r = aigwctl(cfg.control_socket, "--json gateways");
+  ASSERT_EQ(r.exit, 0);
+  auto gws = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(gws.is_array());
+  ASSERT_EQ(gws.size(), 1u);
+  EXPECT_EQ(gws[0]["id"], 3);
+
+  r = aigwctl(cfg.control_socket, "gateways");
+  EXPECT_EQ(r.exit, 0);
+  EXPECT_NE(r.out.find("FORECAST"), std::string::npos);
+
+  // A dry run changes nothing.
+  r = aigwctl(cfg.control_socket, "config set migration.theta 0.3 --dry-run");
+  EXPECT_EQ(r.exit, 0);
+  r = aigwctl(cfg.control_socket, "--json config get migration.theta");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["migration.theta"], 0.1);
+
+  r = aigwctl(cfg.control_socket, "config set migration.theta 0.3");
+  EXPECT_EQ(r.exit, 0);
+  r = aigwctl(cfg.control_socket, "--json config get migration.theta");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["migration.theta"], 0.3);
+  ControllerConfig saved;
+  std::string error;
+  ASSERT_TRUE(load_config(config_path, saved, error)) << error;
+  EXPECT_DOUBLE_EQ(saved.trigger.theta, 0.3);
+
+  r = aigwctl(cfg.control_socket, "config set admission.algorithm iadga");
+  EXPECT_EQ(r.exit, 0);
+  r = aigwctl(cfg.control_socket, "--json status");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["admission_algorithm"], "iadga");
+
+  EXPECT_EQ(aigwctl(cfg.control_socket, "config set migration.theta 7").exit, 78);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "config set no.such.key 1").exit, 64);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "frobnicate").exit, 64);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "drain 99").exit, 65);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "migrate 5 3").exit, 65);
+
+  r = aigwctl(cfg.control_socket, "drain 3 --dry-run");
+  EXPECT_EQ(r.exit, 0);
+  r = aigwctl(cfg.control_socket, "drain 3");
+  EXPECT_EQ(r.exit, 0);
+  ASSERT_TRUE(load_config(config_path, saved, error)) << error;
+  EXPECT_EQ(saved.drained_gateways, (std::vector<uint32_t>{3}));
+  r = aigwctl(cfg.control_socket, "--json gateways");
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["draining"], true);
+
+  EXPECT_EQ(aigwctl(dir + "/absent.sock", "status").exit, 69);
+}
+
+}  // namespace
+}  // namespace aigw::controller
