@@ -8,7 +8,8 @@
 namespace aigw::net {
 
 /// Adds `len` bytes to a running ones-complement sum (not folded). Bytes are taken in
-/// network order; an odd trailing byte is padded with zero.
+/// network order; an odd trailing byte is padded with zero, so only the last block of
+/// a split sum may have an odd length.
 uint64_t checksum_add(uint64_t sum, const uint8_t* data, size_t len);
 
 /// Folds a running sum to 16 bits and complements it: the value to put on the wire.

@@ -244,6 +244,7 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   rc.get("max_nack_rounds", c.receiver.max_nack_rounds);
   rc.ms("unit_deadline_ms", c.receiver.unit_deadline_ns);
   rc.get("nack_max_bytes", c.receiver.nack_max_bytes);
+  rc.get("recent_units_window", c.receiver.recent_units_window);
   rc.ms("release_timeout_ms", c.release_timeout_ns);
   rc.check_unknown();
 

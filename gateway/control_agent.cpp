@@ -15,8 +15,10 @@ namespace {
 
 constexpr size_t kMaxDatagram = 65536;
 constexpr unsigned kMaxReadsPerEvent = 64;  // bound work per loop turn
-/// StreamSync bodies above this are split into several messages of the same period.
-constexpr size_t kStreamSyncChunkBytes = 60000;
+/// StreamSync lists are split into parts so each datagram stays within 1400 bytes.
+constexpr size_t kStreamSyncPartBytes = 1300;
+/// Envelope sender ids carry the role in the top byte (docs/controller.md §1.2).
+constexpr uint32_t kRoleGateway = 1;
 
 Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
   Endpoint e;
@@ -32,7 +34,7 @@ ControlAgent::ControlAgent(struct ev_loop* loop, const GatewayConfig& config, co
       config_(config),
       dp_(data_plane),
       opener_(keys),
-      sealer_(config.gateway_id, config.key_id, config.key, envelope_counter_start()) {
+      sealer_((kRoleGateway << 24) | config.gateway_id, config.key_id, config.key, envelope_counter_start()) {
   for (size_t i = 0; i < dp_.port_count(); ++i)
     port_meters_.emplace_back(config.load.smoothing, config.ports[i].capacity_bps,
                               static_cast<double>(config.ports[i].memory_budget_bytes));
@@ -209,30 +211,34 @@ void ControlAgent::release(uint32_t stream_id, uint32_t last_unit_seq) {
   log::info("stream_releasing", "stream={} last_unit={}", stream_id, last_unit_seq);
 }
 
-void ControlAgent::handle_assign(const ctl::StreamAssign& m) {
-  const ctl::StreamEntry& e = m.stream();
-  if (m.remove()) {
-    release(e.stream_id(), m.release_after_unit_seq());
-    return;
-  }
+bool ControlAgent::route_from(const ctl::StreamEntry& e, const std::string& gpu_address, uint32_t gpu_port,
+                              uint32_t first_unit_seq, StreamRoute& r) {
   bool ok1 = false, ok2 = false, ok3 = false;
-  StreamRoute r;
   r.stream_id = e.stream_id();
   r.data_port = static_cast<uint16_t>(e.data_port());
   r.source = endpoint_of(e.source_address(), e.source_port(), ok1);
   r.device_control = endpoint_of(e.device_control_address(), e.device_control_port(), ok2);
-  r.gpu = endpoint_of(m.gpu_address(), m.gpu_port(), ok3);
+  r.gpu = endpoint_of(gpu_address, gpu_port, ok3);
   r.gpu_id = e.gpu_id();
   r.bandwidth_bps = e.bandwidth_bps();
   r.memory_bytes = e.memory_bytes();
-  r.first_unit_seq = m.from_unit_seq();
-  if (r.stream_id == 0 || !ok1 || !ok2 || e.data_port() > 65535 || (!ok3 && !m.gpu_address().empty())) {
+  r.first_unit_seq = first_unit_seq;
+  if (r.stream_id == 0 || !ok1 || !ok2 || e.data_port() > 65535 || (!ok3 && !gpu_address.empty())) {
     rx_invalid_.fetch_add(1, std::memory_order_relaxed);
-    log::warn("stream_assign_invalid", "stream={} source={} device_control={} gpu={}", e.stream_id(),
-              e.source_address(), e.device_control_address(), m.gpu_address());
+    log::warn("stream_entry_invalid", "stream={} source={} device_control={} gpu={}", e.stream_id(),
+              e.source_address(), e.device_control_address(), gpu_address);
+    return false;
+  }
+  return true;
+}
+
+void ControlAgent::handle_assign(const ctl::StreamAssign& m) {
+  if (m.remove()) {
+    release(m.stream().stream_id(), m.release_after_unit_seq());
     return;
   }
-  admit(r);
+  StreamRoute r;
+  if (route_from(m.stream(), m.gpu_address(), m.gpu_port(), m.from_unit_seq(), r)) admit(r);
 }
 
 void ControlAgent::handle_steer(const ctl::SteerCommand& m) {
@@ -257,8 +263,11 @@ void ControlAgent::handle_migrate(const ctl::MigrateCommand& m) {
   switch (m.phase()) {
     case ctl::MIGRATE_EXPECT: {
       auto it = streams_.find(m.stream_id());
-      if (it != streams_.end()) {
-        StreamRoute r = it->second.route;
+      StreamRoute r;
+      if (m.has_stream() && m.stream().stream_id() == m.stream_id()) {
+        if (!route_from(m.stream(), m.gpu_address(), m.gpu_port(), m.switch_unit_seq(), r) || !admit(r)) return;
+      } else if (it != streams_.end()) {
+        r = it->second.route;
         r.first_unit_seq = m.switch_unit_seq();
         admit(r);
       } else {
@@ -423,15 +432,11 @@ void ControlAgent::sync(int64_t now_ns) {
   ls.set_egress_port(eg.port);
   send(MessageType::load_sync, ls.SerializeAsString(), config_.controller);
 
-  // StreamSync, split into several messages of the same period when large.
-  ctl::StreamSync ss;
-  auto flush_streams = [&] {
-    ss.set_gateway_id(config_.gateway_id);
-    ss.set_period_seq(period_seq_);
-    send(MessageType::stream_sync, ss.SerializeAsString(), config_.controller);
-    ss.Clear();
-  };
+  // StreamSync, split into parts of the same period so each datagram stays small.
+  std::vector<ctl::StreamSync> parts(1);
   for (auto& [id, s] : streams_) {
+    if (parts.back().ByteSizeLong() > kStreamSyncPartBytes) parts.emplace_back();
+    ctl::StreamSync& ss = parts.back();
     s.bandwidth_bps = period_s > 0 ? static_cast<double>(s.period_bytes) * 8 / period_s : 0;
     s.period_bytes = 0;
     ctl::StreamEntry* e = ss.add_streams();
@@ -447,9 +452,14 @@ void ControlAgent::sync(int64_t now_ns) {
     e->set_units_delivered(s.delivered);
     e->set_units_lost(s.lost);
     e->set_gpu_id(s.route.gpu_id);
-    if (ss.ByteSizeLong() > kStreamSyncChunkBytes) flush_streams();
   }
-  if (ss.streams_size() > 0 || streams_.empty()) flush_streams();
+  for (size_t i = 0; i < parts.size(); ++i) {
+    parts[i].set_gateway_id(config_.gateway_id);
+    parts[i].set_period_seq(period_seq_);
+    parts[i].set_part(static_cast<uint32_t>(i));
+    parts[i].set_part_count(static_cast<uint32_t>(parts.size()));
+    send(MessageType::stream_sync, parts[i].SerializeAsString(), config_.controller);
+  }
 
   std::lock_guard lock(snapshot_mu_);
   snapshot_.load = load;

@@ -88,6 +88,8 @@ class ControlAgent final : public PipelineEvents {
   void handle_migrate(const ctl::MigrateCommand& m);
   void forward_gpu(const StreamCommand& cmd);
   bool admit(const StreamRoute& route);
+  bool route_from(const ctl::StreamEntry& e, const std::string& gpu_address, uint32_t gpu_port,
+                  uint32_t first_unit_seq, StreamRoute& out);
   void release(uint32_t stream_id, uint32_t last_unit_seq);
   bool send(MessageType type, const std::string& body, const Endpoint& to);
   void send_register(bool leaving);

@@ -42,6 +42,8 @@ class DpdkBackend final : public Backend {
   size_t core_of_port(size_t port) const override { return port_worker_[port]; }
   void render_backend_metrics(std::string& out) const override;
 
+  /// Port i's ethdev state (MAC, offloads); fixed after start().
+  const DpdkPort& port(size_t i) const { return ports_[i]; }
   /// Frame-level counters of port i (any thread).
   const PublishedFrameStats& frame_stats(size_t i) const;
 

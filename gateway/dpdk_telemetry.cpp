@@ -31,7 +31,8 @@ bool port_param(const char* params, const DpdkBackend& b, size_t& out) {
 
 std::string key_of(const StatInfo& info) {
   std::string k = info.metric;
-  if (info.reason != nullptr) k += std::string(".") + info.reason;
+  // Telemetry accepts only [A-Za-z0-9_] in names.
+  if (info.reason != nullptr) k += std::string("_") + info.reason;
   return k;
 }
 

@@ -1,7 +1,7 @@
 // DPDK telemetry commands for the gateway's counters, served by the EAL's telemetry
 // socket (dpdk-telemetry.py, or <runtime dir>/dpdk_telemetry.v2):
 //   /aigw/ports            list of data port numbers
-//   /aigw/port,<index>     pipeline counters of one port (metric.reason -> value)
+//   /aigw/port,<index>     pipeline counters of one port (metric_reason -> value)
 //   /aigw/frames,<index>   frame-level counters of one port (parse errors, ARP, ICMP, TX)
 //   /aigw/egress           egress sender counters summed over lcores
 //   /aigw/cpu              busy and total TSC cycles per worker lcore
