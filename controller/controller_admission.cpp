@@ -190,6 +190,7 @@ void Controller::decide_window() {
     }
     if (req.control_address().empty() || req.control_address() == "0.0.0.0") req.set_control_address(batch[i].reply_to.address);
     if (req.control_port() == 0) req.set_control_port(batch[i].reply_to.port);
+    if (req.source_address().empty()) req.set_source_address(batch[i].reply_to.address);
     if (req.stream_id() != 0) {
       auto it = streams_.find(req.stream_id());
       if (it != streams_.end()) {
