@@ -96,49 +96,56 @@ int Edge::create(const aigw_edge_options& o, Edge** out) {
   const Allocator alloc(o.alloc, o.free, o.alloc_user);
   Edge* e = alloc.make<Edge>(o, alloc);
   if (e == nullptr) return AIGW_ERR_NO_MEMORY;
-  const uint16_t max_payload = static_cast<uint16_t>(o.max_payload == 0 ? 728 : o.max_payload);
-  int rc = e->io_.open(control_bind, data_bind, max_payload);
-  if (rc == AIGW_OK) {
-    CoreConfig c;
-    c.device_id = o.device_id;
-    c.key_id = o.key_id;
-    std::memcpy(c.key.data(), o.key, c.key.size());
-    c.controller = controller;
-    const std::string route_host = e->io_.local_address_towards(controller);
-    const Endpoint& cl = e->io_.control_local();
-    const Endpoint& dl = e->io_.data_local();
-    c.control_address = o.advertise_address != nullptr ? std::string(o.advertise_address)
-                        : is_wildcard(cl)              ? route_host
-                                                       : cl.host();
-    c.control_port = cl.port();
-    c.source_address = o.advertise_address != nullptr ? std::string(o.advertise_address)
-                       : is_wildcard(dl)              ? route_host
-                                                      : dl.host();
-    c.source_port = dl.port();
-    c.heartbeat_ns = ms_or(o.heartbeat_ms, c.heartbeat_ns);
-    c.admission_timeout_ns = ms_or(o.admission_timeout_ms, c.admission_timeout_ns);
-    c.retry_ns = ms_or(o.request_retry_ms, c.retry_ns);
-    c.max_retry_ns = std::max(c.max_retry_ns, c.retry_ns);
-    c.limits.max_payload = max_payload;
-    c.limits.store_units = o.store_units == 0 ? 4 : o.store_units;
-    c.limits.store_ttl_ns = ms_or(o.store_ttl_ms, c.limits.store_ttl_ns);
-    c.counter_start = envelope_counter_start();
-    e->admission_timeout_ns_ = c.admission_timeout_ns;
-    e->core_ = alloc.make<DeviceCore>(c, e->io_, alloc, e->log_);
-    rc = e->core_ == nullptr ? AIGW_ERR_NO_MEMORY : AIGW_OK;
-    if (rc == AIGW_OK) {
-      e->log_.info("edge_created", "device={} controller={} control={}:{} data={}:{} mode={}",
-                   o.device_id, controller.to_string(), c.control_address, c.control_port,
-                   c.source_address, c.source_port,
-                   o.mode == AIGW_MODE_THREAD ? "thread" : "event_loop");
-    }
+  int rc = AIGW_OK;
+  try {
+    rc = e->start(o, controller, control_bind, data_bind);
+  } catch (...) {
+    destroy(e);  // allocation or thread creation failed: the caller maps the exception
+    throw;
   }
-  if (rc == AIGW_OK && o.mode == AIGW_MODE_THREAD) e->thread_ = std::thread([e] { e->run_thread(); });
   if (rc != AIGW_OK) {
     destroy(e);
     return rc;
   }
   *out = e;
+  return AIGW_OK;
+}
+
+int Edge::start(const aigw_edge_options& o, const Endpoint& controller,
+                const Endpoint& control_bind, const Endpoint& data_bind) {
+  const uint16_t max_payload = static_cast<uint16_t>(o.max_payload == 0 ? 728 : o.max_payload);
+  if (const int rc = io_.open(control_bind, data_bind, max_payload); rc != AIGW_OK) return rc;
+  CoreConfig c;
+  c.device_id = o.device_id;
+  c.key_id = o.key_id;
+  std::memcpy(c.key.data(), o.key, c.key.size());
+  c.controller = controller;
+  const std::string route_host = io_.local_address_towards(controller);
+  const Endpoint& cl = io_.control_local();
+  const Endpoint& dl = io_.data_local();
+  c.control_address = o.advertise_address != nullptr ? std::string(o.advertise_address)
+                      : is_wildcard(cl)              ? route_host
+                                                     : cl.host();
+  c.control_port = cl.port();
+  c.source_address = o.advertise_address != nullptr ? std::string(o.advertise_address)
+                     : is_wildcard(dl)              ? route_host
+                                                    : dl.host();
+  c.source_port = dl.port();
+  c.heartbeat_ns = ms_or(o.heartbeat_ms, c.heartbeat_ns);
+  c.admission_timeout_ns = ms_or(o.admission_timeout_ms, c.admission_timeout_ns);
+  c.retry_ns = ms_or(o.request_retry_ms, c.retry_ns);
+  c.max_retry_ns = std::max(c.max_retry_ns, c.retry_ns);
+  c.limits.max_payload = max_payload;
+  c.limits.store_units = o.store_units == 0 ? 4 : o.store_units;
+  c.limits.store_ttl_ns = ms_or(o.store_ttl_ms, c.limits.store_ttl_ns);
+  c.counter_start = envelope_counter_start();
+  admission_timeout_ns_ = c.admission_timeout_ns;
+  core_ = alloc_.make<DeviceCore>(c, io_, alloc_, log_);
+  if (core_ == nullptr) return AIGW_ERR_NO_MEMORY;
+  log_.info("edge_created", "device={} controller={} control={}:{} data={}:{} mode={}",
+            o.device_id, controller.to_string(), c.control_address, c.control_port,
+            c.source_address, c.source_port, o.mode == AIGW_MODE_THREAD ? "thread" : "event_loop");
+  if (mode_ == AIGW_MODE_THREAD) thread_ = std::thread([this] { run_thread(); });
   return AIGW_OK;
 }
 

@@ -20,12 +20,13 @@
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
 #include "protocol/unit_digest.h"
-#include "protocol/unit_receiver.h"
+#include "tests/edge-sdk/loopback_gateway.h"
 #include "tests/edge-sdk/udp_peer.h"
 
 namespace aigw::edge {
 namespace {
 
+using test::LoopbackGateway;
 using test::Received;
 using test::UdpPeer;
 using Clock = std::chrono::steady_clock;
@@ -34,82 +35,6 @@ constexpr uint32_t kControllerId = (4u << 24) | 1;
 constexpr uint32_t kStreamId = 77;
 
 int64_t now_ns() { return aigw::log::steady_now_ns(); }
-
-// One gateway: a data socket, a bypass agent socket and the receiver engine.
-class Gateway : public ReceiverEvents {
- public:
-  Gateway(uint32_t id, double loss, uint32_t seed)
-      : id_(id), agent_((1u << 24) | id), receiver_(ReceiverConfig(), *this), rng_(seed), drop_(loss) {
-    data_fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    make_endpoint("127.0.0.1", 0, data_);
-    bind(data_fd_, data_.sa(), data_.len);
-    data_.len = sizeof data_.addr;
-    getsockname(data_fd_, data_.sa(), &data_.len);
-  }
-  ~Gateway() override { close(data_fd_); }
-
-  void expect(uint32_t stream, uint32_t from_seq, const Endpoint& device_control) {
-    receiver_.add_stream(stream, from_seq);
-    device_control_ = device_control;
-  }
-  void on_data() {
-    uint8_t buf[2048];
-    const ssize_t n = recv(data_fd_, buf, sizeof buf, MSG_DONTWAIT);
-    if (n <= 0) return;
-    DataHeader h;
-    if (decode_data_header(buf, static_cast<size_t>(n), h) != DecodeError::ok) {
-      ++bad;
-      return;
-    }
-    ++fragments;
-    if (drop_(rng_)) {  // seeded loss on the way in, retransmissions included
-      ++dropped;
-      return;
-    }
-    receiver_.on_fragment(h, buf + kDataHeaderSize, now_ns());
-  }
-  void on_timer() {
-    if (receiver_.next_timer_ns() <= now_ns()) receiver_.on_timer(now_ns());
-  }
-
-  void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {
-    complete[info.unit_seq] = std::vector<uint8_t>(unit.data(), unit.data() + unit.size());
-    flags[info.unit_seq] = info.flags;
-  }
-  void on_unit_lost(const LostUnit& info) override { lost.insert(info.unit_seq); }
-  void on_nack(const NackOut& n) override {
-    ctl::RetransmitRequest r;
-    r.set_stream_id(n.stream_id);
-    r.set_unit_seq(n.unit_seq);
-    r.set_fragment_count(n.fragment_count);
-    r.set_encoding(static_cast<ctl::NackEncoding>(n.chunk.encoding));
-    r.set_first_fragment(n.chunk.first_fragment);
-    r.set_missing_count(n.chunk.missing_count);
-    r.set_missing(std::string(reinterpret_cast<const char*>(n.chunk.bytes), n.chunk.size));
-    r.set_round(n.round);
-    agent_.send(device_control_, MessageType::retransmit_request, r.SerializeAsString());
-    ++nacks;
-  }
-
-  uint32_t id() const { return id_; }
-  const Endpoint& data() const { return data_; }
-  int data_fd() const { return data_fd_; }
-
-  std::map<uint32_t, std::vector<uint8_t>> complete;
-  std::map<uint32_t, uint8_t> flags;
-  std::set<uint32_t> lost;
-  uint64_t fragments = 0, dropped = 0, nacks = 0, bad = 0;
-
- private:
-  uint32_t id_;
-  UdpPeer agent_;
-  UnitReceiver receiver_;
-  std::mt19937 rng_;
-  std::bernoulli_distribution drop_;
-  int data_fd_ = -1;
-  Endpoint data_;
-  Endpoint device_control_;
-};
 
 // The controller and two gateways, run by one thread; the test reads results under mu.
 class Cluster {
@@ -144,8 +69,8 @@ class Cluster {
   }
 
   std::mutex mu;
-  Gateway& gw1() { return gw1_; }
-  Gateway& gw2() { return gw2_; }
+  LoopbackGateway& gw1() { return gw1_; }
+  LoopbackGateway& gw2() { return gw2_; }
   std::vector<ctl::MigrateAck> acks;
   std::vector<ctl::StreamClose> closes;
   uint32_t heartbeats = 0;
@@ -158,8 +83,8 @@ class Cluster {
       poll(fds, 3, 1);
       std::lock_guard<std::mutex> l(mu);
       if (fds[0].revents & POLLIN) on_control();
-      for (int i = 0; i < 64 && (fds[1].revents & POLLIN); ++i) gw1_.on_data();
-      for (int i = 0; i < 64 && (fds[2].revents & POLLIN); ++i) gw2_.on_data();
+      if (fds[1].revents & POLLIN) gw1_.on_data();
+      if (fds[2].revents & POLLIN) gw2_.on_data();
       gw1_.on_timer();
       gw2_.on_timer();
       if (pending_switch_ != kNone) send_switch();
@@ -209,8 +134,8 @@ class Cluster {
 
   static constexpr uint32_t kNone = 0xFFFFFFFF;
   UdpPeer controller_;
-  Gateway gw1_;
-  Gateway gw2_;
+  LoopbackGateway gw1_;
+  LoopbackGateway gw2_;
   Endpoint device_control_;
   uint32_t pending_switch_ = kNone;
   std::atomic<bool> stop_{false};
@@ -244,7 +169,21 @@ TEST(Integration, LossyStreamIsRepairedAndMigratesAtAUnitBoundary) {
   const ControlKey key = test::test_key();
   Cluster cluster(0.05);
   Client client;
-  ASSERT_TRUE(client.create(options(cluster.controller_address(), AIGW_MODE_THREAD, key)));
+  // Thread mode: events arrive on the SDK's thread.
+  struct Events {
+    std::mutex mu;
+    std::vector<aigw_event> list;
+    std::thread::id thread;
+  } events;
+  aigw_edge_options o = options(cluster.controller_address(), AIGW_MODE_THREAD, key);
+  o.on_event = [](void* user, const aigw_event* ev) {
+    auto* e = static_cast<Events*>(user);
+    std::lock_guard<std::mutex> l(e->mu);
+    e->list.push_back(*ev);
+    e->thread = std::this_thread::get_id();
+  };
+  o.event_user = &events;
+  ASSERT_TRUE(client.create(o));
   aigw_stream_profile p = default_profile();
   p.unit_bytes = 100 * 1024;
   p.period_ms = 50;
@@ -306,6 +245,14 @@ TEST(Integration, LossyStreamIsRepairedAndMigratesAtAUnitBoundary) {
   EXPECT_EQ(cluster.closes[0].stream_id(), kStreamId);
   EXPECT_EQ(cluster.closes[0].last_unit_seq(), 5u);
   EXPECT_GE(cluster.heartbeats, 1u);
+  std::lock_guard<std::mutex> el(events.mu);
+  ASSERT_EQ(events.list.size(), 1u);
+  EXPECT_EQ(events.list[0].type, AIGW_EVENT_MIGRATED);
+  EXPECT_EQ(events.list[0].stream_id, kStreamId);
+  EXPECT_EQ(events.list[0].unit_seq, 3u);
+  EXPECT_EQ(events.list[0].gateway_id, 2u);
+  EXPECT_EQ(events.list[0].gateway_port, cluster.gw2().data().port());
+  EXPECT_NE(events.thread, std::this_thread::get_id());
 }
 
 TEST(Integration, EventLoopModeWithEncryptedUnits) {

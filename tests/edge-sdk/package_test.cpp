@@ -68,6 +68,39 @@ TEST_F(Package, ExampleBuildsAgainstTheInstalledLibraryThroughPkgConfig) {
   EXPECT_NE(out.find(libdir_ + "/libaigw-edge.so"), std::string::npos) << out;
 }
 
+TEST_F(Package, CHeaderIsPlainC99) {
+  std::string out;
+  ASSERT_EQ(run("'" + env("AIGW_MESON") + "' install -C '" + env("AIGW_BUILD_ROOT") +
+                    "' --no-rebuild --quiet --tags edge-sdk,devel --destdir '" + destdir_ + "'",
+                out), 0) << out;
+  // A C application: options, error names and the planner through the C ABI only.
+  const std::string src = destdir_ + "/app.c";
+  FILE* f = fopen(src.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("#include <aigw/edge.h>\n"
+        "#include <stdio.h>\n"
+        "int main(void) {\n"
+        "  aigw_layer_profile layers[2] = {{5, 1, 10}, {5, 1, 10}};\n"
+        "  aigw_plan_request rq = {sizeof rq, layers, 2, 8000, 8e6, 100, AIGW_PLAN_MIN_BYTES};\n"
+        "  aigw_plan_result r = {sizeof r, 0, 0, 0, 0, 0, 0};\n"
+        "  aigw_edge_options o;\n"
+        "  aigw_edge* e = 0;\n"
+        "  aigw_edge_options_init(&o);\n"
+        "  if (aigw_edge_create(&o, &e) != AIGW_ERR_INVALID_ARG) return 1;\n"
+        "  if (aigw_plan_split(&rq, &r) != AIGW_OK) return 2;\n"
+        "  printf(\"split=%u %s\\n\", (unsigned)r.split_layer, aigw_strerror(AIGW_ERR_BUSY));\n"
+        "  return 0;\n"
+        "}\n", f);
+  fclose(f);
+  const std::string pc = "PKG_CONFIG_PATH='" + libdir_ + "/pkgconfig' PKG_CONFIG_SYSROOT_DIR='" +
+                         destdir_ + "' ";
+  const std::string exe = destdir_ + "/app";
+  ASSERT_EQ(run(pc + "cc -std=c99 -pedantic -Wall -Wextra -Werror '" + src + "' $(" + pc +
+                    "pkg-config --cflags --libs aigw-edge) -o '" + exe + "'", out), 0) << out;
+  ASSERT_EQ(run("LD_LIBRARY_PATH='" + libdir_ + "' '" + exe + "'", out), 0) << out;
+  EXPECT_EQ(out, "split=2 retransmit store full\n");
+}
+
 TEST_F(Package, SharedLibraryExportsOnlyTheCAbi) {
   std::string out;
   ASSERT_EQ(run("nm -D --defined-only '" + env("AIGW_SHARED_LIB") + "'", out), 0) << out;

@@ -111,7 +111,10 @@ typedef struct aigw_edge_options {
   aigw_log_fn log;                /**< NULL: logfmt lines on stderr */
   void* log_user;
   int log_level;                  /**< enum aigw_log_level; lines below it are not built */
-  aigw_alloc_fn alloc;            /**< NULL: malloc/free; set both or neither */
+  aigw_alloc_fn alloc;            /**< NULL: malloc/free; set both or neither. Used for the
+                                       handle, stream state and unit buffers; the protocol
+                                       engine's retransmit store takes its buffers from
+                                       operator new as a stream starts, then reuses them */
   aigw_free_fn free;
   void* alloc_user;
   aigw_event_fn on_event;         /**< NULL: events are only counted */
