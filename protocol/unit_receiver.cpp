@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocol/flat_index.h"
+#include "protocol/timer_heap.h"
 
 namespace aigw {
 
@@ -104,6 +105,7 @@ struct UnitReceiver::Impl {
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
+        timers(c.max_units_in_flight),
         missing(new uint16_t[65535]),
         nack_bytes(c.nack_max_bytes) {
     free_units.reserve(units.size());
@@ -126,8 +128,9 @@ struct UnitReceiver::Impl {
   // The unit of the previous fragment: a burst of one unit skips the hash lookup.
   uint64_t last_key = 0;
   uint32_t last_slot = kNone;
-  // Never later than the earliest pending event (may be earlier: a spurious wake-up).
-  int64_t timer_min = kNever;
+  // Per unit, a time at or before its next event (idle time moves later per packet
+  // without touching the heap, so a unit may come up early and is re-keyed then).
+  TimerHeap timers;
   std::unique_ptr<uint16_t[]> missing;  // scratch for one NACK; left uninitialised
   std::vector<uint8_t> nack_bytes;
 
@@ -162,6 +165,7 @@ struct UnitReceiver::Impl {
     else s.units_head = u.stream_next;
     if (u.stream_next != kNone) units[u.stream_next].stream_prev = u.stream_prev;
     unit_index.erase(u.key);
+    timers.remove(slot);
     remember_finished(s, u.seq);
     if (last_slot == slot) last_slot = kNone;
     u.active = false;
@@ -192,15 +196,17 @@ struct UnitReceiver::Impl {
     events().on_unit_complete(info, buf);
   }
 
+  uint32_t slot_of(const Unit& u) const { return static_cast<uint32_t>(&u - units.data()); }
+
   void schedule_gap(Unit& u, int64_t at) {
     u.gap_mark = u.frontier;
     u.next_gap_ns = at;
-    if (at < timer_min) timer_min = at;
+    timers.lower(slot_of(u), at);
   }
 
   void schedule_pass(Unit& u, int64_t at) {
     if (at < u.next_pass_ns) u.next_pass_ns = at;
-    if (at < timer_min) timer_min = at;
+    timers.lower(slot_of(u), at);
   }
 
   // A new newest unit of the stream: older incomplete units are now known to have a
@@ -308,7 +314,7 @@ struct UnitReceiver::Impl {
     s.units_head = slot;
     unit_index.insert(u.key, slot);
     ++in_flight;
-    timer_min = std::min({timer_min, u.deadline_ns, now_ns + cfg.idle_nack_ns});
+    timers.set(slot, std::min(u.deadline_ns, now_ns + cfg.idle_nack_ns));
     if (u.tail) schedule_pass(u, now_ns + cfg.reorder_tolerance_ns);
     return slot;
   }
@@ -445,18 +451,18 @@ struct UnitReceiver::Impl {
     return true;
   }
 
+  int64_t next_event(const Unit& u) const {
+    return std::min({u.deadline_ns, u.next_gap_ns, pass_due(u)});
+  }
+
   void on_timer(int64_t now_ns) {
-    if (now_ns < timer_min) return;
-    int64_t next = kNever;
-    for (uint32_t i = age_head; i != kNone;) {
-      const uint32_t after = units[i].age_next;
-      if (service(i, now_ns)) {
-        const Unit& u = units[i];
-        next = std::min({next, u.deadline_ns, u.next_gap_ns, pass_due(u)});
-      }
-      i = after;
+    while (!timers.empty() && timers.top_key() <= now_ns) {
+      const uint32_t slot = timers.top_id();
+      if (!service(slot, now_ns)) continue;  // gone, and out of the heap
+      // service() leaves nothing due at now_ns; the guard keeps the loop finite whatever
+      // the configuration or a clock that stepped back.
+      timers.set(slot, std::max(next_event(units[slot]), now_ns + 1));
     }
-    timer_min = next;
   }
 
   bool add_stream(uint32_t id, uint32_t first_seq) {
@@ -542,7 +548,7 @@ FragmentVerdict UnitReceiver::on_fragment(const DataHeader& h, const uint8_t* pa
 void UnitReceiver::on_timer(int64_t now_ns) { impl_->on_timer(now_ns); }
 
 int64_t UnitReceiver::next_timer_ns() const {
-  return impl_->in_flight == 0 ? kNever : impl_->timer_min;
+  return impl_->timers.empty() ? kNever : impl_->timers.top_key();
 }
 
 size_t UnitReceiver::units_in_flight() const { return impl_->in_flight; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <random>
 #include <set>
 #include <vector>
 
@@ -174,6 +175,68 @@ TEST(UnitReceiver, GapNacksExactlyTheMissingSet) {
   EXPECT_EQ(ev.nacks.size(), 2u);
 }
 
+TEST(UnitReceiver, GapsWhileStreamingAreAskedForOnceEachAfterTheirTolerance) {
+  // A paced unit (one fragment per 50 us) losing 10%: each gap is NACKed no sooner than
+  // the tolerance after it opened and no later than twice that.
+  struct Timed : Recorder {
+    int64_t now = 0;
+    std::vector<int64_t> at;
+    void on_nack(const NackOut& n) override {
+      Recorder::on_nack(n);
+      at.push_back(now);
+    }
+  } ev;
+  const ReceiverConfig cfg = small_config();
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1);
+  const TestUnit u = make_unit(1, 0, 688684);
+  std::mt19937 rng(99);
+  std::vector<bool> lost(u.count, false);
+  for (uint16_t i = 1; i + 1 < u.count; ++i) lost[i] = rng() % 10 == 0;
+  std::vector<int64_t> opened(u.count, -1);  // when a later fragment first arrived
+  const int64_t step = 50'000;
+  for (uint16_t i = 0; i < u.count; ++i) {
+    const int64_t t = int64_t{i} * step;
+    for (int64_t x = rx.next_timer_ns(); x <= t; x = rx.next_timer_ns()) {
+      ev.now = x;
+      rx.on_timer(x);
+    }
+    if (lost[i]) continue;
+    for (uint16_t k = 0; k < i; ++k) {
+      if (lost[k] && opened[k] < 0) opened[k] = t;
+    }
+    rx.on_fragment(u.header(i), u.payload(i), t);
+  }
+  const int64_t end = int64_t{u.count} * step;
+  for (int64_t x = rx.next_timer_ns(); x <= end + 2 * cfg.reorder_tolerance_ns; x = rx.next_timer_ns()) {
+    ev.now = x;
+    rx.on_timer(x);
+  }
+  // Gap NACKs (round 1) name each fragment at most once; whichever NACK names a
+  // fragment first (a gap NACK, or the round that follows the unit's end) comes at
+  // least the tolerance and at most twice the tolerance after its gap opened.
+  std::vector<int> first_round_names(u.count, 0);
+  std::vector<int64_t> first_named(u.count, -1);
+  for (size_t k = 0; k < ev.nacks.size(); ++k) {
+    for (uint16_t f : ev.nacks[k].fragments) {
+      ASSERT_TRUE(lost[f]) << f;
+      if (ev.nacks[k].out.round == 1) ++first_round_names[f];
+      if (first_named[f] < 0) first_named[f] = ev.at[k];
+    }
+  }
+  size_t n_lost = 0;
+  for (uint16_t f = 0; f < u.count; ++f) {
+    if (!lost[f]) continue;
+    ++n_lost;
+    EXPECT_LE(first_round_names[f], 1) << f;
+    ASSERT_GE(first_named[f], 0) << f;
+    EXPECT_GE(first_named[f], opened[f] + cfg.reorder_tolerance_ns) << f;
+    EXPECT_LE(first_named[f], opened[f] + 2 * cfg.reorder_tolerance_ns) << f;
+  }
+  EXPECT_GT(n_lost, 50u);
+  EXPECT_GT(ev.nacks.size(), 5u);  // asked for progressively, not all at the end
+}
+
 TEST(UnitReceiver, IdleUnitNacksItsTail) {
   Recorder ev;
   const ReceiverConfig cfg = small_config();
@@ -189,6 +252,29 @@ TEST(UnitReceiver, IdleUnitNacksItsTail) {
   for (uint16_t i = 120; i < 200; ++i) tail.push_back(i);
   EXPECT_EQ(ev.nacks[0].fragments, tail);
   EXPECT_EQ(ev.nacks[0].out.chunk.encoding, NackEncoding::ranges);
+}
+
+TEST(UnitReceiver, LargeLossSplitsIntoNacksWithinTheBudget) {
+  Recorder ev;
+  const ReceiverConfig cfg = small_config();
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1);
+  const TestUnit u = make_unit(1, 0, 60000 - 4, 1);  // 60000 one-byte fragments
+  ASSERT_EQ(u.count, 60000);
+  std::vector<uint16_t> missing;
+  for (uint32_t i = 0; i < u.count; ++i) {
+    if (i % 3 == 1) missing.push_back(static_cast<uint16_t>(i)); else feed(rx, u, static_cast<uint16_t>(i), 0);
+  }
+  run_timers(rx, cfg.idle_nack_ns);
+  ASSERT_GT(ev.nacks.size(), 1u);
+  std::vector<uint16_t> named;
+  for (const auto& n : ev.nacks) {
+    EXPECT_LE(n.out.chunk.size, cfg.nack_max_bytes);
+    EXPECT_EQ(n.out.round, 1u);
+    named.insert(named.end(), n.fragments.begin(), n.fragments.end());
+  }
+  EXPECT_EQ(named, missing);
+  EXPECT_EQ(rx.counters().nacks_sent, ev.nacks.size());
 }
 
 TEST(UnitReceiver, ReNacksThenReportsLossAfterBoundedRounds) {

@@ -263,5 +263,120 @@ TEST(UnitTransfer, LossyLinksDeliverEveryUnitOrReportIt) {
   }
 }
 
+// A relay as the gateway runs it: device -> (lossy) -> receiver, whose completed
+// buffers are handed by reference to an egress sender -> (lossy) -> GPU receiver, which
+// NACKs the egress and acknowledges whole units. Units arrive byte-identical, and once
+// the GPU side has acknowledged them the relay's pool holds nothing.
+TEST(UnitTransfer, RelayForwardsByReferenceAndReleasesOnAck) {
+  Link up(5, {0.05, 0.01, 1 * kMs, 200'000}), up_nacks(6, {0.05, 0, 1 * kMs, 0});
+  Link down(7, {0.05, 0.01, 1 * kMs, 200'000}), down_nacks(8, {0.05, 0, 1 * kMs, 0});
+  SenderConfig scfg;
+  scfg.max_streams = 2;
+  scfg.store_units = 8;
+  scfg.pace_bytes_per_s = 100e6;
+  ReceiverConfig rcfg;
+  rcfg.max_streams = 2;
+  rcfg.max_units_in_flight = 32;
+  rcfg.memory_budget_bytes = 32 << 20;
+
+  DataPath dev_path, egress_path;
+  dev_path.link = &up;
+  egress_path.link = &down;
+  UnitSender device(scfg, dev_path);
+  UnitSender egress(scfg, egress_path);
+
+  struct Relay : ReceiverEvents {
+    UnitSender* egress = nullptr;
+    Link* nacks = nullptr;
+    int64_t now = 0;
+    size_t lost = 0;
+    void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {
+      EXPECT_EQ(egress->submit(info.stream_id, info.unit_seq, std::move(unit), info.flags, now),
+                SubmitError::ok);
+      EXPECT_FALSE(unit);  // taken by the egress store, not copied
+    }
+    void on_unit_lost(const LostUnit&) override { ++lost; }
+    void on_nack(const NackOut& n) override { nacks->send(pack_nack(n), now); }
+  } relay;
+  struct Gpu : ReceiverEvents {
+    UnitSender* egress = nullptr;
+    Link* nacks = nullptr;
+    int64_t now = 0;
+    size_t lost = 0;
+    std::map<uint32_t, std::vector<uint8_t>> units;
+    void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {
+      units[info.unit_seq].assign(unit.data(), unit.data() + unit.size());
+      egress->on_ack(info.stream_id, info.unit_seq);
+    }
+    void on_unit_lost(const LostUnit&) override { ++lost; }
+    void on_nack(const NackOut& n) override { nacks->send(pack_nack(n), now); }
+  } gpu;
+  relay.egress = &egress;
+  relay.nacks = &up_nacks;
+  gpu.egress = &egress;
+  gpu.nacks = &down_nacks;
+  UnitReceiver gw_rx(rcfg, relay);
+  UnitReceiver gpu_rx(rcfg, gpu);
+  device.add_stream(9);
+  egress.add_stream(9);
+  gw_rx.add_stream(9);
+  gpu_rx.add_stream(9);
+
+  std::vector<test::TestUnit> sent;
+  for (uint32_t k = 0; k < 6; ++k) sent.push_back(test::make_unit(9, k, k % 2 ? 688684 : 50000 + k));
+  size_t next = 0;
+  int64_t now = 0;
+  std::vector<uint8_t> bytes;
+  auto feed_nacks = [&](Link& link, UnitSender& tx) {
+    while (link.pop_due(now, bytes)) {
+      tx.on_nack(wire::get_u32(bytes.data()), wire::get_u32(bytes.data() + 4),
+                 wire::get_u16(bytes.data() + 8), static_cast<NackEncoding>(bytes[10]),
+                 wire::get_u16(bytes.data() + 12), wire::get_u16(bytes.data() + 14),
+                 bytes.data() + 20, bytes.size() - 20, now);
+    }
+  };
+  auto feed_data = [&](Link& link, UnitReceiver& rx) {
+    while (link.pop_due(now, bytes)) {
+      DataHeader h;
+      ASSERT_EQ(decode_data_header(bytes.data(), bytes.size(), h), DecodeError::ok);
+      rx.on_fragment(h, bytes.data() + kDataHeaderSize, now);
+    }
+  };
+  for (int guard = 0; guard < 5'000'000; ++guard) {
+    int64_t t = next < sent.size() ? static_cast<int64_t>(next) * 50 * kMs : kNever;
+    t = std::min({t, up.next_at(), up_nacks.next_at(), down.next_at(), down_nacks.next_at(),
+                  gw_rx.next_timer_ns(), gpu_rx.next_timer_ns()});
+    for (UnitSender* tx : {&device, &egress}) {
+      if (tx->has_pending()) t = std::min(t, std::max(now, tx->next_poll_ns()));
+    }
+    if (t == kNever) break;
+    now = std::max(now, t);
+    dev_path.now = egress_path.now = relay.now = gpu.now = now;
+    while (next < sent.size() && static_cast<int64_t>(next) * 50 * kMs <= now) {
+      const test::TestUnit& u = sent[next++];
+      ASSERT_EQ(device.submit(9, u.seq, u.bytes.data(), static_cast<uint32_t>(u.bytes.size()), 0, now),
+                SubmitError::ok);
+    }
+    feed_data(up, gw_rx);
+    feed_data(down, gpu_rx);
+    feed_nacks(up_nacks, device);
+    feed_nacks(down_nacks, egress);
+    for (UnitReceiver* rx : {&gw_rx, &gpu_rx}) {
+      if (rx->next_timer_ns() <= now) rx->on_timer(now);
+    }
+    for (UnitSender* tx : {&device, &egress}) {
+      if (tx->has_pending() && tx->next_poll_ns() <= now) tx->poll(now);
+    }
+  }
+  EXPECT_EQ(relay.lost, 0u);
+  EXPECT_EQ(gpu.lost, 0u);
+  ASSERT_EQ(gpu.units.size(), sent.size());
+  for (const test::TestUnit& u : sent) EXPECT_EQ(gpu.units[u.seq], u.bytes) << u.seq;
+  EXPECT_EQ(egress.counters().units_acked, sent.size());
+  EXPECT_GT(egress.counters().fragments_resent, 0u);
+  EXPECT_EQ(gw_rx.memory_in_use(), 0u);  // every forwarded buffer came back on its ack
+  EXPECT_EQ(gpu_rx.memory_in_use(), 0u);
+}
+
 }  // namespace
 }  // namespace aigw
