@@ -1,0 +1,531 @@
+#include "gateway/control_agent.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "gateway/udp_socket.h"
+#include "protocol/log.h"
+
+namespace aigw {
+
+namespace {
+
+constexpr size_t kMaxDatagram = 65536;
+constexpr unsigned kMaxReadsPerEvent = 64;  // bound work per loop turn
+/// StreamSync lists are split into parts so each datagram stays within 1400 bytes.
+constexpr size_t kStreamSyncPartBytes = 1300;
+/// Envelope sender ids carry the role in the top byte (docs/controller.md §1.2).
+constexpr uint32_t kRoleGateway = 1;
+
+Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
+  Endpoint e;
+  ok = parse_ipv4(address, e.ip) && port <= 65535;
+  e.port = static_cast<uint16_t>(port);
+  return e;
+}
+
+}  // namespace
+
+ControlAgent::ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys, DataPlane& data_plane)
+    : loop_(loop),
+      config_(config),
+      dp_(data_plane),
+      opener_(keys),
+      sealer_((kRoleGateway << 24) | config.gateway_id, config.key_id, config.key, envelope_counter_start()) {
+  for (size_t i = 0; i < dp_.port_count(); ++i)
+    port_meters_.emplace_back(config.load.smoothing, config.ports[i].capacity_bps,
+                              static_cast<double>(config.ports[i].memory_budget_bytes));
+  core_meters_.resize(dp_.core_count());
+  out_buf_.reserve(kMaxDatagram);
+}
+
+ControlAgent::~ControlAgent() {
+  stop();
+  if (fd_ >= 0) close(fd_);
+}
+
+bool ControlAgent::start() {
+  std::string err;
+  fd_ = open_udp_socket(config_.control_bind, UdpSocketOptions{1 << 20, false}, bound_, err);
+  if (fd_ < 0) {
+    log::error("control_bind_failed", "error=\"{}\"", err);
+    return false;
+  }
+  ev_io_init(&io_, &ControlAgent::on_readable, fd_, EV_READ);
+  io_.data = this;
+  // The control socket outranks data sockets in the shared loop.
+  ev_set_priority(&io_, EV_MAXPRI);
+  ev_io_start(loop_, &io_);
+  const double period = static_cast<double>(config_.sync_period_ns) * 1e-9;
+  ev_timer_init(&timer_, &ControlAgent::on_timer, period, period);
+  timer_.data = this;
+  ev_timer_start(loop_, &timer_);
+  for (const auto& s : config_.static_streams) admit(s);
+  send_register(false);
+  sync(log::steady_now_ns());
+  log::info("control_started", "bind={} controller={} streams={}", to_string(bound_), to_string(config_.controller),
+            streams_.size());
+  return true;
+}
+
+void ControlAgent::stop() {
+  if (fd_ < 0 || !ev_is_active(&io_)) return;
+  send_register(true);
+  ev_io_stop(loop_, &io_);
+  ev_timer_stop(loop_, &timer_);
+}
+
+void ControlAgent::on_readable(struct ev_loop*, ev_io* w, int) { static_cast<ControlAgent*>(w->data)->drain_socket(); }
+
+void ControlAgent::on_timer(struct ev_loop*, ev_timer* w, int) {
+  static_cast<ControlAgent*>(w->data)->sync(log::steady_now_ns());
+}
+
+void ControlAgent::drain_socket() {
+  uint8_t buf[kMaxDatagram];
+  for (unsigned i = 0; i < kMaxReadsPerEvent; ++i) {
+    sockaddr_in sa{};
+    socklen_t sl = sizeof sa;
+    ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&sa), &sl);
+    if (n < 0) return;  // EAGAIN or a transient error: the watcher fires again
+    EnvelopeView v;
+    EnvelopeError e = opener_.open(buf, static_cast<size_t>(n), v);
+    if (e != EnvelopeError::ok) {
+      rx_rejected_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+      AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "from={} error={}", to_string(Endpoint::from_sockaddr(sa)),
+                             to_string(e));
+      continue;
+    }
+    rx_by_type_[static_cast<size_t>(v.type)].fetch_add(1, std::memory_order_relaxed);
+    handle(v, Endpoint::from_sockaddr(sa));
+  }
+}
+
+void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from) {
+  const int len = static_cast<int>(v.body_len);
+  bool ok = true;
+  switch (v.type) {
+    case MessageType::stream_assign: {
+      ctl::StreamAssign m;
+      if ((ok = m.ParseFromArray(v.body, len))) handle_assign(m);
+      last_controller_ns_ = log::steady_now_ns();
+      break;
+    }
+    case MessageType::steer_command: {
+      ctl::SteerCommand m;
+      if ((ok = m.ParseFromArray(v.body, len))) handle_steer(m);
+      last_controller_ns_ = log::steady_now_ns();
+      break;
+    }
+    case MessageType::migrate_command: {
+      ctl::MigrateCommand m;
+      if ((ok = m.ParseFromArray(v.body, len))) handle_migrate(m);
+      last_controller_ns_ = log::steady_now_ns();
+      break;
+    }
+    case MessageType::heartbeat:
+    case MessageType::gateway_register:
+      last_controller_ns_ = log::steady_now_ns();
+      break;
+    case MessageType::unit_ack: {
+      ctl::UnitAck m;
+      if ((ok = m.ParseFromArray(v.body, len))) {
+        StreamCommand cmd;
+        cmd.kind = StreamCommand::Kind::gpu_ack;
+        cmd.route.stream_id = m.stream_id();
+        cmd.unit_seq = m.unit_seq();
+        forward_gpu(cmd);
+      }
+      break;
+    }
+    case MessageType::retransmit_request: {
+      ctl::RetransmitRequest m;
+      ok = m.ParseFromArray(v.body, len) && m.missing().size() <= kMaxCommandNackBytes;
+      if (ok) {
+        StreamCommand cmd;
+        cmd.kind = StreamCommand::Kind::gpu_nack;
+        cmd.route.stream_id = m.stream_id();
+        cmd.unit_seq = m.unit_seq();
+        cmd.fragment_count = m.fragment_count();
+        cmd.encoding = static_cast<NackEncoding>(m.encoding());
+        cmd.first_fragment = m.first_fragment();
+        cmd.missing_count = m.missing_count();
+        cmd.nack_size = static_cast<uint16_t>(m.missing().size());
+        std::memcpy(cmd.nack, m.missing().data(), m.missing().size());
+        forward_gpu(cmd);
+      }
+      break;
+    }
+    default:
+      ok = false;
+  }
+  if (!ok) {
+    rx_invalid_.fetch_add(1, std::memory_order_relaxed);
+    AIGW_WARN_RATE_LIMITED(1000, "control_invalid", "from={} type={}", to_string(from), to_string(v.type));
+  }
+}
+
+bool ControlAgent::serves_port(uint16_t udp_port) const {
+  for (size_t i = 0; i < dp_.port_count(); ++i)
+    if (dp_.data_endpoint(i).port == udp_port) return true;
+  return false;
+}
+
+bool ControlAgent::admit(const StreamRoute& in) {
+  if (!serves_port(in.data_port)) {
+    log::warn("stream_rejected", "stream={} reason=unknown_port port={}", in.stream_id, in.data_port);
+    return false;
+  }
+  if (streams_.size() >= config_.max_streams && !streams_.count(in.stream_id)) {
+    log::warn("stream_rejected", "stream={} reason=table_full", in.stream_id);
+    return false;
+  }
+  StreamRoute route = in;
+  if (auto it = pending_expect_.find(route.stream_id); it != pending_expect_.end()) {
+    route.first_unit_seq = it->second;
+    pending_expect_.erase(it);
+  }
+  Stream& s = streams_[route.stream_id];
+  s.route = route;
+  StreamCommand cmd;
+  cmd.kind = StreamCommand::Kind::assign;
+  cmd.route = route;
+  dp_.post(cmd);
+  log::info("stream_assigned", "stream={} port={} source={} device_control={} gpu={} first_unit={}", route.stream_id,
+            route.data_port, to_string(route.source), to_string(route.device_control), to_string(route.gpu),
+            route.first_unit_seq);
+  return true;
+}
+
+void ControlAgent::release(uint32_t stream_id, uint32_t last_unit_seq) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  StreamCommand cmd;
+  cmd.kind = StreamCommand::Kind::release;
+  cmd.route = it->second.route;
+  cmd.unit_seq = last_unit_seq;
+  dp_.post(cmd);
+  log::info("stream_releasing", "stream={} last_unit={}", stream_id, last_unit_seq);
+}
+
+bool ControlAgent::route_from(const ctl::StreamEntry& e, const std::string& gpu_address, uint32_t gpu_port,
+                              uint32_t first_unit_seq, StreamRoute& r) {
+  bool ok1 = false, ok2 = false, ok3 = false;
+  r.stream_id = e.stream_id();
+  r.data_port = static_cast<uint16_t>(e.data_port());
+  r.source = endpoint_of(e.source_address(), e.source_port(), ok1);
+  r.device_control = endpoint_of(e.device_control_address(), e.device_control_port(), ok2);
+  r.gpu = endpoint_of(gpu_address, gpu_port, ok3);
+  r.gpu_id = e.gpu_id();
+  r.bandwidth_bps = e.bandwidth_bps();
+  r.memory_bytes = e.memory_bytes();
+  r.first_unit_seq = first_unit_seq;
+  if (r.stream_id == 0 || !ok1 || !ok2 || e.data_port() > 65535 || (!ok3 && !gpu_address.empty())) {
+    rx_invalid_.fetch_add(1, std::memory_order_relaxed);
+    log::warn("stream_entry_invalid", "stream={} source={} device_control={} gpu={}", e.stream_id(),
+              e.source_address(), e.device_control_address(), gpu_address);
+    return false;
+  }
+  return true;
+}
+
+void ControlAgent::handle_assign(const ctl::StreamAssign& m) {
+  if (m.remove()) {
+    release(m.stream().stream_id(), m.release_after_unit_seq());
+    return;
+  }
+  StreamRoute r;
+  if (route_from(m.stream(), m.gpu_address(), m.gpu_port(), m.from_unit_seq(), r)) admit(r);
+}
+
+void ControlAgent::handle_steer(const ctl::SteerCommand& m) {
+  auto it = streams_.find(m.stream_id());
+  bool ok = false;
+  Endpoint gpu = endpoint_of(m.gpu_address(), m.gpu_port(), ok);
+  if (it == streams_.end() || !ok) {
+    rx_invalid_.fetch_add(1, std::memory_order_relaxed);
+    log::warn("steer_invalid", "stream={} gpu={}:{}", m.stream_id(), m.gpu_address(), m.gpu_port());
+    return;
+  }
+  it->second.route.gpu = gpu;
+  it->second.route.gpu_id = m.gpu_id();
+  StreamCommand cmd;
+  cmd.kind = StreamCommand::Kind::steer;
+  cmd.route = it->second.route;
+  dp_.post(cmd);
+  log::info("stream_steered", "stream={} gpu_id={} gpu={}", m.stream_id(), m.gpu_id(), to_string(gpu));
+}
+
+void ControlAgent::handle_migrate(const ctl::MigrateCommand& m) {
+  switch (m.phase()) {
+    case ctl::MIGRATE_EXPECT: {
+      auto it = streams_.find(m.stream_id());
+      StreamRoute r;
+      if (m.has_stream() && m.stream().stream_id() == m.stream_id()) {
+        if (!route_from(m.stream(), m.gpu_address(), m.gpu_port(), m.switch_unit_seq(), r) || !admit(r)) return;
+      } else if (it != streams_.end()) {
+        r = it->second.route;
+        r.first_unit_seq = m.switch_unit_seq();
+        admit(r);
+      } else {
+        // The StreamAssign with the stream's addresses follows; it picks this up.
+        pending_expect_[m.stream_id()] = m.switch_unit_seq();
+      }
+      send_migrate_ack(m.migration_id(), m.phase(), m.stream_id(), m.switch_unit_seq());
+      break;
+    }
+    case ctl::MIGRATE_RELEASE: {
+      auto it = streams_.find(m.stream_id());
+      if (it == streams_.end()) {
+        send_migrate_ack(m.migration_id(), m.phase(), m.stream_id(), m.switch_unit_seq());
+        break;
+      }
+      it->second.release_ack_owed = true;
+      it->second.release_migration_id = m.migration_id();
+      release(m.stream_id(), m.switch_unit_seq() - 1);
+      break;
+    }
+    default:
+      rx_invalid_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void ControlAgent::forward_gpu(const StreamCommand& in) {
+  auto it = streams_.find(in.route.stream_id);
+  if (it == streams_.end()) {
+    rx_invalid_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  StreamCommand cmd = in;
+  const uint32_t id = cmd.route.stream_id;
+  cmd.route = it->second.route;
+  cmd.route.stream_id = id;
+  dp_.post(cmd);
+}
+
+void ControlAgent::send_nack(const Endpoint& device_control, const NackOut& nack) {
+  ctl::RetransmitRequest r;
+  r.set_stream_id(nack.stream_id);
+  r.set_unit_seq(nack.unit_seq);
+  r.set_fragment_count(nack.fragment_count);
+  r.set_encoding(static_cast<ctl::NackEncoding>(nack.chunk.encoding));
+  r.set_first_fragment(nack.chunk.first_fragment);
+  r.set_missing_count(nack.chunk.missing_count);
+  r.set_missing(nack.chunk.bytes, nack.chunk.size);
+  r.set_round(nack.round);
+  body_.clear();
+  r.AppendToString(&body_);
+  send(MessageType::retransmit_request, body_, device_control);
+}
+
+void ControlAgent::unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  Stream& s = it->second;
+  (delivered ? s.delivered : s.lost)++;
+  if (!s.any_unit || seq_after(unit_seq, s.last_unit_seq)) s.last_unit_seq = unit_seq;
+  s.any_unit = true;
+  if (delivered) s.period_bytes += bytes;
+}
+
+void ControlAgent::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  if (it->second.release_ack_owed)
+    send_migrate_ack(it->second.release_migration_id, ctl::MIGRATE_RELEASE, stream_id, last_unit_seq + 1);
+  streams_.erase(it);
+  log::info("stream_released", "stream={} last_unit={}", stream_id, last_unit_seq);
+}
+
+bool ControlAgent::send(MessageType type, const std::string& body, const Endpoint& to) {
+  if (!sealer_.seal(type, body, out_buf_)) {
+    tx_errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  sockaddr_in sa = to.to_sockaddr();
+  ssize_t n = sendto(fd_, out_buf_.data(), out_buf_.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  if (n < 0) {
+    tx_errors_.fetch_add(1, std::memory_order_relaxed);
+    AIGW_WARN_RATE_LIMITED(1000, "control_send_failed", "to={} type={} error=\"{}\"", to_string(to), to_string(type),
+                           std::strerror(errno));
+    return false;
+  }
+  tx_by_type_[static_cast<size_t>(type)].fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void ControlAgent::send_register(bool leaving) {
+  if (fd_ < 0) return;
+  ctl::GatewayRegister m;
+  m.set_gateway_id(config_.gateway_id);
+  m.set_control_address(ipv4_to_string(bound_.ip));
+  m.set_control_port(bound_.port);
+  m.set_leaving(leaving);
+  send(MessageType::gateway_register, m.SerializeAsString(), config_.controller);
+}
+
+void ControlAgent::send_migrate_ack(uint64_t migration_id, ctl::MigratePhase phase, uint32_t stream_id,
+                                    uint32_t switch_unit_seq) {
+  ctl::MigrateAck a;
+  a.set_migration_id(migration_id);
+  a.set_phase(phase);
+  a.set_stream_id(stream_id);
+  a.set_switch_unit_seq(switch_unit_seq);
+  send(MessageType::migrate_ack, a.SerializeAsString(), config_.controller);
+}
+
+void ControlAgent::sync(int64_t now_ns) {
+  ++period_seq_;
+  const double period_s = last_sync_ns_ > 0 ? static_cast<double>(now_ns - last_sync_ns_) * 1e-9
+                                            : static_cast<double>(config_.sync_period_ns) * 1e-9;
+  last_sync_ns_ = now_ns;
+
+  std::vector<double> core_busy(core_meters_.size());
+  for (size_t c = 0; c < core_meters_.size(); ++c) {
+    uint64_t busy = 0, total = 0;
+    dp_.cpu_counters(c, busy, total);
+    core_busy[c] = core_meters_[c].sample(busy, total);
+  }
+  double cpu = 0;
+  for (double b : core_busy) cpu += b;
+  if (!core_busy.empty()) cpu /= static_cast<double>(core_busy.size());
+
+  ctl::LoadSync ls;
+  ls.set_gateway_id(config_.gateway_id);
+  ls.set_period_seq(period_seq_);
+  ls.set_period_ms(static_cast<uint32_t>(config_.sync_period_ns / 1'000'000));
+  double mem_cap = 0;
+  for (size_t i = 0; i < dp_.port_count(); ++i) {
+    const PublishedPortStats& st = dp_.port_stats(i);
+    port_meters_[i].sample(now_ns, st.get(static_cast<size_t>(PortStat::bytes)) * 1,
+                           static_cast<double>(st.get(static_cast<size_t>(PortStat::memory_bytes))));
+    uint64_t dropped = 0;
+    for (size_t k = static_cast<size_t>(PortStat::drop_truncated); k <= static_cast<size_t>(PortStat::drop_released); ++k)
+      dropped += st.get(k);
+    dropped += st.get(static_cast<size_t>(PortStat::fragments_no_memory)) +
+               st.get(static_cast<size_t>(PortStat::fragments_unit_too_large)) +
+               st.get(static_cast<size_t>(PortStat::fragments_inconsistent));
+    const Endpoint ep = dp_.data_endpoint(i);
+    ctl::PortLoad* p = ls.add_ports();
+    p->set_address(ipv4_to_string(ep.ip));
+    p->set_port(ep.port);
+    p->set_bandwidth_bps(port_meters_[i].bandwidth_bps());
+    p->set_bandwidth_capacity_bps(port_meters_[i].capacity_bps());
+    p->set_memory_bytes(port_meters_[i].memory_bytes());
+    p->set_memory_capacity_bytes(port_meters_[i].memory_capacity_bytes());
+    p->set_cpu_busy(core_busy.empty() ? 0 : core_busy[dp_.core_of_port(i)]);
+    p->set_stream_count(static_cast<uint32_t>(st.get(static_cast<size_t>(PortStat::streams))));
+    p->set_fragments_received(st.get(static_cast<size_t>(PortStat::datagrams)));
+    p->set_fragments_dropped(dropped);
+    mem_cap += port_meters_[i].memory_capacity_bytes();
+  }
+  const NodeLoad load = node_load(port_meters_, cpu, config_.load);
+  ls.set_cpu_busy(cpu);
+  ls.set_memory_capacity_bytes(config_.load.memory_capacity_bytes > 0 ? config_.load.memory_capacity_bytes : mem_cap);
+  ls.set_control_address(ipv4_to_string(bound_.ip));
+  ls.set_control_port(bound_.port);
+  const Endpoint eg = dp_.egress_endpoint();
+  ls.set_egress_address(ipv4_to_string(eg.ip));
+  ls.set_egress_port(eg.port);
+  send(MessageType::load_sync, ls.SerializeAsString(), config_.controller);
+
+  // StreamSync, split into parts of the same period so each datagram stays small.
+  std::vector<ctl::StreamSync> parts(1);
+  for (auto& [id, s] : streams_) {
+    if (parts.back().ByteSizeLong() > kStreamSyncPartBytes) parts.emplace_back();
+    ctl::StreamSync& ss = parts.back();
+    s.bandwidth_bps = period_s > 0 ? static_cast<double>(s.period_bytes) * 8 / period_s : 0;
+    s.period_bytes = 0;
+    ctl::StreamEntry* e = ss.add_streams();
+    e->set_stream_id(id);
+    e->set_data_port(s.route.data_port);
+    e->set_source_address(ipv4_to_string(s.route.source.ip));
+    e->set_source_port(s.route.source.port);
+    e->set_device_control_address(ipv4_to_string(s.route.device_control.ip));
+    e->set_device_control_port(s.route.device_control.port);
+    e->set_last_unit_seq(s.last_unit_seq);
+    e->set_bandwidth_bps(s.bandwidth_bps);
+    e->set_memory_bytes(s.route.memory_bytes);
+    e->set_units_delivered(s.delivered);
+    e->set_units_lost(s.lost);
+    e->set_gpu_id(s.route.gpu_id);
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    parts[i].set_gateway_id(config_.gateway_id);
+    parts[i].set_period_seq(period_seq_);
+    parts[i].set_part(static_cast<uint32_t>(i));
+    parts[i].set_part_count(static_cast<uint32_t>(parts.size()));
+    send(MessageType::stream_sync, parts[i].SerializeAsString(), config_.controller);
+  }
+
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_.load = load;
+  snapshot_.port_bandwidth_bps.clear();
+  snapshot_.port_memory_bytes.clear();
+  for (const auto& m : port_meters_) {
+    snapshot_.port_bandwidth_bps.push_back(m.bandwidth_bps());
+    snapshot_.port_memory_bytes.push_back(m.memory_bytes());
+  }
+  snapshot_.core_busy = core_busy;
+  snapshot_.streams = streams_.size();
+  snapshot_.period_seq = period_seq_;
+  snapshot_.seconds_since_controller =
+      last_controller_ns_ < 0 ? -1 : static_cast<double>(now_ns - last_controller_ns_) * 1e-9;
+}
+
+AgentSnapshot ControlAgent::snapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
+void ControlAgent::render_metrics(std::string& out) const {
+  auto line = [&](const std::string& s) { out += s; out += '\n'; };
+  line("# HELP aigw_gateway_control_received_total Authenticated control messages received, by type");
+  line("# TYPE aigw_gateway_control_received_total counter");
+  for (uint8_t t = 1; t <= kMaxMessageType; ++t)
+    line(fmt::format("aigw_gateway_control_received_total{{type=\"{}\"}} {}", to_string(static_cast<MessageType>(t)),
+                     rx_by_type_[t].load(std::memory_order_relaxed)));
+  line("# HELP aigw_gateway_control_rejected_total Control datagrams rejected, by reason");
+  line("# TYPE aigw_gateway_control_rejected_total counter");
+  for (uint8_t e = 1; e <= static_cast<uint8_t>(EnvelopeError::too_large); ++e)
+    line(fmt::format("aigw_gateway_control_rejected_total{{reason=\"{}\"}} {}", to_string(static_cast<EnvelopeError>(e)),
+                     rx_rejected_[e].load(std::memory_order_relaxed)));
+  line(fmt::format("aigw_gateway_control_rejected_total{{reason=\"invalid_body\"}} {}",
+                   rx_invalid_.load(std::memory_order_relaxed)));
+  line("# HELP aigw_gateway_control_sent_total Control messages sent, by type");
+  line("# TYPE aigw_gateway_control_sent_total counter");
+  for (uint8_t t = 1; t <= kMaxMessageType; ++t)
+    line(fmt::format("aigw_gateway_control_sent_total{{type=\"{}\"}} {}", to_string(static_cast<MessageType>(t)),
+                     tx_by_type_[t].load(std::memory_order_relaxed)));
+  line("# HELP aigw_gateway_control_send_errors_total Control messages that could not be sent");
+  line("# TYPE aigw_gateway_control_send_errors_total counter");
+  line(fmt::format("aigw_gateway_control_send_errors_total {}", tx_errors_.load(std::memory_order_relaxed)));
+
+  const AgentSnapshot s = snapshot();
+  line("# HELP aigw_gateway_load Load degree of DESIGN section 5, by component");
+  line("# TYPE aigw_gateway_load gauge");
+  line(fmt::format("aigw_gateway_load{{component=\"total\"}} {}", s.load.total));
+  line(fmt::format("aigw_gateway_load{{component=\"cpu\"}} {}", s.load.cpu));
+  line(fmt::format("aigw_gateway_load{{component=\"memory\"}} {}", s.load.memory));
+  line(fmt::format("aigw_gateway_load{{component=\"net\"}} {}", s.load.net));
+  line("# HELP aigw_gateway_port_bandwidth_bps Smoothed received bandwidth B'_p");
+  line("# TYPE aigw_gateway_port_bandwidth_bps gauge");
+  for (size_t i = 0; i < s.port_bandwidth_bps.size(); ++i)
+    line(fmt::format("aigw_gateway_port_bandwidth_bps{{port=\"{}\"}} {}", dp_.data_endpoint(i).port,
+                     s.port_bandwidth_bps[i]));
+  line("# HELP aigw_gateway_core_busy Busy fraction of each data-plane core over the last period");
+  line("# TYPE aigw_gateway_core_busy gauge");
+  for (size_t c = 0; c < s.core_busy.size(); ++c)
+    line(fmt::format("aigw_gateway_core_busy{{core=\"{}\"}} {}", c, s.core_busy[c]));
+  line("# HELP aigw_gateway_streams Streams admitted on this gateway");
+  line("# TYPE aigw_gateway_streams gauge");
+  line(fmt::format("aigw_gateway_streams {}", s.streams));
+  line("# HELP aigw_gateway_controller_silence_seconds Seconds since the last controller message (-1: never)");
+  line("# TYPE aigw_gateway_controller_silence_seconds gauge");
+  line(fmt::format("aigw_gateway_controller_silence_seconds {}", s.seconds_since_controller));
+}
+
+}  // namespace aigw

@@ -1,0 +1,205 @@
+#include "gateway/dpdk_backend.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <fmt/format.h>
+
+#include "gateway/dpdk_telemetry.h"
+#include "protocol/log.h"
+
+namespace aigw {
+
+namespace {
+
+int worker_main(void* arg) {
+  static_cast<DpdkWorker*>(arg)->run();
+  return 0;
+}
+
+constexpr size_t kEventsPerWake = 4096;
+
+}  // namespace
+
+DpdkBackend::DpdkBackend(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys)
+    : loop_(loop), config_(config), keys_(keys) {}
+
+DpdkBackend::~DpdkBackend() {
+  stop();
+  dpdk_telemetry_unregister(this);
+  workers_.clear();
+  for (auto& p : ports_) dpdk_port_stop(p);
+  if (eal_ready_) rte_eal_cleanup();
+}
+
+bool DpdkBackend::start(std::string& error) {
+  std::vector<std::string> args{"aigw-gateway"};
+  args.insert(args.end(), config_.eal_args.begin(), config_.eal_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+    error = fmt::format("EAL initialisation failed: {} (dpdk.eal_args or --dpdk -- ...)", rte_strerror(rte_errno));
+    return false;
+  }
+  eal_ready_ = true;
+  std::vector<unsigned> lcores;
+  unsigned id;
+  RTE_LCORE_FOREACH_WORKER(id) lcores.push_back(id);
+  if (lcores.empty()) {
+    error = "the DPDK backend needs at least one worker lcore besides the main one (e.g. -l 0-1)";
+    return false;
+  }
+  ports_.resize(config_.ports.size());
+  for (size_t i = 0; i < config_.ports.size(); ++i) {
+    const PortConfig& pc = config_.ports[i];
+    DpdkPort& p = ports_[i];
+    p.port_id = pc.dpdk_port_id;
+    p.config_index = i;
+    p.ip = pc.ip;
+    p.udp_port = pc.port;
+    p.checksum = pc.checksum;
+    if (pc.port == 0) {
+      error = fmt::format("port[{}].port must be set for the DPDK backend", i);
+      return false;
+    }
+    if (!dpdk_port_start(p, config_, static_cast<int>(rte_socket_id()), error)) return false;
+    log::info("data_port_open", "port={} backend=dpdk ethdev={} mac={:02x} rx_cksum_offload={} tx_cksum_offload={}",
+              to_string(data_endpoint(i)), p.port_id, fmt::join(p.mac, ":"), p.rx_udp_cksum_offload,
+              p.tx_udp_cksum_offload);
+  }
+  // Ports round-robin onto worker lcores; each lcore with ports gets one pipeline.
+  const size_t nworkers = std::min(lcores.size(), ports_.size());
+  std::vector<std::vector<DpdkPort*>> assignment(nworkers);
+  port_worker_.resize(ports_.size());
+  port_slot_.resize(ports_.size());
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    port_worker_[i] = i % nworkers;
+    port_slot_[i] = assignment[i % nworkers].size();
+    assignment[i % nworkers].push_back(&ports_[i]);
+  }
+  ev_async_init(&async_, &DpdkBackend::on_events);
+  async_.data = this;
+  ev_async_start(loop_, &async_);
+  workers_.resize(nworkers);
+  for (size_t w = 0; w < nworkers; ++w) {
+    workers_[w].lcore_id = lcores[w];
+    workers_[w].worker = std::make_unique<DpdkWorker>(config_, assignment[w], keys_);
+    workers_[w].worker->set_notify([this] { ev_async_send(loop_, &async_); });
+  }
+  dpdk_telemetry_register(this);
+  return true;
+}
+
+void DpdkBackend::activate() {
+  for (auto& w : workers_) {
+    if (w.launched) continue;
+    if (rte_eal_remote_launch(worker_main, w.worker.get(), w.lcore_id) == 0) w.launched = true;
+    else log::error("dpdk_launch_failed", "lcore={}", w.lcore_id);
+  }
+}
+
+void DpdkBackend::stop() {
+  for (auto& w : workers_)
+    if (w.launched) w.worker->request_stop();
+  for (auto& w : workers_)
+    if (w.launched) {
+      rte_eal_wait_lcore(w.lcore_id);
+      w.launched = false;
+    }
+  if (ev_is_active(&async_)) {
+    drain_events();
+    ev_async_stop(loop_, &async_);
+  }
+  // Stopping the ports flushes pcap output and returns their mbufs.
+  for (auto& p : ports_) dpdk_port_stop(p);
+}
+
+void DpdkBackend::post(const StreamCommand& cmd) {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (ports_[i].udp_port != cmd.route.data_port) continue;
+    if (!workers_[port_worker_[i]].worker->commands().push(cmd)) {
+      ++commands_dropped_;
+      log::error("dpdk_command_dropped", "stream={} reason=ring_full", cmd.route.stream_id);
+    }
+    return;
+  }
+}
+
+const PublishedPortStats& DpdkBackend::port_stats(size_t i) const {
+  return workers_[port_worker_[i]].worker->pipeline().port_stats(port_slot_[i]);
+}
+
+const PublishedFrameStats& DpdkBackend::frame_stats(size_t i) const {
+  return workers_[port_worker_[i]].worker->frame_stats(port_slot_[i]);
+}
+
+Endpoint DpdkBackend::egress_endpoint() const {
+  return ports_.empty() ? Endpoint{} : Endpoint{ports_[0].ip, config_.dpdk_egress_udp_port};
+}
+
+void DpdkBackend::cpu_counters(size_t core, uint64_t& busy, uint64_t& total) const {
+  busy = workers_[core].worker->busy_cycles();
+  total = workers_[core].worker->total_cycles();
+}
+
+void DpdkBackend::on_events(struct ev_loop*, ev_async* w, int) { static_cast<DpdkBackend*>(w->data)->drain_events(); }
+
+void DpdkBackend::drain_events() {
+  if (events_ == nullptr) return;
+  for (auto& w : workers_) {
+    auto& ring = w.worker->events();
+    for (size_t i = 0; i < kEventsPerWake; ++i) {
+      const DpdkEvent* e = ring.front();
+      if (e == nullptr) break;
+      switch (e->kind) {
+        case DpdkEvent::Kind::nack: {
+          NackOut n;
+          n.stream_id = e->stream_id;
+          n.unit_seq = e->unit_seq;
+          n.fragment_count = e->fragment_count;
+          n.round = e->round;
+          n.chunk.encoding = e->encoding;
+          n.chunk.first_fragment = e->first_fragment;
+          n.chunk.missing_count = e->missing_count;
+          n.chunk.bytes = e->bytes;
+          n.chunk.size = e->size;
+          events_->send_nack(e->to, n);
+          break;
+        }
+        case DpdkEvent::Kind::unit_done:
+          events_->unit_done(e->stream_id, e->unit_seq, e->delivered, e->unit_bytes, e->reason);
+          break;
+        case DpdkEvent::Kind::released:
+          events_->stream_released(e->stream_id, e->unit_seq);
+          break;
+      }
+      ring.pop();
+    }
+    // More than one wake's worth: come back on the next loop turn.
+    if (ring.front() != nullptr) ev_async_send(loop_, &async_);
+  }
+}
+
+void DpdkBackend::render_backend_metrics(std::string& out) const {
+  out += "# HELP aigw_gateway_dpdk_frames_total Frame-level events of DPDK ports, by kind\n";
+  out += "# TYPE aigw_gateway_dpdk_frames_total counter\n";
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const PublishedFrameStats& s = frame_stats(i);
+    for (size_t k = 0; k < kFrameStatCount; ++k) {
+      if (k == static_cast<size_t>(FrameStat::parse_error_first)) continue;  // the unused "ok" slot
+      out += fmt::format("aigw_gateway_dpdk_frames_total{{port=\"{}\",kind=\"{}\"}} {}\n", ports_[i].udp_port,
+                         frame_stat_name(k), s.get(k));
+    }
+  }
+  out += "# HELP aigw_gateway_dpdk_events_dropped_total Pipeline events lost because the ring to the agent was full\n";
+  out += "# TYPE aigw_gateway_dpdk_events_dropped_total counter\n";
+  uint64_t dropped = 0;
+  for (const auto& w : workers_) dropped += w.worker->events_dropped();
+  out += fmt::format("aigw_gateway_dpdk_events_dropped_total {}\n", dropped);
+}
+
+}  // namespace aigw

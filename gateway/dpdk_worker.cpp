@@ -1,0 +1,321 @@
+#include "gateway/dpdk_worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "gateway/frame_builder.h"
+#include "protocol/log.h"
+
+namespace aigw {
+
+namespace {
+
+constexpr size_t kPrefetchAhead = 3;
+constexpr size_t kCommandsPerTurn = 64;  // bound control work per loop turn
+constexpr size_t kMaxBurst = 512;
+
+const char* const kFrameNames[kFrameStatCount] = {
+    "rx_frames", "rx_bytes",
+    // parse errors, by net::ParseError (index 0 "ok" unused)
+    "parse_ok", "runt", "unsupported_ethertype", "ip_truncated", "ip_bad_version", "ip_bad_header_length",
+    "ip_bad_checksum", "ip_fragment", "unsupported_protocol", "udp_truncated", "udp_no_checksum",
+    "udp_bad_checksum", "arp_malformed", "icmp_truncated", "icmp_bad_checksum",
+    "not_for_us", "unknown_udp_port", "multi_segment", "arp_answered", "arp_ignored", "icmp_echo_answered",
+    "icmp_ignored", "tx_frames", "tx_dropped", "tx_no_mbuf", "egress_no_neighbour"};
+
+}  // namespace
+
+const char* frame_stat_name(size_t i) { return i < kFrameStatCount ? kFrameNames[i] : "unknown"; }
+
+bool parse_mac(const std::string& text, net::Mac& out) {
+  unsigned b[6];
+  char tail;
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+    return false;
+  for (int i = 0; i < 6; ++i) out[static_cast<size_t>(i)] = static_cast<uint8_t>(b[i]);
+  return true;
+}
+
+DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, const KeyRing& keys)
+    : config_(config), ports_(std::move(ports)), commands_(1024), events_(4096) {
+  std::vector<size_t> indices;
+  std::vector<uint16_t> udp_ports;
+  for (DpdkPort* p : ports_) {
+    indices.push_back(p->config_index);
+    udp_ports.push_back(p->udp_port);
+  }
+  PipelineEvents& ev = *this;
+  EgressOut& eg = *this;
+  pipeline_ = std::make_unique<Pipeline>(make_pipeline_config(config, indices, udp_ports), ev, eg, keys);
+  have_static_mac_ = !config.dpdk_next_hop_mac.empty() && parse_mac(config.dpdk_next_hop_mac, static_mac_);
+  tx_.resize(ports_.size());
+  for (auto& q : tx_) q.mbufs.resize(2 * kMaxBurst);
+  counters_.resize(ports_.size());
+  for (auto& c : counters_) c.fill(0);
+  published_ = std::make_unique<PublishedFrameStats[]>(ports_.size());
+}
+
+DpdkWorker::~DpdkWorker() {
+  for (auto& q : tx_)
+    for (size_t i = 0; i < q.count; ++i) rte_pktmbuf_free(q.mbufs[i]);
+}
+
+void DpdkWorker::run() {
+  const uint16_t burst = static_cast<uint16_t>(std::min<size_t>(config_.dpdk_burst, kMaxBurst));
+  rte_mbuf* rx[kMaxBurst];
+  rte_mbuf* dead[kMaxBurst];
+  int64_t next_deadline = 0;
+  uint64_t busy = 0, total = 0;
+  log::info("dpdk_worker_started", "lcore={} ports={}", rte_lcore_id(), ports_.size());
+  while (!stop_.load(std::memory_order_relaxed)) {
+    const uint64_t t0 = rte_rdtsc();
+    bool work = false;
+    now_ns_ = log::steady_now_ns();
+    for (size_t i = 0; i < kCommandsPerTurn; ++i) {
+      const StreamCommand* cmd = commands_.front();
+      if (cmd == nullptr) break;
+      pipeline_->apply(*cmd, now_ns_);
+      commands_.pop();
+      work = true;
+    }
+    for (size_t k = 0; k < ports_.size(); ++k) {
+      const uint16_t n = rte_eth_rx_burst(ports_[k]->port_id, 0, rx, burst);
+      if (n == 0) continue;
+      work = true;
+      for (size_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
+      size_t ndead = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + kPrefetchAhead], void*));
+        if (!handle(k, rx[i], now_ns_)) dead[ndead++] = rx[i];
+      }
+      // Payloads were copied into units: free the whole burst at once.
+      if (ndead > 0) rte_pktmbuf_free_bulk(dead, static_cast<unsigned>(ndead));
+    }
+    if (work || now_ns_ >= next_deadline) {
+      pipeline_->poll(now_ns_);
+      next_deadline = pipeline_->next_deadline_ns();
+    }
+    for (size_t k = 0; k < ports_.size(); ++k) flush_port(k);
+    if (events_pushed_) {
+      events_pushed_ = false;
+      if (notify_) notify_();
+    }
+    const uint64_t dt = rte_rdtsc() - t0;
+    total += dt;
+    if (work) busy += dt;
+    busy_cycles_.store(busy, std::memory_order_relaxed);
+    total_cycles_.store(total, std::memory_order_relaxed);
+    if (work) {
+      for (size_t k = 0; k < ports_.size(); ++k) published_[k].store(counters_[k].data());
+    }
+  }
+  pipeline_->publish();
+  for (size_t k = 0; k < ports_.size(); ++k) published_[k].store(counters_[k].data());
+}
+
+bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
+  DpdkPort& port = *ports_[k];
+  bump(k, FrameStat::rx_frames);
+  bump(k, FrameStat::rx_bytes, rte_pktmbuf_pkt_len(m));
+  if (m->nb_segs != 1) {
+    bump(k, FrameStat::multi_segment);
+    return false;
+  }
+  net::UdpChecksum mode = net::UdpChecksum::software;
+  if (port.checksum == ChecksumPolicy::none) {
+    mode = net::UdpChecksum::skip;
+  } else if (port.checksum == ChecksumPolicy::automatic && port.rx_udp_cksum_offload) {
+    const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+      counters_[k][static_cast<size_t>(FrameStat::parse_error_first) +
+                   static_cast<size_t>(net::ParseError::udp_bad_checksum)]++;
+      return false;
+    }
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) mode = net::UdpChecksum::skip;
+  }
+  uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+  net::Frame f;
+  const net::ParseError e = net::parse_frame(data, rte_pktmbuf_data_len(m), mode, f);
+  if (e != net::ParseError::ok) {
+    counters_[k][static_cast<size_t>(FrameStat::parse_error_first) + static_cast<size_t>(e)]++;
+    return false;
+  }
+  switch (f.kind) {
+    case net::FrameKind::udp:
+      if (f.dst_ip != port.ip) {
+        bump(k, FrameStat::not_for_us);
+        return false;
+      }
+      if (f.dst_port == port.udp_port) {
+        pipeline_->on_datagram(k, Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
+      } else if (f.dst_port == config_.dpdk_egress_udp_port) {
+        pipeline_->on_egress_datagram(Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
+      } else {
+        bump(k, FrameStat::unknown_udp_port);
+      }
+      return false;
+    case net::FrameKind::arp:
+      return handle_arp(k, m, f, now_ns);
+    case net::FrameKind::icmp:
+      if (f.dst_ip == port.ip && net::make_echo_reply_in_place(data, f)) {
+        bump(k, FrameStat::icmp_echo_answered);
+        return queue_tx(k, m);
+      }
+      bump(k, FrameStat::icmp_ignored);
+      return false;
+  }
+  return false;
+}
+
+bool DpdkWorker::handle_arp(size_t k, rte_mbuf* m, const net::Frame& f, int64_t now_ns) {
+  DpdkPort& port = *ports_[k];
+  arp_.learn(f.arp.sender_ip, f.arp.sender_mac, now_ns);
+  if (f.arp.op != 1 || f.arp.target_ip != port.ip) {
+    bump(k, FrameStat::arp_ignored);
+    return false;
+  }
+  // Answer in the request's own mbuf (a reply is never longer than the minimum frame).
+  uint8_t reply[net::kMinFrameSize];
+  const size_t len = net::build_arp_reply(f.arp, port.mac, port.ip, reply);
+  rte_pktmbuf_reset(m);
+  uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+  if (out == nullptr) return false;
+  std::memcpy(out, reply, len);
+  bump(k, FrameStat::arp_answered);
+  return queue_tx(k, m);
+}
+
+bool DpdkWorker::queue_tx(size_t k, rte_mbuf* m) {
+  TxQueue& q = tx_[k];
+  if (q.count == q.mbufs.size()) flush_port(k);
+  if (q.count == q.mbufs.size()) {
+    bump(k, FrameStat::tx_dropped);
+    return false;  // caller frees it
+  }
+  q.mbufs[q.count++] = m;
+  return true;
+}
+
+void DpdkWorker::flush_port(size_t k) {
+  TxQueue& q = tx_[k];
+  if (q.count == 0) return;
+  const uint16_t sent = rte_eth_tx_burst(ports_[k]->port_id, 0, q.mbufs.data(), static_cast<uint16_t>(q.count));
+  bump(k, FrameStat::tx_frames, sent);
+  // Keep what the queue did not take for the next turn (egress back-pressure).
+  std::memmove(q.mbufs.data(), q.mbufs.data() + sent, (q.count - sent) * sizeof(rte_mbuf*));
+  q.count -= sent;
+}
+
+bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) {
+  // Egress leaves through the worker's first port, from its address.
+  constexpr size_t k = 0;
+  DpdkPort& port = *ports_[k];
+  TxQueue& q = tx_[k];
+  if (q.count == q.mbufs.size()) {
+    flush_port(k);
+    if (q.count == q.mbufs.size()) return false;
+  }
+  const net::Mac* dst = have_static_mac_ ? &static_mac_ : arp_.lookup(to.ip, now_ns_);
+  if (dst == nullptr) {
+    bump(k, FrameStat::egress_no_neighbour);
+    if (arp_.should_request(to.ip, now_ns_)) {
+      if (rte_mbuf* m = rte_pktmbuf_alloc(port.pool)) {
+        uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, net::kMinFrameSize));
+        net::build_arp_request(port.mac, port.ip, to.ip, out);
+        if (!queue_tx(k, m)) rte_pktmbuf_free(m);
+      }
+    }
+    return false;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
+  if (m == nullptr) {
+    bump(k, FrameStat::tx_no_mbuf);
+    return false;
+  }
+  const size_t udp_payload = kDataHeaderSize + payload_len;
+  const size_t len = net::kUdpFrameOverhead + udp_payload;
+  uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+  if (out == nullptr) {
+    rte_pktmbuf_free(m);
+    bump(k, FrameStat::tx_no_mbuf);
+    return true;  // larger than an mbuf: never sendable, do not wedge the sender
+  }
+  net::UdpFlow flow;
+  flow.src_mac = port.mac;
+  flow.dst_mac = *dst;
+  flow.src_ip = port.ip;
+  flow.dst_ip = to.ip;
+  flow.src_port = config_.dpdk_egress_udp_port;
+  flow.dst_port = to.port;
+  net::write_udp_headers(flow, ip_id_++, udp_payload, out);
+  // Plain memcpy: the distribution's rte_memcpy is built for an old CPU baseline.
+  std::memcpy(out + net::kUdpFrameOverhead, header, kDataHeaderSize);
+  std::memcpy(out + net::kUdpFrameOverhead + kDataHeaderSize, payload, payload_len);
+  if (port.tx_udp_cksum_offload) {
+    m->l2_len = net::kEthHeaderSize;
+    m->l3_len = net::kIpv4HeaderSize;
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(out + net::kEthHeaderSize);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(out + net::kEthHeaderSize + net::kIpv4HeaderSize);
+    udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+  } else {
+    net::finish_udp_checksum(out);
+  }
+  q.mbufs[q.count++] = m;
+  return true;
+}
+
+void DpdkWorker::flush() {
+  for (size_t k = 0; k < ports_.size(); ++k) flush_port(k);
+}
+
+void DpdkWorker::push_event(const DpdkEvent& e) {
+  if (events_.push(e)) {
+    events_pushed_ = true;
+  } else {
+    events_dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void DpdkWorker::send_nack(const Endpoint& device_control, const NackOut& nack) {
+  DpdkEvent e;
+  e.kind = DpdkEvent::Kind::nack;
+  e.to = device_control;
+  e.stream_id = nack.stream_id;
+  e.unit_seq = nack.unit_seq;
+  e.fragment_count = nack.fragment_count;
+  e.round = nack.round;
+  e.encoding = nack.chunk.encoding;
+  e.first_fragment = nack.chunk.first_fragment;
+  e.missing_count = nack.chunk.missing_count;
+  e.size = static_cast<uint16_t>(std::min(nack.chunk.size, kMaxCommandNackBytes));
+  std::memcpy(e.bytes, nack.chunk.bytes, e.size);
+  push_event(e);
+}
+
+void DpdkWorker::unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) {
+  DpdkEvent e;
+  e.kind = DpdkEvent::Kind::unit_done;
+  e.stream_id = stream_id;
+  e.unit_seq = unit_seq;
+  e.delivered = delivered;
+  e.unit_bytes = bytes;
+  e.reason = reason;
+  push_event(e);
+}
+
+void DpdkWorker::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
+  DpdkEvent e;
+  e.kind = DpdkEvent::Kind::released;
+  e.stream_id = stream_id;
+  e.unit_seq = last_unit_seq;
+  push_event(e);
+}
+
+}  // namespace aigw

@@ -1,0 +1,133 @@
+// The run-to-completion loop of one DPDK lcore: RX bursts from its ports with prefetch,
+// own Ethernet/IPv4/UDP parsing and checksum checks, ARP responder and ICMP echo for
+// the ports' addresses, the ingest pipeline, TX of egress fragments and replies, and
+// busy-cycle accounting. Per-lcore state only; commands arrive and events leave
+// through SPSC rings.
+//
+// \threadbound run() and everything it calls execute on the worker's lcore; the rings,
+// stop flag and published counters are the only state shared with the main thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "gateway/arp_table.h"
+#include "gateway/config.h"
+#include "gateway/dpdk_port.h"
+#include "gateway/pipeline.h"
+#include "gateway/spsc_ring.h"
+
+struct rte_mbuf;
+
+namespace aigw {
+
+/// Frame-level counters of a DPDK port (the pipeline counts what follows parsing).
+enum class FrameStat : uint8_t {
+  rx_frames,
+  rx_bytes,
+  parse_error_first,  ///< parse errors occupy [parse_error_first, +ParseError::kCount)
+  not_for_us = parse_error_first + static_cast<uint8_t>(net::ParseError::kCount),
+  unknown_udp_port,
+  multi_segment,
+  arp_answered,
+  arp_ignored,
+  icmp_echo_answered,
+  icmp_ignored,
+  tx_frames,
+  tx_dropped,       ///< replies dropped because the TX queue stayed full
+  tx_no_mbuf,
+  egress_no_neighbour,  ///< egress held back: next hop MAC not known yet (ARP sent)
+  kCount
+};
+inline constexpr size_t kFrameStatCount = static_cast<size_t>(FrameStat::kCount);
+const char* frame_stat_name(size_t i);
+using PublishedFrameStats = PublishedStats<kFrameStatCount>;
+
+/// A pipeline event carried to the agent's thread.
+struct DpdkEvent {
+  enum class Kind : uint8_t { nack, unit_done, released } kind = Kind::nack;
+  Endpoint to;
+  uint32_t stream_id = 0;
+  uint32_t unit_seq = 0;
+  // nack
+  uint16_t fragment_count = 0;
+  uint32_t round = 0;
+  NackEncoding encoding = NackEncoding::list;
+  uint16_t first_fragment = 0;
+  uint16_t missing_count = 0;
+  uint16_t size = 0;
+  uint8_t bytes[kMaxCommandNackBytes];
+  // unit_done
+  bool delivered = false;
+  uint32_t unit_bytes = 0;
+  LossReason reason = LossReason::deadline;
+};
+
+class DpdkWorker final : private EgressOut, private PipelineEvents {
+ public:
+  DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, const KeyRing& keys);
+  ~DpdkWorker() override;
+
+  /// The lcore loop; returns after request_stop().
+  void run();
+  void request_stop() { stop_.store(true, std::memory_order_relaxed); }
+  /// Called (on the worker's lcore) after events were queued: wakes the agent's loop.
+  void set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
+
+  SpscRing<StreamCommand>& commands() { return commands_; }
+  SpscRing<DpdkEvent>& events() { return events_; }
+  const Pipeline& pipeline() const { return *pipeline_; }
+  const std::vector<DpdkPort*>& ports() const { return ports_; }
+  const PublishedFrameStats& frame_stats(size_t k) const { return published_[k]; }
+  uint64_t busy_cycles() const { return busy_cycles_.load(std::memory_order_relaxed); }
+  uint64_t total_cycles() const { return total_cycles_.load(std::memory_order_relaxed); }
+  uint64_t events_dropped() const { return events_dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) override;
+  void flush() override;
+  void send_nack(const Endpoint& device_control, const NackOut& nack) override;
+  void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
+  void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
+
+  bool handle(size_t k, rte_mbuf* m, int64_t now_ns);
+  bool handle_arp(size_t k, rte_mbuf* m, const net::Frame& f, int64_t now_ns);
+  bool queue_tx(size_t k, rte_mbuf* m);
+  void flush_port(size_t k);
+  void push_event(const DpdkEvent& e);
+  void bump(size_t k, FrameStat s, uint64_t n = 1) { counters_[k][static_cast<size_t>(s)] += n; }
+
+  const GatewayConfig& config_;
+  std::vector<DpdkPort*> ports_;
+  std::unique_ptr<Pipeline> pipeline_;
+  SpscRing<StreamCommand> commands_;
+  SpscRing<DpdkEvent> events_;
+  std::function<void()> notify_;
+  bool events_pushed_ = false;
+  ArpTable arp_;
+  bool have_static_mac_ = false;
+  net::Mac static_mac_{};
+  uint16_t ip_id_ = 0;
+  int64_t now_ns_ = 0;
+
+  struct TxQueue {
+    std::vector<rte_mbuf*> mbufs;
+    size_t count = 0;
+  };
+  std::vector<TxQueue> tx_;
+  std::vector<std::array<uint64_t, kFrameStatCount>> counters_;
+  std::unique_ptr<PublishedFrameStats[]> published_;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> busy_cycles_{0};
+  std::atomic<uint64_t> total_cycles_{0};
+  std::atomic<uint64_t> events_dropped_{0};
+};
+
+/// Parses "aa:bb:cc:dd:ee:ff".
+bool parse_mac(const std::string& text, net::Mac& out);
+
+}  // namespace aigw

@@ -1,0 +1,106 @@
+// Counters of one ingest pipeline, indexed by enum so that the data path bumps plain
+// integers and the control thread (metrics, load sync, telemetry) reads an atomic copy
+// the pipeline publishes every few milliseconds. Names and help texts live in one table
+// so every exporter prints the same metric names.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace aigw {
+
+/// Per-port counters and gauges.
+enum class PortStat : uint8_t {
+  datagrams,
+  bytes,
+  // Header decode failures, one per protocol DecodeError (same order, ok excluded).
+  drop_truncated,
+  drop_bad_magic,
+  drop_bad_version,
+  drop_bad_header_length,
+  drop_bad_type,
+  drop_bad_flags,
+  drop_bad_header_checksum,
+  drop_zero_count,
+  drop_index_out_of_range,
+  drop_inconsistent_geometry,
+  drop_length_mismatch,
+  drop_payload_truncated,
+  // Stream table checks.
+  drop_unknown_stream,
+  drop_wrong_source,
+  drop_wrong_port,
+  drop_released,
+  // Receiver verdicts (protocol FragmentVerdict).
+  fragments_accepted,
+  fragments_completing,
+  fragments_duplicate,
+  fragments_late,
+  fragments_unknown_to_receiver,
+  fragments_unit_too_large,
+  fragments_inconsistent,
+  fragments_no_memory,
+  units_completed,
+  units_lost_deadline,
+  units_lost_nack_rounds,
+  units_lost_memory_budget,
+  units_lost_table_full,
+  units_lost_stream_removed,
+  units_lost_superseded,
+  nacks_sent,
+  nacked_fragments,
+  retransmissions_received,
+  memory_bytes,      ///< gauge: bytes held by in-flight units
+  units_in_flight,   ///< gauge
+  streams,           ///< gauge: admitted streams on the port
+  kCount
+};
+
+/// Egress (sender role towards GPU servers) counters of one pipeline.
+enum class EgressStat : uint8_t {
+  units_forwarded,
+  units_not_forwarded,   ///< submit to the egress store failed (budget, unknown stream)
+  fragments_sent,
+  fragments_resent,
+  bytes_sent,
+  gpu_nacks,
+  gpu_nacks_unanswerable,
+  gpu_acks,
+  gpu_messages_rejected,  ///< bad envelope or body on the egress socket
+  units_acked,
+  units_expired,
+  units_evicted,
+  send_blocked,
+  fragments_without_route,  ///< stream gone before its stored fragments were sent
+  kCount
+};
+
+inline constexpr size_t kPortStatCount = static_cast<size_t>(PortStat::kCount);
+inline constexpr size_t kEgressStatCount = static_cast<size_t>(EgressStat::kCount);
+
+struct StatInfo {
+  const char* metric;  ///< Prometheus metric name without the aigw_gateway_ prefix
+  const char* reason;  ///< value of the `reason` label, or nullptr
+  bool gauge;
+  const char* help;
+};
+
+const StatInfo& stat_info(PortStat s);
+const StatInfo& stat_info(EgressStat s);
+
+/// A set of counters readable from another thread (relaxed atomics: each value is
+/// exact, the set is not a single snapshot).
+template <size_t N>
+struct PublishedStats {
+  std::atomic<uint64_t> v[N] = {};
+  void store(const uint64_t* src) {
+    for (size_t i = 0; i < N; ++i) v[i].store(src[i], std::memory_order_relaxed);
+  }
+  uint64_t get(size_t i) const { return v[i].load(std::memory_order_relaxed); }
+};
+
+using PublishedPortStats = PublishedStats<kPortStatCount>;
+using PublishedEgressStats = PublishedStats<kEgressStatCount>;
+
+}  // namespace aigw

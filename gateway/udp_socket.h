@@ -1,0 +1,20 @@
+// Non-blocking IPv4 UDP sockets for the socket backend and the bypass agent.
+#pragma once
+
+#include <string>
+
+#include "gateway/endpoint.h"
+
+namespace aigw {
+
+struct UdpSocketOptions {
+  int buffer_bytes = 0;    ///< SO_RCVBUF/SO_SNDBUF (forced when privileged); 0 keeps defaults
+  bool reuse_port = false; ///< SO_REUSEPORT, so several processes can share a data port
+};
+
+/// Opens, configures and binds a socket. Returns the fd (and the bound address in
+/// `bound`, with port 0 resolved) or -1 with `error` set.
+int open_udp_socket(const Endpoint& bind, const UdpSocketOptions& opts, Endpoint& bound,
+                    std::string& error);
+
+}  // namespace aigw

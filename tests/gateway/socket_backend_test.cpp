@@ -1,0 +1,411 @@
+// The socket backend end to end on loopback: devices (protocol UnitSender) send through
+// a seeded impairment shim (loss, duplication, reordering) to a gateway node with
+// several data ports; the node NACKs over its bypass agent, forwards whole units to a
+// test GPU server that also loses fragments and NACKs the gateway's egress.
+#include "gateway/socket_backend.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "protocol/byte_order.h"
+#include "protocol/log.h"
+#include "tests/gateway/socket_harness.h"
+
+namespace aigw {
+namespace {
+
+using test::GpuSink;
+using test::kLocalhost;
+using test::NodeThread;
+using test::Udp;
+
+constexpr int64_t kMs = 1'000'000;
+int64_t now_ns() { return log::steady_now_ns(); }
+
+/// Per unit, which fragment indices the shim dropped (any transmission).
+using DropLog = std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>;
+
+/// The device side of one stream: its UnitSender writes through an impairment shim to
+/// the gateway; NACK envelopes arrive on its control socket.
+class Device : public PacketOut {
+ public:
+  Device(uint32_t stream, Endpoint gateway, uint64_t seed, DropLog& drops)
+      : stream_(stream), gateway_(gateway), sender_(device_config(), *this), rng_(seed), drops_(drops) {
+    sender_.add_stream(stream);
+  }
+  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len) override {
+    std::vector<uint8_t> d(header, header + kDataHeaderSize);
+    d.insert(d.end(), payload, payload + len);
+    DataHeader h;
+    decode_data_header(d.data(), d.size(), h);
+    const double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+    if (r < 0.03) {  // loss
+      drops_[{h.stream_id, h.unit_seq}].insert(h.fragment_index);
+      return true;
+    }
+    if (r < 0.05) data.send_to(gateway_, d);  // duplicate
+    if (r < 0.10 && held_.empty()) {          // reorder: swap with the next fragment
+      held_ = std::move(d);
+      return true;
+    }
+    data.send_to(gateway_, d);
+    if (!held_.empty()) {
+      data.send_to(gateway_, held_);
+      held_.clear();
+    }
+    return true;
+  }
+  void poll(int64_t now, const KeyRing& keys, std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>& nacked) {
+    sender_.poll(now, 100000);  // whole units at once: a pause mid-unit would look like loss
+    if (!held_.empty()) {
+      data.send_to(gateway_, held_);
+      held_.clear();
+    }
+    uint8_t buf[2048];
+    ssize_t n;
+    while ((n = control.recv(buf, sizeof buf)) >= 0) {
+      EnvelopeView v;
+      ASSERT_EQ(opener_(keys).open(buf, static_cast<size_t>(n), v), EnvelopeError::ok);
+      ASSERT_EQ(v.type, MessageType::retransmit_request);
+      EXPECT_EQ(v.sender_id, (1u << 24) | 1u);  // gateway 1, role-tagged
+      ctl::RetransmitRequest r;
+      ASSERT_TRUE(r.ParseFromArray(v.body, static_cast<int>(v.body_len)));
+      std::vector<uint16_t> missing(65535);
+      size_t count = 0;
+      ASSERT_EQ(decode_nack(static_cast<NackEncoding>(r.encoding()), r.first_fragment(), r.missing_count(),
+                            r.fragment_count(), reinterpret_cast<const uint8_t*>(r.missing().data()),
+                            r.missing().size(), missing.data(), missing.size(), count),
+                NackError::ok);
+      for (size_t i = 0; i < count; ++i) nacked[{r.stream_id(), r.unit_seq()}].insert(missing[i]);
+      sender_.on_nack(r.stream_id(), r.unit_seq(), r.fragment_count(), static_cast<NackEncoding>(r.encoding()),
+                      r.first_fragment(), r.missing_count(), reinterpret_cast<const uint8_t*>(r.missing().data()),
+                      r.missing().size(), now);
+    }
+  }
+  void submit(uint32_t seq, const std::vector<uint8_t>& unit, int64_t now) {
+    ASSERT_EQ(sender_.submit(stream_, seq, unit.data(), static_cast<uint32_t>(unit.size()), 0, now), SubmitError::ok);
+  }
+
+  Udp data;
+  Udp control;
+
+ private:
+  // Keeps every unit of the test for retransmission: units follow each other faster
+  // than a real device's period.
+  static SenderConfig device_config() {
+    SenderConfig c;
+    c.store_units = 16;
+    return c;
+  }
+  EnvelopeOpener& opener_(const KeyRing& keys) {
+    if (!opener_storage_) opener_storage_ = std::make_unique<EnvelopeOpener>(keys);
+    return *opener_storage_;
+  }
+  uint32_t stream_;
+  Endpoint gateway_;
+  UnitSender sender_;
+  std::mt19937_64 rng_;
+  DropLog& drops_;
+  std::vector<uint8_t> held_;
+  std::unique_ptr<EnvelopeOpener> opener_storage_;
+};
+
+/// The test's controller: receives the gateway's syncs, sends it StreamAssigns.
+struct Controller {
+  Udp sock;
+  KeyRing keys;
+  EnvelopeOpener opener{keys};
+  EnvelopeSealer sealer{(4u << 24) | 1, test::kTestKeyId, test::test_key(), 1};
+  Endpoint gateway_control;
+  size_t load_syncs = 0, registers = 0;
+  ctl::LoadSync last_load;
+  std::map<uint32_t, ctl::StreamEntry> streams;  // from the latest StreamSyncs
+
+  Controller() { keys.add(test::kTestKeyId, test::test_key()); }
+  void poll() {
+    uint8_t buf[65536];
+    ssize_t n;
+    Endpoint from;
+    while ((n = sock.recv(buf, sizeof buf, &from)) >= 0) {
+      EnvelopeView v;
+      ASSERT_EQ(opener.open(buf, static_cast<size_t>(n), v), EnvelopeError::ok);
+      EXPECT_LE(static_cast<size_t>(n), 1400u);
+      gateway_control = from;
+      if (v.type == MessageType::load_sync) {
+        ASSERT_TRUE(last_load.ParseFromArray(v.body, static_cast<int>(v.body_len)));
+        ++load_syncs;
+      } else if (v.type == MessageType::stream_sync) {
+        ctl::StreamSync s;
+        ASSERT_TRUE(s.ParseFromArray(v.body, static_cast<int>(v.body_len)));
+        for (const auto& e : s.streams()) streams[e.stream_id()] = e;
+      } else if (v.type == MessageType::gateway_register) {
+        ++registers;
+      }
+    }
+  }
+  void assign(uint32_t stream, uint16_t port, const Endpoint& source, const Endpoint& device_ctl, const Endpoint& gpu) {
+    ctl::StreamAssign a;
+    ctl::StreamEntry* e = a.mutable_stream();
+    e->set_stream_id(stream);
+    e->set_data_port(port);
+    e->set_source_address(ipv4_to_string(source.ip));
+    e->set_source_port(source.port);
+    e->set_device_control_address(ipv4_to_string(device_ctl.ip));
+    e->set_device_control_port(device_ctl.port);
+    e->set_gpu_id(1);
+    a.set_gpu_address(ipv4_to_string(gpu.ip));
+    a.set_gpu_port(gpu.port);
+    std::vector<uint8_t> env;
+    ASSERT_TRUE(sealer.seal(MessageType::stream_assign, a.SerializeAsString(), env));
+    sock.send_to(gateway_control, env);
+  }
+};
+
+std::string http_get(const Endpoint& ep, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa = ep.to_sockaddr();
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    close(fd);
+    return {};
+  }
+  std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+TEST(SocketBackend, UnitsArriveWholeThroughLossReorderAndDuplication) {
+  Controller controller;
+  GpuSink gpu(0.01, 99);
+  GatewayConfig cfg = test::loopback_config(3, controller.sock.ep);
+  NodeThread gw(cfg);
+  ASSERT_TRUE(gw.ok);
+  DataPlane& dp = gw.node->data_plane();
+  const Endpoint gw_control = gw.node->agent().control_endpoint();
+  controller.gateway_control = gw_control;
+
+  constexpr uint32_t kStreams = 6, kUnits = 5;
+  constexpr size_t kContent = 120'000;
+  DropLog drops;
+  std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>> nacked;
+  std::vector<std::unique_ptr<Device>> devices;
+  for (uint32_t s = 1; s <= kStreams; ++s) {
+    const size_t port = s % 3;
+    devices.push_back(std::make_unique<Device>(s, dp.data_endpoint(port), 1000 + s, drops));
+    gpu.add_stream(s);
+    controller.assign(s, dp.data_endpoint(port).port, devices.back()->data.ep, devices.back()->control.ep, gpu.sock.ep);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // assignments applied
+
+  // Hostile traffic on port 0: garbage, an unknown stream, a spoofed source.
+  Udp spoofer;
+  std::vector<uint8_t> garbage(100, 0x5a);
+  spoofer.send_to(dp.data_endpoint(0), garbage);
+  {
+    test::Capture cap;
+    UnitSender s(SenderConfig{}, cap);
+    s.add_stream(3);
+    s.add_stream(777);
+    auto u = test::unit_bytes(3, 100, 500);
+    s.submit(3, 100, u.data(), static_cast<uint32_t>(u.size()), 0, now_ns());
+    s.submit(777, 0, u.data(), static_cast<uint32_t>(u.size()), 0, now_ns());
+    s.poll(now_ns(), 10);
+    ASSERT_EQ(cap.packets.size(), 2u);
+    spoofer.send_to(dp.data_endpoint(0), cap.packets[0]);  // stream 3 lives on port 0, wrong source
+    spoofer.send_to(dp.data_endpoint(0), cap.packets[1]);  // stream 777 is not admitted
+  }
+
+  const int64_t start = now_ns();
+  uint32_t submitted = 0;
+  const int64_t deadline = start + 20'000 * kMs;
+  while (gpu.units.size() < kStreams * kUnits && now_ns() < deadline) {
+    const int64_t now = now_ns();
+    while (submitted < kUnits && now >= start + submitted * 30 * kMs) {
+      for (uint32_t s = 1; s <= kStreams; ++s) devices[s - 1]->submit(submitted, test::unit_bytes(s, submitted, kContent), now);
+      ++submitted;
+    }
+    for (auto& d : devices) d->poll(now, controller.keys, nacked);
+    size_t got = gpu.poll(now);
+    controller.poll();
+    if (got == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (gpu.units.size() != kStreams * kUnits) {
+    for (uint32_t s = 1; s <= kStreams; ++s)
+      for (uint32_t q = 0; q < kUnits; ++q)
+        if (!gpu.units.count({s, q})) ADD_FAILURE() << "missing " << s << "/" << q;
+    std::cerr << gw.metrics();
+  }
+  ASSERT_EQ(gpu.units.size(), kStreams * kUnits) << "lost at the GPU: " << gpu.lost.size();
+  for (uint32_t s = 1; s <= kStreams; ++s)
+    for (uint32_t q = 0; q < kUnits; ++q) {
+      ASSERT_TRUE(gpu.units.count({s, q})) << s << "/" << q;
+      EXPECT_EQ(gpu.units.at({s, q}), test::unit_bytes(s, q, kContent)) << s << "/" << q;
+      EXPECT_TRUE(verify_unit_digest(gpu.units.at({s, q}).data(), gpu.units.at({s, q}).size()));
+    }
+  // NACKs name exactly fragments the shim dropped, and every dropped one was NACKed.
+  ASSERT_FALSE(drops.empty());
+  for (const auto& [unit, frags] : nacked) {
+    for (uint16_t f : frags) EXPECT_TRUE(drops[unit].count(f)) << "unit " << unit.first << "/" << unit.second << " frag " << f;
+  }
+  for (const auto& [unit, frags] : drops) {
+    if (unit.second >= 100) continue;  // the spoofed unit
+    for (uint16_t f : frags) EXPECT_TRUE(nacked[unit].count(f)) << "unit " << unit.first << "/" << unit.second << " frag " << f;
+  }
+  EXPECT_GT(gpu.dropped, 0u);
+  EXPECT_GT(gpu.nacks, 0u);
+
+  // Let the node publish and sync once more, then check its view.
+  const int64_t settle = now_ns() + 300 * kMs;
+  while (now_ns() < settle) {
+    gpu.poll(now_ns());
+    controller.poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(gw.port_stat(0, PortStat::drop_bad_magic), 1u);
+  EXPECT_EQ(gw.port_stat(0, PortStat::drop_wrong_source), 1u);
+  EXPECT_EQ(gw.port_stat(0, PortStat::drop_unknown_stream), 1u);
+  uint64_t completed = 0, nacks = 0;
+  for (size_t p = 0; p < 3; ++p) {
+    completed += gw.port_stat(p, PortStat::units_completed);
+    nacks += gw.port_stat(p, PortStat::nacks_sent);
+    EXPECT_EQ(gw.port_stat(p, PortStat::streams), 2u);
+  }
+  EXPECT_EQ(completed, kStreams * kUnits);
+  EXPECT_GT(nacks, 0u);
+  EXPECT_GT(gw.egress_stat(EgressStat::fragments_resent), 0u);
+  EXPECT_GT(gw.egress_stat(EgressStat::gpu_acks), 0u);
+  EXPECT_EQ(gw.egress_stat(EgressStat::gpu_messages_rejected), 0u);
+
+  EXPECT_GE(controller.load_syncs, 3u);
+  EXPECT_EQ(controller.registers, 1u);
+  ASSERT_EQ(controller.last_load.ports_size(), 3);
+  EXPECT_EQ(controller.last_load.gateway_id(), 1u);
+  EXPECT_EQ(controller.last_load.ports(1).port(), dp.data_endpoint(1).port);
+  EXPECT_EQ(controller.last_load.ports(0).stream_count(), 2u);
+  ASSERT_EQ(controller.streams.size(), kStreams);
+  for (const auto& [id, e] : controller.streams) {
+    EXPECT_EQ(e.units_delivered(), kUnits) << id;
+    EXPECT_EQ(e.last_unit_seq(), kUnits - 1) << id;
+    EXPECT_EQ(e.device_control_port(), devices[id - 1]->control.ep.port);
+  }
+
+  const std::string metrics = http_get(gw.node->metrics_endpoint(), "/metrics");
+  EXPECT_NE(metrics.find("200 OK"), std::string::npos);
+  EXPECT_NE(metrics.find("aigw_gateway_port_units_completed_total{port=\"" +
+                         std::to_string(dp.data_endpoint(0).port) + "\"} 10"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("aigw_gateway_port_dropped_datagrams_total{port=\"" +
+                         std::to_string(dp.data_endpoint(0).port) + "\",reason=\"wrong_source\"} 1"),
+            std::string::npos);
+  EXPECT_NE(http_get(gw.node->metrics_endpoint(), "/other").find("404"), std::string::npos);
+}
+
+TEST(SocketBackend, KeepsForwardingWithoutAControllerAndRestartsFromConfig) {
+  Endpoint nobody;
+  {
+    Udp gone;  // a port nobody listens on once this socket closes
+    nobody = gone.ep;
+  }
+  GpuSink gpu(0.0, 5);
+  Device* device = nullptr;
+  DropLog drops;
+  std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>> nacked;
+  KeyRing keys;
+  keys.add(test::kTestKeyId, test::test_key());
+  Udp probe;
+  uint16_t data_port = probe.ep.port;  // reuse a free port number for the static config
+  close(probe.fd);
+  probe.fd = -1;
+
+  for (int run = 0; run < 2; ++run) {
+    GatewayConfig cfg = test::loopback_config(1, nobody);
+    cfg.ports[0].port = data_port;
+    auto dev = std::make_unique<Device>(1, Endpoint{kLocalhost, data_port}, 7 + run, drops);
+    device = dev.get();
+    StreamRoute r;
+    r.stream_id = 1;
+    r.data_port = data_port;
+    r.source = device->data.ep;
+    r.device_control = device->control.ep;
+    r.gpu = gpu.sock.ep;
+    cfg.static_streams.push_back(r);
+    gpu.add_stream(1);
+    NodeThread gw(cfg);
+    ASSERT_TRUE(gw.ok);
+    const uint32_t base = static_cast<uint32_t>(run) * 10;
+    for (uint32_t q = 0; q < 3; ++q) device->submit(base + q, test::unit_bytes(1, base + q, 50'000), now_ns());
+    const int64_t deadline = now_ns() + 10'000 * kMs;
+    while (gpu.units.size() < static_cast<size_t>(3 * (run + 1)) && now_ns() < deadline) {
+      device->poll(now_ns(), keys, nacked);
+      if (gpu.poll(now_ns()) == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    ASSERT_EQ(gpu.units.size(), static_cast<size_t>(3 * (run + 1)));
+    for (uint32_t q = 0; q < 3; ++q) EXPECT_EQ(gpu.units.at({1, base + q}), test::unit_bytes(1, base + q, 50'000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a few sync periods
+    const std::string m = gw.metrics();
+    EXPECT_NE(m.find("aigw_gateway_control_sent_total{type=\"load_sync\"}"), std::string::npos);
+    EXPECT_EQ(m.find("aigw_gateway_control_sent_total{type=\"load_sync\"} 0\n"), std::string::npos);
+    EXPECT_NE(m.find("aigw_gateway_controller_silence_seconds -1"), std::string::npos);
+    gw.stop();  // clean shutdown; the next run binds the same ports again
+  }
+}
+
+TEST(SocketBackend, MemoryStaysWithinBudgetUnderAFloodOfIncompleteUnits) {
+  Controller controller;
+  GatewayConfig cfg = test::loopback_config(1, controller.sock.ep);
+  const size_t budget = size_t{16} << 20;
+  cfg.ports[0].memory_budget_bytes = budget;
+  Udp flooder;
+  StreamRoute r;
+  r.stream_id = 9;
+  r.source = flooder.ep;
+  r.device_control = controller.sock.ep;  // NACKs land in a socket nobody reads
+  r.gpu = controller.sock.ep;
+  // The data port is kernel-chosen: admit the stream through the control plane below.
+  NodeThread gw(cfg);
+  ASSERT_TRUE(gw.ok);
+  r.data_port = gw.node->data_plane().data_endpoint(0).port;
+  controller.gateway_control = gw.node->agent().control_endpoint();
+  controller.assign(9, r.data_port, flooder.ep, controller.sock.ep, controller.sock.ep);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+
+  // First fragments of 1 MB units that never complete.
+  DataHeader h;
+  h.stream_id = 9;
+  h.fragment_count = 1441;
+  h.unit_length = 1441 * 728;
+  h.payload_length = 728;
+  std::vector<uint8_t> d(kDataHeaderSize + 728, 0x33);
+  uint64_t max_seen = 0;
+  for (uint32_t seq = 0; seq < 2000; ++seq) {
+    h.unit_seq = seq;
+    encode_data_header(h, d.data());
+    flooder.send_to(Endpoint{kLocalhost, r.data_port}, d);
+    if (seq % 50 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      max_seen = std::max(max_seen, gw.port_stat(0, PortStat::memory_bytes));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  max_seen = std::max(max_seen, gw.port_stat(0, PortStat::memory_bytes));
+  EXPECT_LE(max_seen, budget);
+  EXPECT_GT(max_seen, 0u);
+  const uint64_t evicted = gw.port_stat(0, PortStat::units_lost_memory_budget) +
+                           gw.port_stat(0, PortStat::units_lost_superseded) +
+                           gw.port_stat(0, PortStat::units_lost_table_full);
+  EXPECT_GT(evicted, 1000u);
+  EXPECT_GT(gw.port_stat(0, PortStat::fragments_accepted), 1000u);
+}
+
+}  // namespace
+}  // namespace aigw
