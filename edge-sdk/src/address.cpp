@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <cstdlib>
-#include <cstring>
 
 namespace aigw::edge {
 
@@ -26,17 +25,6 @@ std::string Endpoint::host() const {
 std::string Endpoint::to_string() const {
   if (family() == AF_INET6) return "[" + host() + "]:" + std::to_string(port());
   return host() + ":" + std::to_string(port());
-}
-
-bool Endpoint::operator==(const Endpoint& o) const {
-  if (family() != o.family() || port() != o.port()) return false;
-  if (family() == AF_INET)
-    return std::memcmp(&reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr,
-                       &reinterpret_cast<const sockaddr_in*>(&o.addr)->sin_addr, 4) == 0;
-  if (family() == AF_INET6)
-    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr,
-                       &reinterpret_cast<const sockaddr_in6*>(&o.addr)->sin6_addr, 16) == 0;
-  return false;
 }
 
 bool make_endpoint(const std::string& host, uint32_t port, Endpoint& out) {

@@ -24,8 +24,6 @@ struct Endpoint {
   std::string to_string() const;
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
   sockaddr* sa() { return reinterpret_cast<sockaddr*>(&addr); }
-  bool operator==(const Endpoint& o) const;
-  bool operator!=(const Endpoint& o) const { return !(*this == o); }
 };
 
 /// Parses "a.b.c.d:port", "[v6]:port". False on anything else.

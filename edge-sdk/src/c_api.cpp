@@ -129,4 +129,14 @@ int aigw_edge_stream_stats_json(aigw_edge* edge, uint32_t stream_id, char* buf, 
   });
 }
 
+int aigw_edge_get_counters(aigw_edge* edge, aigw_edge_counters* counters) {
+  if (edge == nullptr || counters == nullptr) return AIGW_ERR_INVALID_ARG;
+  if (!struct_ok(counters)) return AIGW_ERR_STRUCT_SIZE;
+  const uint32_t size = counters->size;
+  std::memset(counters, 0, sizeof *counters);
+  counters->size = size;
+  impl(edge)->counters(*counters);
+  return AIGW_OK;
+}
+
 }  // extern "C"

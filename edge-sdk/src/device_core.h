@@ -96,7 +96,6 @@ class DeviceCore {
   /// Events for the application, in order; the caller drains the vector.
   std::vector<aigw_event>& events() { return events_; }
   const CoreCounters& counters() const { return counters_; }
-  uint32_t sender_id() const { return sealer_.sender_id(); }
   const StreamLimits& limits() const { return config_.limits; }
 
  private:

@@ -295,4 +295,25 @@ int Edge::stream_stats(uint32_t stream_id, aigw_stream_stats& out) {
   return core_->stream_stats(stream_id, out);
 }
 
+void Edge::counters(aigw_edge_counters& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const CoreCounters& c = core_->counters();
+  const IoCounters& io = io_.counters();
+  out.control_received = c.control_received;
+  out.control_bad_envelope = 0;
+  for (uint64_t n : c.envelope_rejected) out.control_bad_envelope += n;
+  out.control_bad_body = c.bad_body;
+  out.control_wrong_sender = c.wrong_sender;
+  out.control_unexpected = c.unexpected_type;
+  out.control_unknown_stream = c.unknown_stream;
+  out.stale_replies = c.stale_replies;
+  out.nacks_malformed = c.nacks_malformed;
+  out.heartbeats_sent = c.heartbeats_sent;
+  out.controller_heartbeats = c.controller_heartbeats;
+  out.controller_seen_ns = c.controller_seen_ns;
+  out.control_send_errors = io.control_send_errors;
+  out.fragment_send_errors = io.fragment_send_errors;
+  out.send_blocked = io.send_blocked;
+}
+
 }  // namespace aigw::edge

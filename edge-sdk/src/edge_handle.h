@@ -31,6 +31,7 @@ class Edge {
   int process(int64_t now_ns);
   int64_t next_deadline();
   int stream_stats(uint32_t stream_id, aigw_stream_stats& out);
+  void counters(aigw_edge_counters& out);
 
   Edge(const aigw_edge_options& options, const Allocator& alloc);
   ~Edge();

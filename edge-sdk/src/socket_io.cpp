@@ -122,11 +122,7 @@ void SocketIo::clear_wake() {
 }
 
 void SocketIo::send_control(const Endpoint& to, const uint8_t* data, size_t len) {
-  if (sendto(control_fd_, data, len, 0, to.sa(), to.len) < 0) {
-    ++counters_.control_send_errors;
-  } else {
-    ++counters_.control_sent;
-  }
+  if (sendto(control_fd_, data, len, 0, to.sa(), to.len) < 0) ++counters_.control_send_errors;
 }
 
 bool SocketIo::send_fragment(const Endpoint& to, const uint8_t* header, size_t header_len,
@@ -171,7 +167,6 @@ void SocketIo::flush() {
     const int sent = sendmmsg(data_fd_, msgs, static_cast<unsigned>(n), 0);
     if (sent > 0) {
       done += static_cast<size_t>(sent);
-      counters_.fragments_sent += static_cast<uint64_t>(sent);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
       break;  // kept; sent when the socket drains (EPOLLOUT)
     } else if (errno != EINTR) {

@@ -20,9 +20,7 @@
 namespace aigw::edge {
 
 struct IoCounters {
-  uint64_t control_sent = 0;
   uint64_t control_send_errors = 0;
-  uint64_t fragments_sent = 0;
   uint64_t fragment_send_errors = 0;  ///< dropped by the kernel with an error (not EAGAIN)
   uint64_t send_blocked = 0;          ///< batch could not drain: socket buffer full
 };

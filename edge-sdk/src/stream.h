@@ -80,7 +80,6 @@ class Stream final : public PacketOut {
   /// The gateway the next new unit goes to.
   const Route& current_route() const { return route_for(next_seq_); }
   void fill_stats(aigw_stream_stats& out) const;
-  const SenderCounters& sender_counters() const { return sender_.counters(); }
 
  private:
   bool send_fragment(uint32_t stream_id, const uint8_t* header, const uint8_t* payload,

@@ -30,13 +30,10 @@ TEST(Address, RefusesMalformedText) {
   EXPECT_FALSE(make_endpoint("127.0.0.1", 70000, e));
 }
 
-TEST(Address, EqualityAndWildcard) {
-  Endpoint a, b, c;
+TEST(Address, MakeAndWildcard) {
+  Endpoint a;
   ASSERT_TRUE(make_endpoint("10.0.0.1", 5, a));
-  ASSERT_TRUE(parse_endpoint("10.0.0.1:5", b));
-  ASSERT_TRUE(parse_endpoint("10.0.0.1:6", c));
-  EXPECT_EQ(a, b);
-  EXPECT_NE(a, c);
+  EXPECT_EQ(a.to_string(), "10.0.0.1:5");
   EXPECT_EQ(any_endpoint(AF_INET6, 9).to_string(), "[::]:9");
   EXPECT_EQ(any_endpoint(AF_INET, 0).host(), "0.0.0.0");
 }

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,6 +18,7 @@
 
 #include "aigw/edge.hpp"
 #include "protocol/control.pb.h"
+#include "protocol/log.h"
 #include "tests/edge-sdk/udp_peer.h"
 
 namespace {
@@ -278,6 +283,62 @@ TEST(CApi, AllocatorAndLogHooksAreUsed) {
   EXPECT_EQ(counts.allocs.load(), counts.frees.load());
   EXPECT_EQ(counts.created.load(), 1);
   EXPECT_GE(counts.lines.load(), 2);  // created, admitted, ...
+}
+
+TEST(CApi, RefusedControlTrafficIsCountedByReason) {
+  UdpPeer controller(kControllerId);
+  UdpPeer stranger(kControllerId, 1, aigw::ControlKey{});  // right sender id, wrong key
+  aigw::edge::Endpoint device;
+  std::mutex mu;
+  std::thread t([&] {
+    Received r;
+    ASSERT_TRUE(controller.receive(r, 5000));
+    aigw::ctl::AdmissionRequest rq;
+    rq.ParseFromString(r.body);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      device = r.from;  // requests leave from the device's control socket
+    }
+    aigw::ctl::AdmissionReply reply;
+    reply.set_request_id(rq.request_id());
+    reply.set_status(aigw::ctl::ADMISSION_ACCEPTED);
+    reply.set_stream_id(31);
+    reply.set_gateway_address("127.0.0.1");
+    reply.set_gateway_port(9);
+    controller.send(r.from, MessageType::admission_reply, reply.SerializeAsString());
+  });
+  aigw::edge::Client client;
+  ASSERT_TRUE(client.create(options_for(controller.address())));
+  aigw_stream_info info{};
+  ASSERT_TRUE(client.open_stream(profile(), info));
+  t.join();
+  std::lock_guard<std::mutex> l(mu);
+  const uint8_t junk[] = {0x41, 0x43, 1, 3};
+  sendto(controller.fd(), junk, sizeof junk, 0, device.sa(), device.len);      // truncated
+  stranger.send(device, MessageType::heartbeat, "");                          // bad MAC
+  controller.send(device, MessageType::heartbeat, "");                        // answer
+  controller.send(device, MessageType::retransmit_request, "");               // not a gateway
+  controller.send(device, MessageType::admission_reply, "\x08\x01");         // stale reply
+  controller.send(device, MessageType::load_sync, "");                        // not for devices
+  aigw_edge_counters c{};
+  for (int i = 0; i < 100; ++i) {
+    pollfd p{client.fd(), POLLIN, 0};
+    poll(&p, 1, 10);
+    ASSERT_TRUE(client.process(aigw::log::steady_now_ns()));
+    ASSERT_TRUE(client.counters(c));
+    if (c.control_received >= 7) break;
+  }
+  EXPECT_EQ(c.control_received, 7u);  // the admission reply and the six above
+  EXPECT_EQ(c.control_bad_envelope, 2u);
+  EXPECT_EQ(c.controller_heartbeats, 1u);
+  EXPECT_EQ(c.control_wrong_sender, 1u);
+  EXPECT_EQ(c.stale_replies, 1u);
+  EXPECT_EQ(c.control_unexpected, 1u);
+  EXPECT_GT(c.controller_seen_ns, 0);
+  EXPECT_GE(c.heartbeats_sent, 1u);
+  c.size = 4;
+  EXPECT_EQ(aigw_edge_get_counters(client.get(), &c), AIGW_ERR_STRUCT_SIZE);
+  EXPECT_EQ(aigw_edge_get_counters(nullptr, &c), AIGW_ERR_INVALID_ARG);
 }
 
 TEST(CApi, StatsJsonReportsTheNeededSize) {

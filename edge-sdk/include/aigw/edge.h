@@ -159,6 +159,26 @@ typedef struct aigw_stream_stats {
   uint16_t gateway_port;
 } aigw_stream_stats;
 
+/** Handle-wide counters: control traffic the device refused, by reason, and socket
+ *  errors. Nothing untrusted is dropped without being counted here. */
+typedef struct aigw_edge_counters {
+  uint32_t size;                  /**< sizeof(aigw_edge_counters) */
+  uint64_t control_received;      /**< datagrams read from the control socket */
+  uint64_t control_bad_envelope;  /**< failed the envelope checks (format, key, MAC, replay) */
+  uint64_t control_bad_body;      /**< authentic, but the message did not parse or was invalid */
+  uint64_t control_wrong_sender;  /**< a message type the sender's role may not send */
+  uint64_t control_unexpected;    /**< a message type (or migration phase) devices do not take */
+  uint64_t control_unknown_stream; /**< about a stream this handle does not have */
+  uint64_t stale_replies;         /**< admission replies to no pending request */
+  uint64_t nacks_malformed;       /**< NACKs that did not match the stored unit */
+  uint64_t heartbeats_sent;
+  uint64_t controller_heartbeats; /**< heartbeat answers from the controller */
+  int64_t controller_seen_ns;     /**< clock time of the last controller message; 0: never */
+  uint64_t control_send_errors;   /**< control datagrams the kernel refused */
+  uint64_t fragment_send_errors;  /**< fragments the kernel refused (not for a full buffer) */
+  uint64_t send_blocked;          /**< times the socket buffer was full (fragments kept) */
+} aigw_edge_counters;
+
 /** Library version string, e.g. "0.1.0". */
 AIGW_EDGE_API const char* aigw_edge_version(void);
 
@@ -211,6 +231,9 @@ AIGW_EDGE_API int aigw_edge_stream_stats(aigw_edge* edge, uint32_t stream_id,
  *  the length without the NUL; AIGW_ERR_BUFFER when `cap` is too small. */
 AIGW_EDGE_API int aigw_edge_stream_stats_json(aigw_edge* edge, uint32_t stream_id, char* buf,
                                               size_t cap, size_t* needed);
+
+/** Handle-wide counters (see aigw_edge_counters). */
+AIGW_EDGE_API int aigw_edge_get_counters(aigw_edge* edge, aigw_edge_counters* counters);
 
 #ifdef __cplusplus
 }

@@ -80,6 +80,10 @@ class Client {
     out.size = sizeof out;
     return aigw_edge_stream_stats(handle_, stream_id, &out);
   }
+  Status counters(aigw_edge_counters& out) {
+    out.size = sizeof out;
+    return aigw_edge_get_counters(handle_, &out);
+  }
   /// Statistics as a JSON object; empty string on error.
   std::string stats_json(uint32_t stream_id) {
     size_t needed = 0;
