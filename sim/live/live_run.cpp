@@ -208,9 +208,10 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
       report.cluster_series.push_back(cs);
     }
     if (opt.progress)
-      opt.progress(fmt::format("period {}/{}  streams {} admitted {} rejected  units sent {}  LSD {:.3f}", period,
-                               s.duration_periods, replayer.admitted(), replayer.rejected(), replayer.units_sent(),
-                               status.value("lsd", 0.0)));
+      opt.progress(fmt::format("{} {}/{}  streams {} admitted {} rejected  units sent {}  LSD {:.3f}",
+                               period > s.duration_periods ? "draining, period" : "period",
+                               std::min(period, s.duration_periods), s.duration_periods, replayer.admitted(),
+                               replayer.rejected(), replayer.units_sent(), status.value("lsd", 0.0)));
   }
   replayer.join();
 
@@ -234,9 +235,11 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
       ++report.streams_admitted;
       admission_ms.push_back(r.admission_ms);
       stream_gateway[r.stream_id] = r.gateway_id;
-    } else {
+    } else if (!r.rejected.empty()) {
       ++report.streams_rejected;
       ++report.lost_by_reason["admission:" + r.rejected];
+    } else {
+      --report.streams_requested;  // its start time lay after the end of the run
     }
     report.units_sent += r.units_sent;
     report.fragments_expected += r.fragments_sent;
@@ -266,6 +269,7 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
   }
   for (const auto& [id, sc] : scrapes)
     for (const auto& [reason, n] : sc.lost_by_reason) {
+      if (n == 0) continue;
       report.lost_by_reason["gateway:" + reason] += uint64_t(n);
       report.units_lost += uint64_t(n);
     }
