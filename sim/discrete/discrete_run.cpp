@@ -248,7 +248,9 @@ struct GatewayNode final : Node {
       const double bps = bytes[p] * 8 / period_s;
       // The busiest of the port's line and the data-plane core decides the queue.
       const double rho = std::max(bps / spec.port_capacity_bps, cpu);
-      const double loss = mm1k_loss(rho, sim.opt.queue_packets);
+      // Queue overflow at the gateway, and the scenario's link impairment on top.
+      const double link = sim.s.impaired ? sim.s.impairment.loss + sim.s.impairment.burst.stationary_loss() : 0;
+      const double loss = 1 - (1 - mm1k_loss(rho, sim.opt.queue_packets)) * (1 - std::min(1.0, link));
       missing += fragments[p] * loss;
       // A unit is lost when some fragment stays missing through every NACK round.
       const double per_frag_final = std::pow(loss, 11);

@@ -93,8 +93,9 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
   const std::string controller_bin = opt.bin_dir + "/controller/aigw-controller";
   const std::string gateway_bin = opt.bin_dir + "/gateway/aigw-gateway";
   const std::string gpu_bin = opt.bin_dir + "/sim/aigw-gpu-emu";
+  const std::string impair_bin = opt.bin_dir + "/sim/aigw-impair";
   std::string missing;
-  for (const auto& b : {controller_bin, gateway_bin, gpu_bin})
+  for (const auto& b : {controller_bin, gateway_bin, gpu_bin, impair_bin})
     if (access(b.c_str(), X_OK) != 0) missing += (missing.empty() ? "" : ", ") + b;
   if (!missing.empty()) {
     exit_code = kExitUnavailable;
@@ -134,6 +135,12 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     if (pid < 0) return fail(error);
     gateway_pid[g.id] = pid;
   }
+  for (const auto& g : files.gpus)
+    if (g.relay_port &&
+        pg.spawn({fmt::format("impair-gpu-{}", g.id), {impair_bin, "--config", g.relay_config, "--stats-interval", "0"},
+                  fmt::format("{}/impair-gpu-{}.log", log_dir, g.id)},
+                 error) < 0)
+      return fail(error);
   for (const auto& g : files.gpus)
     if (pg.spawn({fmt::format("gpu-{}", g.id), {gpu_bin, "--config", g.config}, fmt::format("{}/gpu-{}.log", log_dir, g.id)},
                  error) < 0)
@@ -329,6 +336,13 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     if (samples[id]) g.mean_load /= samples[id];
     report.gateways.push_back(g);
   }
+  if (s.impaired)
+    report.extra["impairment"] = {{"link", "gateway egress -> GPU server"},
+                                  {"loss", s.impairment.loss},
+                                  {"burst_loss", s.impairment.burst.stationary_loss()},
+                                  {"reorder", s.impairment.reorder},
+                                  {"duplicate", s.impairment.duplicate},
+                                  {"delay_ms", s.impairment.delay_ns / 1e6}};
   report.extra["cluster_dir"] = run_dir;
   report.extra["logs"] = log_dir;
   report.extra["replay_threads"] = opt.replay_threads;
