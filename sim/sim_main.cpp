@@ -18,6 +18,9 @@
 #include <fmt/format.h>
 
 #include "protocol/log.h"
+#include "sim/discrete/admission_timing.h"
+#include "sim/discrete/discrete_run.h"
+#include "sim/report/svg_chart.h"
 #include "sim/live/live_run.h"
 #include "sim/report/report_writer.h"
 #include "sim/scenario/scenario_toml.h"
@@ -39,10 +42,10 @@ void print_summary(const RunReport& r, const ReportFiles& files) {
               r.migration ? "on" : "off");
   std::printf("  streams    %llu requested, %llu admitted, %llu rejected\n", (unsigned long long)r.streams_requested,
               (unsigned long long)r.streams_admitted, (unsigned long long)r.streams_rejected);
-  std::printf("  units      %llu sent, %llu verified end to end (%llu after retransmission), %llu lost, %llu corrupt, "
+  std::printf("  units      %llu sent, %llu %s (%llu after retransmission), %llu lost, %llu corrupt, "
               "%llu in flight\n",
               (unsigned long long)r.units_sent, (unsigned long long)r.units_delivered,
-              (unsigned long long)r.units_recovered, (unsigned long long)r.units_lost,
+              r.mode == "live" ? "verified end to end" : "delivered (modelled)", (unsigned long long)r.units_recovered, (unsigned long long)r.units_lost,
               (unsigned long long)r.units_corrupt, (unsigned long long)r.units_in_flight);
   for (const auto& [reason, n] : r.lost_by_reason)
     std::printf("             lost %-28s %llu\n", reason.c_str(), (unsigned long long)n);
@@ -76,15 +79,27 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run a scenario and write its report");
   run->add_option("scenario", scenario_path, "scenario TOML")->required()->check(CLI::ExistingFile);
   run->add_option("--out", out_dir, "report directory (default reports/<scenario>)");
-  run->add_option("--mode", mode, "live (real processes)")->check(CLI::IsMember({"live"}));
+  run->add_option("--mode", mode, "live (real processes) or discrete (event simulation, real controller core)")
+      ->check(CLI::IsMember({"live", "discrete"}));
   run->add_option("--scale", scale, "scale factor for unit size, port capacity and memory")->check(CLI::Range(1e-6, 1.0));
   run->add_option("--admission", admission, "lc, adga, iadga or balanced");
   run->add_flag("--no-migration", no_migration, "disable migration");
   run->add_flag("--migration", migration, "enable migration");
   run->add_option("--duration", duration, "periods T")->check(CLI::Range(1u, 10'000'000u));
   run->add_option("--seed", seed, "scenario seed");
+  run->add_option("--loss", loss, "independent loss on the gateway -> GPU links (live: through aigw-impair)")
+      ->check(CLI::Range(0.0, 1.0));
   run->add_option("--threads", threads, "device replay threads")->check(CLI::Range(1u, 64u));
   run->add_option("--log-level", log_level, "debug, info, warn, error, off");
+  auto* adm = app.add_subcommand("admission", "time the admission algorithms on N simultaneous requests (Table 3)");
+  std::vector<uint32_t> requests{100, 200, 300, 400, 500};
+  std::vector<std::string> algorithms{"lc", "adga", "iadga", "balanced"};
+  uint32_t repeat = 20;
+  adm->add_option("scenario", scenario_path, "scenario TOML (cluster and stream demand)")->required()->check(CLI::ExistingFile);
+  adm->add_option("--requests", requests, "numbers of simultaneous requests")->delimiter(',');
+  adm->add_option("--algorithms", algorithms, "algorithms to compare")->delimiter(',');
+  adm->add_option("--repeat", repeat, "repetitions per cell")->check(CLI::Range(1u, 100000u));
+  adm->add_option("--out", out_dir, "directory for admission.json and admission.svg");
   auto* check = app.add_subcommand("check", "validate a scenario and print what it describes");
   check->add_option("scenario", scenario_path, "scenario TOML")->required()->check(CLI::ExistingFile);
   try {
@@ -113,7 +128,10 @@ int main(int argc, char** argv) {
   if (no_migration) s.controller.migration_enabled = false;
   if (migration) s.controller.migration_enabled = true;
   if (!mode.empty()) s.mode = mode;
-  (void)loss;
+  if (loss) {
+    s.impaired = true;
+    s.impairment.loss = *loss;
+  }
   std::string error;
   if (!aigw::controller::validate_config(s.controller, error)) {
     std::fprintf(stderr, "controller: %s\n", error.c_str());
@@ -124,6 +142,45 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", scenario_path.c_str(), e.c_str());
     return kExitConfig;
   }
+  if (adm->parsed()) {
+    for (const auto& a : algorithms)
+      if (!aigw::controller::is_admission_name(a)) {
+        std::fprintf(stderr, "--algorithms: unknown algorithm %s\n", a.c_str());
+        return kExitUsage;
+      }
+    const auto rows = time_admission(scaled, requests, algorithms, repeat);
+    nlohmann::json j = nlohmann::json::array();
+    BarChart chart;
+    chart.title = fmt::format("Admission decision time per window ({})", s.name);
+    chart.x_label = "simultaneous requests";
+    chart.y_label = "mean ms per window";
+    chart.series = algorithms;
+    std::printf("%-10s", "requests");
+    for (const auto& a : algorithms) std::printf(" %22s", (a + " ms (adm%, max/mean)").c_str());
+    std::printf("\n");
+    for (const auto& r : rows) {
+      std::printf("%-10u", r.requests);
+      chart.categories.push_back(std::to_string(r.requests));
+      chart.values.emplace_back();
+      for (size_t i = 0; i < r.per_algorithm.size(); ++i) {
+        const auto& st = r.per_algorithm[i];
+        std::printf(" %9.4f (%3.0f%%, %5.3f)", st.mean_ms, 100 * r.admitted[i], r.max_over_mean[i]);
+        chart.values.back().push_back(st.mean_ms);
+        j.push_back({{"requests", r.requests}, {"algorithm", st.algorithm}, {"mean_ms", st.mean_ms},
+                     {"p50_ms", st.p50_ms}, {"p95_ms", st.p95_ms}, {"p99_ms", st.p99_ms},
+                     {"admitted_fraction", r.admitted[i]}, {"max_over_mean_load", r.max_over_mean[i]},
+                     {"repeat", repeat}});
+      }
+      std::printf("\n");
+    }
+    if (!out_dir.empty()) {
+      std::filesystem::create_directories(out_dir);
+      if (auto e = write_text_file(out_dir + "/admission.json", j.dump(2) + "\n"); !e.empty()) return kExitSoftware;
+      if (auto e = write_text_file(out_dir + "/admission.svg", render_svg(chart)); !e.empty()) return kExitSoftware;
+      std::printf("\n  %s/admission.json\n  %s/admission.svg\n", out_dir.c_str(), out_dir.c_str());
+    }
+    return 0;
+  }
   if (check->parsed()) {
     std::printf("%s: %s\n  mode %s, scale %g, %u periods of %u ms, %zu gateways, %zu GPU servers, %llu streams, "
                 "offered %.1f Mbit/s (scaled)\n",
@@ -131,11 +188,6 @@ int main(int argc, char** argv) {
                 s.gateways.size(), s.gpus.size(), (unsigned long long)s.total_streams(),
                 scaled.nominal_offered_bps() / 1e6);
     return 0;
-  }
-  if (s.mode != "live") {
-    std::fprintf(stderr, "%s: mode '%s' is not available in this build; use --mode live with a --scale\n",
-                 scenario_path.c_str(), s.mode.c_str());
-    return kExitConfig;
   }
   if (out_dir.empty()) out_dir = "reports/" + s.name;
   std::filesystem::create_directories(out_dir);
@@ -161,12 +213,18 @@ int main(int argc, char** argv) {
       last = std::chrono::steady_clock::now();
     }
   };
-  std::fprintf(stderr, "%s: %llu streams, %zu gateways, %zu GPU servers, %u periods, scale %g (live on loopback)\n",
+  std::fprintf(stderr, "%s: %llu streams, %zu gateways, %zu GPU servers, %u periods, scale %g (%s)\n",
                s.name.c_str(), (unsigned long long)s.total_streams(), s.gateways.size(), s.gpus.size(),
-               s.duration_periods, s.scale);
+               s.duration_periods, s.scale, s.mode == "live" ? "live on loopback" : "discrete-event");
   RunReport report;
   int exit_code = 0;
-  const std::string run_error = run_live(scaled, opt, report, exit_code);
+  std::string run_error;
+  if (s.mode == "discrete") {
+    run_error = run_discrete(scaled, DiscreteOptions{}, report);
+    if (!run_error.empty()) exit_code = kExitSoftware;
+  } else {
+    run_error = run_live(scaled, opt, report, exit_code);
+  }
   if (tty) std::fprintf(stderr, "\n");
   if (!run_error.empty()) std::fprintf(stderr, "aigw-sim: %s\n", run_error.c_str());
   if (report.streams_requested == 0 && !run_error.empty()) return exit_code;

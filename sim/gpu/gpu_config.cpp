@@ -47,7 +47,7 @@ std::string parse_doc(const toml::table& doc, GpuEmuConfig& c) {
     }
     f.number("capacity_units_per_s", n.capacity_units_per_s, 0.001, 1e9);
     for (auto [key, ep] : {std::pair{"data_bind", &c.data_bind}, std::pair{"control_bind", &c.control_bind},
-                           std::pair{"controller", &c.controller}})
+                           std::pair{"controller", &c.controller}, std::pair{"advertise", &c.advertise}})
       if (auto e = endpoint(f, key, *ep); !e.empty()) return e;
     f.unsigned_int("key_id", n.key_id, 0, UINT32_MAX);
     std::string hex, key_file;

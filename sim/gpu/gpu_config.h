@@ -1,7 +1,7 @@
 // aigw-gpu-emu's configuration file (TOML), parsed into GpuNodeConfig plus the
 // process-level settings (sockets, stats file). Every key and default: docs/sim.md.
 //
-//   [gpu]      id, models, capacity_units_per_s, data_bind, control_bind, controller,
+//   [gpu]      id, models, capacity_units_per_s, data_bind, advertise, control_bind, controller,
 //              key_id, key | key_file, period_ms, max_streams, log_level
 //   [batch]    batch_max, scale, inference_ms, batch_cost, max_wait_ms, max_queue
 //   [receiver] unit_deadline_ms, max_nack_rounds, reorder_tolerance_ms,
@@ -21,6 +21,9 @@ struct GpuEmuConfig {
   Endpoint data_bind;     ///< port 0: any (the bound port is advertised)
   Endpoint control_bind;
   Endpoint controller;
+  /// Data address announced to the controller when it differs from data_bind (e.g. an
+  /// aigw-impair relay in front of the emulator). Unset: the bound address.
+  Endpoint advertise;
   bool have_key = false;
   std::string stats_file;
   std::string log_level = "info";

@@ -47,7 +47,7 @@ class Emulator final : public GpuOutput {
     if (data_fd_ < 0) return "data socket: " + e;
     control_fd_ = open_udp_socket(cfg_.control_bind, 0, e);
     if (control_fd_ < 0) return "control socket: " + e;
-    cfg_.node.data_endpoint = local_endpoint(data_fd_);
+    cfg_.node.data_endpoint = cfg_.advertise.valid() ? cfg_.advertise : local_endpoint(data_fd_);
     cfg_.node.control_endpoint = local_endpoint(control_fd_);
     rx_.resize(kBatch * kSlot);
     node_.emplace(cfg_.node, *this, mono_now_ns());

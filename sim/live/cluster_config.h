@@ -23,6 +23,11 @@ struct GpuFiles {
   uint32_t id = 0;
   std::string config;
   std::string stats_file;
+  uint16_t data_port = 0;
+  /// With [impairment]: gateways reach the emulator through an aigw-impair relay
+  /// listening here (0: no relay).
+  uint16_t relay_port = 0;
+  std::string relay_config;
 };
 
 struct ClusterFiles {

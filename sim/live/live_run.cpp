@@ -93,8 +93,9 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
   const std::string controller_bin = opt.bin_dir + "/controller/aigw-controller";
   const std::string gateway_bin = opt.bin_dir + "/gateway/aigw-gateway";
   const std::string gpu_bin = opt.bin_dir + "/sim/aigw-gpu-emu";
+  const std::string impair_bin = opt.bin_dir + "/sim/aigw-impair";
   std::string missing;
-  for (const auto& b : {controller_bin, gateway_bin, gpu_bin})
+  for (const auto& b : {controller_bin, gateway_bin, gpu_bin, impair_bin})
     if (access(b.c_str(), X_OK) != 0) missing += (missing.empty() ? "" : ", ") + b;
   if (!missing.empty()) {
     exit_code = kExitUnavailable;
@@ -134,6 +135,12 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     if (pid < 0) return fail(error);
     gateway_pid[g.id] = pid;
   }
+  for (const auto& g : files.gpus)
+    if (g.relay_port &&
+        pg.spawn({fmt::format("impair-gpu-{}", g.id), {impair_bin, "--config", g.relay_config, "--stats-interval", "0"},
+                  fmt::format("{}/impair-gpu-{}.log", log_dir, g.id)},
+                 error) < 0)
+      return fail(error);
   for (const auto& g : files.gpus)
     if (pg.spawn({fmt::format("gpu-{}", g.id), {gpu_bin, "--config", g.config}, fmt::format("{}/gpu-{}.log", log_dir, g.id)},
                  error) < 0)
@@ -208,9 +215,10 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
       report.cluster_series.push_back(cs);
     }
     if (opt.progress)
-      opt.progress(fmt::format("period {}/{}  streams {} admitted {} rejected  units sent {}  LSD {:.3f}", period,
-                               s.duration_periods, replayer.admitted(), replayer.rejected(), replayer.units_sent(),
-                               status.value("lsd", 0.0)));
+      opt.progress(fmt::format("{} {}/{}  streams {} admitted {} rejected  units sent {}  LSD {:.3f}",
+                               period > s.duration_periods ? "draining, period" : "period",
+                               std::min(period, s.duration_periods), s.duration_periods, replayer.admitted(),
+                               replayer.rejected(), replayer.units_sent(), status.value("lsd", 0.0)));
   }
   replayer.join();
 
@@ -234,9 +242,11 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
       ++report.streams_admitted;
       admission_ms.push_back(r.admission_ms);
       stream_gateway[r.stream_id] = r.gateway_id;
-    } else {
+    } else if (!r.rejected.empty()) {
       ++report.streams_rejected;
       ++report.lost_by_reason["admission:" + r.rejected];
+    } else {
+      --report.streams_requested;  // its start time lay after the end of the run
     }
     report.units_sent += r.units_sent;
     report.fragments_expected += r.fragments_sent;
@@ -266,6 +276,7 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
   }
   for (const auto& [id, sc] : scrapes)
     for (const auto& [reason, n] : sc.lost_by_reason) {
+      if (n == 0) continue;
       report.lost_by_reason["gateway:" + reason] += uint64_t(n);
       report.units_lost += uint64_t(n);
     }
@@ -325,6 +336,13 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     if (samples[id]) g.mean_load /= samples[id];
     report.gateways.push_back(g);
   }
+  if (s.impaired)
+    report.extra["impairment"] = {{"link", "gateway egress -> GPU server"},
+                                  {"loss", s.impairment.loss},
+                                  {"burst_loss", s.impairment.burst.stationary_loss()},
+                                  {"reorder", s.impairment.reorder},
+                                  {"duplicate", s.impairment.duplicate},
+                                  {"delay_ms", s.impairment.delay_ns / 1e6}};
   report.extra["cluster_dir"] = run_dir;
   report.extra["logs"] = log_dir;
   report.extra["replay_threads"] = opt.replay_threads;

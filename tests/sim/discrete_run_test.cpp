@@ -1,0 +1,86 @@
+#include "sim/discrete/discrete_run.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/scenario/scenario_toml.h"
+
+namespace aigw::sim {
+namespace {
+
+Scenario scenario(const std::string& extra) {
+  Scenario s;
+  const std::string text = R"(
+[scenario]
+name = "discrete-test"
+mode = "discrete"
+duration_periods = 20
+[controller]
+admission.algorithm = "iadga"
+[[gateway]]
+count = 4
+port_capacity_mbps = 1000
+memory_mb = 256
+[[gpu]]
+count = 2
+models = ["openpose"]
+[[streams]]
+count = 200
+start_spread_periods = 3
+unit_bytes = 687956
+)" + extra;
+  EXPECT_EQ(parse_scenario(toml::parse(text), s), "");
+  return s;
+}
+
+TEST(Mm1kLoss, MatchesTheClosedForm) {
+  EXPECT_EQ(mm1k_loss(0, 10), 0);
+  EXPECT_NEAR(mm1k_loss(0.5, 1), 0.5 * 0.5 / (1 - 0.25), 1e-12);  // (1-r) r / (1 - r^2)
+  EXPECT_NEAR(mm1k_loss(1.0, 9), 0.1, 1e-12);
+  EXPECT_NEAR(mm1k_loss(2.0, 200), 0.5, 1e-9);  // overload: half of what is offered is dropped
+  EXPECT_LT(mm1k_loss(0.6, 256), 1e-50);
+  EXPECT_GT(mm1k_loss(0.99, 64), mm1k_loss(0.9, 64));
+}
+
+TEST(DiscreteRun, RealControllerAdmitsEveryStreamAndBalancesTheGateways) {
+  RunReport r;
+  ASSERT_EQ(run_discrete(scenario(""), DiscreteOptions{}, r), "");
+  EXPECT_EQ(r.streams_requested, 200u);
+  EXPECT_EQ(r.streams_admitted, 200u);
+  EXPECT_EQ(r.cluster_series.size(), 20u);
+  ASSERT_EQ(r.gateways.size(), 4u);
+  // 200 streams at ~5.5 Mbit/s over 4 x 1 Gbit/s: each gateway near 275 Mbit/s.
+  for (const auto& g : r.gateways) {
+    EXPECT_GT(g.streams_final, 40u);
+    EXPECT_LT(g.streams_final, 60u);
+    EXPECT_GT(g.mean_load, 0.05);
+  }
+  EXPECT_LT(r.mean_lsd(), 0.05);
+  EXPECT_GT(r.units_sent, 200u * 15);
+  EXPECT_EQ(r.admission_latency.at(0).count, 200u);
+}
+
+TEST(DiscreteRun, FailedGatewaysStreamsAreRehomedByTheController) {
+  RunReport r;
+  ASSERT_EQ(run_discrete(scenario("[[failure]]\nat_period = 8\ngateway = 2\n"), DiscreteOptions{}, r), "");
+  EXPECT_EQ(r.gateway_failures, 1u);
+  uint32_t on_survivors = 0;
+  for (const auto& g : r.gateways) {
+    if (g.id == 2) EXPECT_TRUE(g.failed);
+    else on_survivors += g.streams_final;
+  }
+  EXPECT_EQ(on_survivors, 200u);  // every stream found a new home
+  EXPECT_GT(r.migrations, 0u);
+  EXPECT_GT(r.lost_by_reason["gateway_failed"], 0u);  // units sent before the re-homing
+}
+
+TEST(DiscreteRun, SameSeedSameResult) {
+  RunReport a, b;
+  ASSERT_EQ(run_discrete(scenario(""), DiscreteOptions{}, a), "");
+  ASSERT_EQ(run_discrete(scenario(""), DiscreteOptions{}, b), "");
+  ASSERT_EQ(a.gateways.size(), b.gateways.size());
+  for (size_t i = 0; i < a.gateways.size(); ++i) EXPECT_EQ(a.gateways[i].streams_final, b.gateways[i].streams_final);
+  EXPECT_EQ(a.units_sent, b.units_sent);
+}
+
+}  // namespace
+}  // namespace aigw::sim
