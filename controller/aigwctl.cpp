@@ -122,6 +122,7 @@ void print_human(const std::string& cmd, const Json& result) {
 int main(int argc, char** argv) {
   CLI::App app{"aigwctl: operate aigw-controller"};
   app.require_subcommand(1);
+  app.fallthrough();  // `aigwctl gateways --json` as well as `aigwctl --json gateways`
   const char* env = std::getenv("AIGW_CONTROL_SOCKET");
   std::string socket_path = env ? env : "/run/aigw/controller.sock";
   bool json = false, dry_run = false;
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
     app.add_subcommand(verb, fmt::format("show {}", verb))->callback([&req, verb] { req["cmd"] = verb; });
   CLI::App* config = app.add_subcommand("config", "read or change the configuration");
   config->require_subcommand(1);
+  config->fallthrough();
   config->add_subcommand("get", "show one key, or all")->callback([&] { req = {{"cmd", "config_get"}, {"key", key}}; })
       ->add_option("key", key, "dotted key, e.g. migration.theta");
   CLI::App* set = config->add_subcommand("set", "change a key live and persist it");

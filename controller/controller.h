@@ -98,6 +98,7 @@ class Controller final : private MigrationIo {
   bool on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_t node);
   void adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id);
   void reject(const char* reason);
+  void forget_stream(uint32_t stream_id);
 
   // controller_admission.cpp
   void decide_window();
@@ -130,8 +131,6 @@ class Controller final : private MigrationIo {
   void send_stream_close(const StreamState& s);
   void fill_entry(const StreamState& s, uint32_t data_port, ctl::StreamEntry& e) const;
   std::pair<std::string, uint32_t> gpu_endpoint(uint32_t gpu_id) const;
-  double committed_bw(uint32_t gateway, uint32_t port) const;
-  double committed_mem(uint32_t gateway, uint32_t port) const;
 
   ControllerConfig cfg_;
   Transport& transport_;
@@ -150,9 +149,11 @@ class Controller final : private MigrationIo {
 
   std::map<uint32_t, GatewayState> gateways_;
   std::map<uint32_t, StreamState> streams_;
-  std::map<uint32_t, Endpoint> gpu_control_;
   std::vector<PendingRequest> pending_;
   std::map<std::pair<uint32_t, uint64_t>, CachedReply> replies_;
+  // Streams closed recently: a StreamSync that still lists one (it crossed the
+  // removal) gets the removal again instead of resurrecting it. Id -> expiry.
+  std::map<uint32_t, int64_t> closed_;
   uint32_t next_stream_id_ = 1;
 
   int64_t now_ns_ = 0;

@@ -111,8 +111,11 @@ std::vector<AdmissionTarget> Controller::admission_targets(uint32_t exclude_gate
       AdmissionTarget t;
       t.gateway_id = id;
       t.port_index = static_cast<uint32_t>(i);
-      t.bw_remaining = u * p.bandwidth_capacity_bps - std::max(measured_bw, c.bw);
-      t.mem_remaining = u * p.memory_capacity_bytes - std::max(measured_mem, c.mem);
+      // What is left both by measurement and by what was admitted.
+      t.bw_remaining = std::min(gl ? load_model_.port_bandwidth_left(id, i) : u * p.bandwidth_capacity_bps,
+                                u * p.bandwidth_capacity_bps - c.bw);
+      t.mem_remaining = std::min(gl ? load_model_.port_memory_left(id, i) : u * p.memory_capacity_bytes,
+                                 u * p.memory_capacity_bytes - c.mem);
       t.bw_capacity = vmax_total;
       t.mem_capacity = mem_total;
       t.streams = c.streams;
@@ -190,6 +193,7 @@ void Controller::decide_window() {
     }
     if (req.control_address().empty() || req.control_address() == "0.0.0.0") req.set_control_address(batch[i].reply_to.address);
     if (req.control_port() == 0) req.set_control_port(batch[i].reply_to.port);
+    if (req.source_address().empty()) req.set_source_address(batch[i].reply_to.address);
     if (req.stream_id() != 0) {
       auto it = streams_.find(req.stream_id());
       if (it != streams_.end()) {

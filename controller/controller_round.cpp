@@ -26,6 +26,8 @@ void Controller::control_round() {
   }
   for (auto it = replies_.begin(); it != replies_.end();)
     it = it->second.expires_ns <= now_ns_ ? replies_.erase(it) : std::next(it);
+  for (auto it = closed_.begin(); it != closed_.end();)
+    it = it->second <= now_ns_ ? closed_.erase(it) : std::next(it);
 }
 
 void Controller::gateway_gone(uint32_t id, const char* reason) {
@@ -55,8 +57,7 @@ void Controller::gateway_gone(uint32_t id, const char* reason) {
     }
     log::warn("stream_dropped", "stream={} reason=no_capacity_after_{}", s.stream_id, reason);
     send_stream_close(s);
-    if (s.gpu_id != 0) steering_.release(s.gpu_id, s.units_per_s());
-    streams_.erase(orphans[k]);
+    forget_stream(orphans[k]);
   }
 }
 
@@ -64,7 +65,6 @@ void Controller::gpu_gone(uint32_t id) {
   if (steering_.find(id) == nullptr) return;
   log::warn("gpu_down", "gpu={} streams={}", id, steering_.streams_on(id));
   steering_.remove(id);
-  gpu_control_.erase(id);
   rebalance_gpus();
 }
 
@@ -252,8 +252,7 @@ void Controller::finished(const Migration& m, MigrationOutcome o) {
   if (!moved && m.source_dead) {
     // Its gateway is dead and the new one never took it: the device must re-apply.
     send_stream_close(s);
-    if (s.gpu_id != 0) steering_.release(s.gpu_id, s.units_per_s());
-    streams_.erase(it);
+    forget_stream(m.stream_id);
   }
 }
 

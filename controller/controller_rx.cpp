@@ -225,7 +225,8 @@ void Controller::on_stream_sync(const ctl::StreamSync& m, const Endpoint& from) 
   for (const ctl::StreamEntry& e : m.streams()) {
     auto it = streams_.find(e.stream_id());
     if (it == streams_.end()) {
-      adopt_stream(e, m.gateway_id());
+      if (closed_.count(e.stream_id())) send_remove(m.gateway_id(), e.stream_id(), e.last_unit_seq());
+      else adopt_stream(e, m.gateway_id());
       continue;
     }
     StreamState& s = it->second;
@@ -253,8 +254,15 @@ void Controller::on_stream_close(const ctl::StreamClose& m) {
   }
   send_remove(s.gateway_id, s.stream_id, m.last_unit_seq());
   if (s.target_gateway != 0) send_remove(s.target_gateway, s.stream_id, m.last_unit_seq());
-  if (s.gpu_id != 0) steering_.release(s.gpu_id, s.units_per_s());
   log::info("stream_closed", "stream={} device={}", s.stream_id, m.device_id());
+  forget_stream(m.stream_id());
+}
+
+void Controller::forget_stream(uint32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  if (it->second.gpu_id != 0) steering_.release(it->second.gpu_id, it->second.units_per_s());
+  closed_[stream_id] = now_ns_ + int64_t(cfg_.dead_after_periods + 1) * cfg_.sync_period_ms * 1000000;
   streams_.erase(it);
 }
 
@@ -284,7 +292,6 @@ void Controller::on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from
   s.control_port = m.control_port();
   const bool known = steering_.find(s.id) != nullptr;
   steering_.upsert(s);
-  gpu_control_[s.id] = resolve_control(m.control_address(), m.control_port(), from);
   gpu_liveness_.heard(s.id, now_ns_, cfg_.sync_period_ms);
   if (!known) log::info("gpu_register", "gpu={} address={}:{} models={}", s.id, s.address, s.port, s.models.size());
 }

@@ -79,20 +79,4 @@ void Controller::send_stream_close(const StreamState& s) {
   send(s.device_control, MessageType::stream_close, c);
 }
 
-double Controller::committed_bw(uint32_t gateway, uint32_t port) const {
-  double sum = 0;
-  for (const auto& [id, s] : streams_)
-    if ((s.gateway_id == gateway && s.port_index == port) || (s.target_gateway == gateway && s.target_port == port))
-      sum += s.bandwidth_bps;
-  return sum;
-}
-
-double Controller::committed_mem(uint32_t gateway, uint32_t port) const {
-  double sum = 0;
-  for (const auto& [id, s] : streams_)
-    if ((s.gateway_id == gateway && s.port_index == port) || (s.target_gateway == gateway && s.target_port == port))
-      sum += s.memory_bytes;
-  return sum;
-}
-
 }  // namespace aigw::controller

@@ -29,6 +29,7 @@ Json Controller::status_json(int64_t now_ns) const {
   j["mean_forecast_load"] = last_snapshot_.mean_forecast;
   j["theta"] = cfg_.trigger.theta;
   j["balancing"] = trigger_.active();
+  j["periods_over_theta"] = trigger_.periods_over();
   j["pending_requests"] = pending_.size();
   return j;
 }

@@ -13,8 +13,9 @@ Json fail(int code, std::string error) { return {{"ok", false}, {"error", std::m
 
 bool get_u32(const Json& req, const char* name, uint32_t& out) {
   auto it = req.find(name);
-  if (it == req.end() || !it->is_number_unsigned() || it->get<uint64_t>() > UINT32_MAX) return false;
-  out = it->get<uint32_t>();
+  if (it == req.end() || !it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > UINT32_MAX)
+    return false;
+  out = static_cast<uint32_t>(it->get<int64_t>());
   return true;
 }
 

@@ -15,11 +15,6 @@ class CounterFamily {
     auto it = values_.find(label);
     return it == values_.end() ? 0 : it->second;
   }
-  uint64_t total() const {
-    uint64_t t = 0;
-    for (const auto& [k, v] : values_) t += v;
-    return t;
-  }
   const std::map<std::string, uint64_t>& values() const { return values_; }
 
  private:

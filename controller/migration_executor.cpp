@@ -35,7 +35,6 @@ uint64_t MigrationExecutor::start(uint32_t stream_id, uint32_t source, uint32_t 
   m.switch_unit_seq = switch_unit_seq;
   m.source_dead = source_dead;
   m.reason = reason;
-  m.started_ns = now_ns;
   by_stream_[stream_id] = id;
   enter(m, MigrationPhase::expect, now_ns);
   return id;

@@ -31,7 +31,6 @@ struct Migration {
   MigrationPhase phase = MigrationPhase::expect;
   uint32_t attempts = 0;     // sends of the current phase
   int64_t next_send_ns = 0;
-  int64_t started_ns = 0;
 };
 
 /// Where the executor's commands go.

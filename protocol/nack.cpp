@@ -58,9 +58,10 @@ namespace {
 // How many leading entries each encoding can carry in `max_bytes`.
 size_t list_prefix(size_t n, size_t max_bytes) { return std::min(n, max_bytes / 2); }
 
-size_t ranges_prefix(const uint16_t* missing, size_t n, size_t max_bytes) {
+// How many leading entries fit `max_bytes` of runs, and how many runs those are.
+size_t ranges_prefix(const uint16_t* missing, size_t n, size_t max_bytes, size_t& runs) {
   const size_t max_runs = max_bytes / 4;
-  size_t runs = 0;
+  runs = 0;
   size_t i = 0;
   while (i < n) {
     if (runs == max_runs) break;
@@ -117,11 +118,14 @@ size_t encode_nack_chunk(const uint16_t* missing, size_t n, uint8_t* out, size_t
   if (n == 0) return 0;
   // Take the longest prefix any encoding can carry, then the smallest encoding of it
   // (which fits, being no larger than the one that set the prefix).
-  const size_t take = std::max({list_prefix(n, max_bytes), ranges_prefix(missing, n, max_bytes),
+  size_t runs = 0;
+  const size_t by_ranges = ranges_prefix(missing, n, max_bytes, runs);
+  const size_t take = std::max({list_prefix(n, max_bytes), by_ranges,
                                 bitmap_prefix(missing, n, max_bytes)});
   if (take == 0) return 0;
   const size_t list = nack_list_size(take);
-  const size_t ranges = nack_ranges_size(missing, take);
+  // The runs counted above cover exactly `take` entries unless another form took more.
+  const size_t ranges = take == by_ranges ? 4 * runs : nack_ranges_size(missing, take);
   const size_t bitmap = nack_bitmap_size(missing, take);
   chunk.missing_count = static_cast<uint16_t>(take);
   chunk.bytes = out;

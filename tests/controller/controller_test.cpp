@@ -490,9 +490,13 @@ TEST_F(World, StreamCloseReleasesTheGatewayAndGpu) {
   from_dev(8, MessageType::stream_close, c);
   EXPECT_EQ(ctl->streams().size(), 1u);
   c.set_device_id(7);
+  gws[1].alive = false;  // the removal is lost: the gateway keeps listing the stream
   from_dev(7, MessageType::stream_close, c);
   run_until(now + kMs);
   EXPECT_TRUE(ctl->streams().empty());
+  gws[1].alive = true;
+  period();
+  EXPECT_TRUE(ctl->streams().empty());  // not resurrected by the stale StreamSync
   EXPECT_EQ(gws[1].streams.count(sid), 0u);
 }
 

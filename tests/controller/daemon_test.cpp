@@ -229,6 +229,10 @@ TEST_F(DaemonTest, AigwctlReadsChangesAndPersists) {
   ASSERT_EQ(gws.size(), 1u);
   EXPECT_EQ(gws[0]["id"], 3);
 
+  r = aigwctl(cfg.control_socket, "gateways --json");  // the flag after the verb works too
+  EXPECT_EQ(r.exit, 0);
+  EXPECT_TRUE(nlohmann::json::parse(r.out, nullptr, false).is_array()) << r.out;
+
   r = aigwctl(cfg.control_socket, "gateways");
   EXPECT_EQ(r.exit, 0);
   EXPECT_NE(r.out.find("FORECAST"), std::string::npos);
@@ -269,6 +273,40 @@ TEST_F(DaemonTest, AigwctlReadsChangesAndPersists) {
   EXPECT_EQ(nlohmann::json::parse(r.out)[0]["draining"], true);
 
   EXPECT_EQ(aigwctl(dir + "/absent.sock", "status").exit, 69);
+}
+
+/// What the bash completion offers for `words` (the last one being completed).
+std::string complete(const std::string& words) {
+  const char* exe = std::getenv("AIGWCTL");
+  const char* script = std::getenv("AIGWCTL_COMPLETION");
+  EXPECT_TRUE(exe && script);
+  if (!exe || !script) return "";
+  std::string dir = exe;
+  dir = dir.substr(0, dir.rfind('/'));
+  const std::string cmd = "PATH='" + dir + "':\"$PATH\" bash -c 'source \"" + script +
+                          "\"; COMP_WORDS=(" + words + "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _aigwctl; "
+                          "echo \"${COMPREPLY[*]}\"'";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[1024];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST_F(DaemonTest, BashCompletionOffersVerbsKeysAndLiveIds) {
+  Node gw(NodeRole::gateway, 3);
+  gw.send(daemon->udp_port(), MessageType::load_sync, load_sync(3, 1, gw.port(), 9003));
+  // Make sure the load sync has been handled before asking for ids.
+  for (int i = 0; i < 40 && aigwctl(cfg.control_socket, "--json gateways").out.find("\"id\"") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  EXPECT_EQ(complete("aigwctl mi"), "migrations migrate");
+  EXPECT_EQ(complete("aigwctl config s"), "set");
+  EXPECT_EQ(complete("aigwctl config set migration.th"), "migration.theta");
+  EXPECT_EQ(complete("aigwctl -s " + cfg.control_socket + " drain \"\""), "3");
+  EXPECT_EQ(complete("aigwctl drain 3 --d"), "--dry-run");
 }
 
 }  // namespace

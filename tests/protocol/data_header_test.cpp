@@ -132,6 +132,39 @@ TEST(DataHeader, EveryErrorIsSpecific) {
   EXPECT_EQ(decode_data_header(p.data(), p.size(), d), DecodeError::payload_truncated);
 }
 
+// Every fragment decodes exactly when its payload length is UnitGeometry's, on both
+// sides of the decoder's switch from 32- to 64-bit stride arithmetic.
+TEST(DataHeader, DecoderAgreesWithUnitGeometry) {
+  DataHeader d;
+  for (uint32_t len : {1u, 727u, 728u, 688132u, 65535u * 65535u, 0xFFFF0000u, 0xFFFF0001u,
+                       0xFFFFFFFFu}) {
+    for (uint16_t count : {uint16_t{1}, uint16_t{2}, uint16_t{946}, uint16_t{65535}}) {
+      const UnitGeometry g{len, count};
+      if (!g.valid() || g.stride() > 65535) continue;
+      for (uint16_t index : {uint16_t{0}, static_cast<uint16_t>(count - 1)}) {
+        DataHeader h;
+        h.fragment_index = index;
+        h.fragment_count = count;
+        h.unit_length = len;
+        h.flags = index + 1 == count ? data_flag::last_fragment : 0;
+        h.payload_length = static_cast<uint16_t>(g.payload_length(index));
+        auto p = packet(h, h.payload_length);
+        EXPECT_EQ(decode_data_header(p.data(), p.size(), d), DecodeError::ok) << len << " " << count;
+        h.payload_length = static_cast<uint16_t>(h.payload_length - 1);
+        p = packet(h, 65535);
+        EXPECT_EQ(decode_data_header(p.data(), p.size(), d), DecodeError::length_mismatch);
+      }
+    }
+  }
+  // Past 65535 * 65535 bytes no stride fits a payload length: always a mismatch.
+  DataHeader big;
+  big.fragment_count = 65535;
+  big.unit_length = 0xFFFFFFFFu;
+  big.payload_length = 65535;
+  auto p = packet(big, 65535);
+  EXPECT_EQ(decode_data_header(p.data(), p.size(), d), DecodeError::length_mismatch);
+}
+
 TEST(DataHeader, ErrorNamesAreDistinct) {
   for (int i = 0; i <= static_cast<int>(DecodeError::payload_truncated); ++i)
     EXPECT_STRNE(to_string(static_cast<DecodeError>(i)), "unknown");

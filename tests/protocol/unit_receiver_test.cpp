@@ -254,6 +254,29 @@ TEST(UnitReceiver, IdleUnitNacksItsTail) {
   EXPECT_EQ(ev.nacks[0].out.chunk.encoding, NackEncoding::ranges);
 }
 
+TEST(UnitReceiver, LargeLossSplitsIntoNacksWithinTheBudget) {
+  Recorder ev;
+  const ReceiverConfig cfg = small_config();
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1);
+  const TestUnit u = make_unit(1, 0, 60000 - 4, 1);  // 60000 one-byte fragments
+  ASSERT_EQ(u.count, 60000);
+  std::vector<uint16_t> missing;
+  for (uint32_t i = 0; i < u.count; ++i) {
+    if (i % 3 == 1) missing.push_back(static_cast<uint16_t>(i)); else feed(rx, u, static_cast<uint16_t>(i), 0);
+  }
+  run_timers(rx, cfg.idle_nack_ns);
+  ASSERT_GT(ev.nacks.size(), 1u);
+  std::vector<uint16_t> named;
+  for (const auto& n : ev.nacks) {
+    EXPECT_LE(n.out.chunk.size, cfg.nack_max_bytes);
+    EXPECT_EQ(n.out.round, 1u);
+    named.insert(named.end(), n.fragments.begin(), n.fragments.end());
+  }
+  EXPECT_EQ(named, missing);
+  EXPECT_EQ(rx.counters().nacks_sent, ev.nacks.size());
+}
+
 TEST(UnitReceiver, ReNacksThenReportsLossAfterBoundedRounds) {
   Recorder ev;
   ReceiverConfig cfg = small_config();

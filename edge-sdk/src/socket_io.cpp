@@ -1,0 +1,200 @@
+#include "edge-sdk/src/socket_io.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "aigw/edge_error.h"
+#include "protocol/data_header.h"
+#include "protocol/envelope.h"
+
+namespace aigw::edge {
+
+namespace {
+
+constexpr size_t kBatch = 64;            // fragments per sendmmsg
+constexpr int kSendBuffer = 4 << 20;     // a few units' worth of fragments in the kernel
+
+int udp_socket(const Endpoint& bind_to, Endpoint& local) {
+  const int fd = socket(bind_to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, bind_to.sa(), bind_to.len) != 0) {
+    const int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  local = Endpoint();
+  local.len = sizeof local.addr;
+  getsockname(fd, local.sa(), &local.len);
+  return fd;
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+SocketIo::~SocketIo() {
+  flush();
+  close_fd(control_fd_);
+  close_fd(data_fd_);
+  close_fd(timer_fd_);
+  close_fd(wake_fd_);
+  close_fd(epoll_fd_);
+}
+
+int SocketIo::open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload) {
+  control_fd_ = udp_socket(control_bind, control_local_);
+  if (control_fd_ < 0) return AIGW_ERR_IO;
+  data_fd_ = udp_socket(data_bind, data_local_);
+  if (data_fd_ < 0) return AIGW_ERR_IO;
+  setsockopt(data_fd_, SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || timer_fd_ < 0 || wake_fd_ < 0) return AIGW_ERR_IO;
+  for (int fd : {control_fd_, timer_fd_, wake_fd_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return AIGW_ERR_IO;
+  }
+  epoll_event ev{};  // writability of the data socket is watched only while backlogged
+  ev.data.fd = data_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, data_fd_, &ev) != 0) return AIGW_ERR_IO;
+  rx_.resize(kMaxControlDatagram);
+  slot_bytes_ = kDataHeaderSize + max_payload;
+  slot_data_.reset(new uint8_t[slot_bytes_ * kBatch]);
+  slots_.resize(kBatch);
+  return AIGW_OK;
+}
+
+std::string SocketIo::local_address_towards(const Endpoint& peer) const {
+  // connect() on a UDP socket sends nothing; it only asks the routing table.
+  Endpoint local;
+  const int fd = socket(peer.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::string();
+  std::string host;
+  if (connect(fd, peer.sa(), peer.len) == 0) {
+    local.len = sizeof local.addr;
+    if (getsockname(fd, local.sa(), &local.len) == 0) host = local.host();
+  }
+  close(fd);
+  return host;
+}
+
+void SocketIo::arm_timer(int64_t deadline_ns) {
+  uint64_t expirations = 0;
+  while (read(timer_fd_, &expirations, sizeof expirations) > 0) {
+  }
+  itimerspec spec{};
+  if (deadline_ns != INT64_MAX) {
+    // A zero it_value would disarm the timer: a deadline at or before 0 fires at 1 ns.
+    const int64_t t = deadline_ns > 0 ? deadline_ns : 1;
+    spec.it_value.tv_sec = t / 1'000'000'000;
+    spec.it_value.tv_nsec = t % 1'000'000'000;
+  }
+  timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void SocketIo::wait(int timeout_ms) {
+  epoll_event evs[8];
+  epoll_wait(epoll_fd_, evs, 8, timeout_ms);
+}
+
+void SocketIo::wake() {
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void SocketIo::clear_wake() {
+  uint64_t v = 0;
+  while (read(wake_fd_, &v, sizeof v) > 0) {
+  }
+}
+
+void SocketIo::send_control(const Endpoint& to, const uint8_t* data, size_t len) {
+  if (sendto(control_fd_, data, len, 0, to.sa(), to.len) < 0) {
+    ++counters_.control_send_errors;
+  } else {
+    ++counters_.control_sent;
+  }
+}
+
+bool SocketIo::send_fragment(const Endpoint& to, const uint8_t* header, size_t header_len,
+                             const uint8_t* payload, size_t payload_len) {
+  if (header_len + payload_len > slot_bytes_) {
+    ++counters_.fragment_send_errors;
+    return true;  // cannot happen with the sender's max_payload; never retry it
+  }
+  if (batched_ == kBatch) {
+    flush();
+    if (batched_ == kBatch) {
+      ++counters_.send_blocked;
+      return false;
+    }
+  }
+  Slot& s = slots_[batched_];
+  uint8_t* buf = slot_data_.get() + batched_ * slot_bytes_;
+  std::memcpy(buf, header, header_len);
+  std::memcpy(buf + header_len, payload, payload_len);
+  s.to = to;
+  s.len = header_len + payload_len;
+  ++batched_;
+  return true;
+}
+
+void SocketIo::flush() {
+  size_t done = 0;
+  while (done < batched_) {
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    const size_t n = batched_ - done;
+    for (size_t i = 0; i < n; ++i) {
+      Slot& s = slots_[done + i];
+      iov[i].iov_base = slot_data_.get() + (done + i) * slot_bytes_;
+      iov[i].iov_len = s.len;
+      std::memset(&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_name = s.to.sa();
+      msgs[i].msg_hdr.msg_namelen = s.to.len;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int sent = sendmmsg(data_fd_, msgs, static_cast<unsigned>(n), 0);
+    if (sent > 0) {
+      done += static_cast<size_t>(sent);
+      counters_.fragments_sent += static_cast<uint64_t>(sent);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      break;  // kept; sent when the socket drains (EPOLLOUT)
+    } else if (errno != EINTR) {
+      ++done;  // this datagram cannot be sent (e.g. unreachable): the NACK path recovers it
+      ++counters_.fragment_send_errors;
+    }
+  }
+  if (done > 0 && done < batched_) {
+    std::memmove(slot_data_.get(), slot_data_.get() + done * slot_bytes_,
+                 (batched_ - done) * slot_bytes_);
+    for (size_t i = done; i < batched_; ++i) slots_[i - done] = slots_[i];
+  }
+  batched_ -= done;
+  watch_writable(batched_ > 0);
+}
+
+void SocketIo::watch_writable(bool on) {
+  if (on == watching_writable_) return;
+  epoll_event ev{};
+  ev.events = on ? static_cast<uint32_t>(EPOLLOUT) : 0u;
+  ev.data.fd = data_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, data_fd_, &ev);
+  watching_writable_ = on;
+}
+
+}  // namespace aigw::edge

@@ -1,0 +1,86 @@
+// A loopback UDP node for tests that play the controller or a gateway: it seals and
+// opens real envelopes (protocol/envelope.h) on a socket bound to 127.0.0.1, port 0.
+#pragma once
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edge-sdk/src/address.h"
+#include "protocol/envelope.h"
+
+namespace aigw::edge::test {
+
+inline ControlKey test_key() {
+  ControlKey k;
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(0xA0 + i);
+  return k;
+}
+
+struct Received {
+  MessageType type{};
+  uint32_t sender_id = 0;
+  std::string body;
+  Endpoint from;
+};
+
+class UdpPeer {
+ public:
+  UdpPeer(uint32_t sender_id, uint32_t key_id = 1, const ControlKey& key = test_key())
+      : sealer_(sender_id, key_id, key, envelope_counter_start()), opener_(keys_) {
+    keys_.add(key_id, key);
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    Endpoint any;
+    make_endpoint("127.0.0.1", 0, any);
+    bind(fd_, any.sa(), any.len);
+    local_.len = sizeof local_.addr;
+    getsockname(fd_, local_.sa(), &local_.len);
+  }
+  ~UdpPeer() { close(fd_); }
+  UdpPeer(const UdpPeer&) = delete;
+  UdpPeer& operator=(const UdpPeer&) = delete;
+
+  int fd() const { return fd_; }
+  const Endpoint& local() const { return local_; }
+  std::string address() const { return local_.to_string(); }
+
+  /// Waits up to timeout_ms for one datagram that opens as an envelope.
+  bool receive(Received& out, int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return false;
+    return read_one(out);
+  }
+  /// Reads one datagram now (the caller polled); false when it is not a valid envelope.
+  bool read_one(Received& out) {
+    uint8_t buf[65536];
+    Endpoint from;
+    from.len = sizeof from.addr;
+    const ssize_t n = recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, from.sa(), &from.len);
+    if (n < 0) return false;
+    EnvelopeView v;
+    if (opener_.open(buf, static_cast<size_t>(n), v) != EnvelopeError::ok) return false;
+    out.type = v.type;
+    out.sender_id = v.sender_id;
+    out.body.assign(reinterpret_cast<const char*>(v.body), v.body_len);
+    out.from = from;
+    return true;
+  }
+  void send(const Endpoint& to, MessageType type, const std::string& body) {
+    std::vector<uint8_t> out;
+    sealer_.seal(type, body, out);
+    sendto(fd_, out.data(), out.size(), 0, to.sa(), to.len);
+  }
+
+ private:
+  KeyRing keys_;
+  EnvelopeSealer sealer_;
+  EnvelopeOpener opener_;
+  int fd_ = -1;
+  Endpoint local_;
+};
+
+}  // namespace aigw::edge::test

@@ -1,0 +1,247 @@
+#include "sim/gpu/gpu_node.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+
+#include "protocol/control.pb.h"
+#include "protocol/unit_digest.h"
+#include "protocol/unit_sender.h"
+#include "sim/gpu/gpu_stats.h"
+
+namespace aigw::sim {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+struct Datagram {
+  Endpoint to;
+  MessageType type;
+  std::string body;
+};
+
+// Opens every datagram the node sends, as the gateway and the controller would.
+class Captured final : public GpuOutput {
+ public:
+  explicit Captured(const KeyRing& keys) : opener_(keys) {}
+  std::vector<Datagram> gateway, controller;
+  void to_gateway(const Endpoint& to, const uint8_t* d, size_t n) override { open(to, d, n, gateway); }
+  void to_controller(const uint8_t* d, size_t n) override { open({}, d, n, controller); }
+  template <typename Msg>
+  std::vector<Msg> of(const std::vector<Datagram>& v, MessageType t) const {
+    std::vector<Msg> out;
+    for (const auto& d : v)
+      if (d.type == t) {
+        Msg m;
+        EXPECT_TRUE(m.ParseFromString(d.body));
+        out.push_back(m);
+      }
+    return out;
+  }
+
+ private:
+  void open(const Endpoint& to, const uint8_t* d, size_t n, std::vector<Datagram>& into) {
+    EnvelopeView v;
+    ASSERT_EQ(opener_.open(d, n, v), EnvelopeError::ok);
+    EXPECT_EQ(v.sender_id, gpu_sender_id(7));
+    into.push_back({to, v.type, std::string(reinterpret_cast<const char*>(v.body), v.body_len)});
+  }
+  EnvelopeOpener opener_;
+};
+
+// Collects a UnitSender's fragments as datagrams (header + payload).
+struct Wire final : PacketOut {
+  std::vector<std::vector<uint8_t>> packets;
+  bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n) override {
+    std::vector<uint8_t> d(h, h + kDataHeaderSize);
+    d.insert(d.end(), p, p + n);
+    packets.push_back(std::move(d));
+    return true;
+  }
+};
+
+class GpuNodeTest : public ::testing::Test {
+ protected:
+  GpuNodeTest() : out_(keys_) {
+    ControlKey key{};
+    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 3 + 1);
+    keys_.add(1, key);
+    cfg_.gpu_id = 7;
+    cfg_.key = key;
+    cfg_.models = {"openpose"};
+    make_endpoint("127.0.0.1", 7500, cfg_.data_endpoint);
+    make_endpoint("127.0.0.1", 7501, cfg_.control_endpoint);
+    cfg_.receiver.unit_deadline_ns = 500 * kMs;
+    cfg_.accelerator.scale = 0;
+    cfg_.accelerator.inference_ns = 2 * kMs;
+    make_endpoint("127.0.0.1", 9001, gw_a_);
+    make_endpoint("127.0.0.1", 9002, gw_b_);
+    sender_.add_stream(42);
+  }
+
+  // A unit of `len` content bytes plus its digest, fragmented by the real sender.
+  std::vector<std::vector<uint8_t>> fragments(uint32_t seq, uint32_t len, bool corrupt = false) {
+    std::vector<uint8_t> unit(len + kUnitDigestSize);
+    for (uint32_t i = 0; i < len; ++i) unit[i] = static_cast<uint8_t>(seq * 31 + i);
+    append_unit_digest(unit.data(), len);
+    if (corrupt) unit[len / 2] ^= 0x40;
+    EXPECT_EQ(sender_.submit(42, seq, unit.data(), static_cast<uint32_t>(unit.size()), 0, now_), SubmitError::ok);
+    wire_.packets.clear();
+    sender_.poll(now_, 100000);
+    return wire_.packets;
+  }
+
+  void deliver(GpuNode& node, const std::vector<std::vector<uint8_t>>& pkts, const Endpoint& from,
+               const std::set<size_t>& drop = {}) {
+    for (size_t i = 0; i < pkts.size(); ++i)
+      if (!drop.count(i)) node.on_data(from, pkts[i].data(), pkts[i].size(), now_);
+  }
+
+  void run_until(GpuNode& node, int64_t t) {
+    while (node.next_timer_ns() <= t) {
+      now_ = std::max(now_, node.next_timer_ns());
+      node.on_timer(now_);
+    }
+    now_ = t;
+  }
+
+  KeyRing keys_;
+  Captured out_;
+  GpuNodeConfig cfg_;
+  Endpoint gw_a_, gw_b_;
+  Wire wire_;
+  UnitSender sender_{SenderConfig{}, wire_};
+  int64_t now_ = 1'000 * kMs;
+};
+
+TEST_F(GpuNodeTest, RegistersWithItsModelsAndAddresses) {
+  GpuNode node(cfg_, out_, now_);
+  auto regs = out_.of<ctl::GpuRegister>(out_.controller, MessageType::gpu_register);
+  ASSERT_EQ(regs.size(), 1u);
+  EXPECT_EQ(regs[0].gpu_id(), 7u);
+  EXPECT_EQ(regs[0].port(), 7500u);
+  EXPECT_EQ(regs[0].address(), "127.0.0.1");
+  ASSERT_EQ(regs[0].models_size(), 1);
+  EXPECT_EQ(regs[0].models(0), "openpose");
+  EXPECT_FALSE(regs[0].leaving());
+  node.leave();
+  regs = out_.of<ctl::GpuRegister>(out_.controller, MessageType::gpu_register);
+  EXPECT_TRUE(regs.back().leaving());
+}
+
+TEST_F(GpuNodeTest, WholeUnitIsVerifiedAndAcknowledgedToItsGateway) {
+  GpuNode node(cfg_, out_, now_);
+  deliver(node, fragments(0, 20'000), gw_a_);
+  auto acks = out_.of<ctl::UnitAck>(out_.gateway, MessageType::unit_ack);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].stream_id(), 42u);
+  EXPECT_EQ(acks[0].unit_seq(), 0u);
+  EXPECT_TRUE(out_.gateway[0].to == gw_a_);
+  EXPECT_EQ(node.streams().at(42).verified, 1u);
+  run_until(node, now_ + 10 * kMs);
+  EXPECT_EQ(node.accelerator().stats()[0].units_inferred, 1u);
+}
+
+TEST_F(GpuNodeTest, MissingFragmentsAreNackedToTheGatewayAndRecovered) {
+  GpuNode node(cfg_, out_, now_);
+  auto pkts = fragments(0, 20'000);
+  ASSERT_GT(pkts.size(), 10u);
+  deliver(node, pkts, gw_a_, {3, 7});
+  run_until(node, now_ + 100 * kMs);
+  auto nacks = out_.of<ctl::RetransmitRequest>(out_.gateway, MessageType::retransmit_request);
+  ASSERT_GE(nacks.size(), 1u);
+  const auto& n = nacks[0];
+  EXPECT_EQ(n.stream_id(), 42u);
+  EXPECT_EQ(n.missing_count(), 2u);
+  for (const auto& d : out_.gateway) EXPECT_TRUE(d.to == gw_a_);
+  // The gateway (here the real sender) answers with exactly the missing fragments.
+  EXPECT_EQ(sender_.on_nack(42, 0, n.fragment_count(), static_cast<NackEncoding>(n.encoding()), n.first_fragment(),
+                            n.missing_count(), reinterpret_cast<const uint8_t*>(n.missing().data()),
+                            n.missing().size(), now_),
+            NackAnswer::queued);
+  wire_.packets.clear();
+  sender_.poll(now_, 1000);
+  EXPECT_EQ(wire_.packets.size(), 2u);
+  deliver(node, wire_.packets, gw_a_);
+  const auto& rec = node.streams().at(42);
+  EXPECT_EQ(rec.verified, 1u);
+  EXPECT_EQ(rec.recovered, 1u);
+  EXPECT_EQ(node.counters().acks_sent, 1u);
+}
+
+TEST_F(GpuNodeTest, CorruptUnitIsCountedAndNotAcknowledged) {
+  GpuNode node(cfg_, out_, now_);
+  deliver(node, fragments(0, 5'000, /*corrupt=*/true), gw_a_);
+  EXPECT_EQ(node.counters().units_corrupt, 1u);
+  EXPECT_EQ(node.streams().at(42).corrupt, 1u);
+  EXPECT_EQ(node.counters().acks_sent, 0u);
+  EXPECT_EQ(node.accelerator().stats()[0].units_inferred + node.accelerator().stats()[0].queued, 0u);
+}
+
+TEST_F(GpuNodeTest, UnrecoveredUnitIsReportedLostWithAReason) {
+  GpuNode node(cfg_, out_, now_);
+  deliver(node, fragments(0, 8'000), gw_a_, {1});
+  run_until(node, now_ + 2'000 * kMs);  // nobody answers the NACKs
+  const auto& rec = node.streams().at(42);
+  EXPECT_EQ(rec.verified, 0u);
+  uint64_t lost = 0;
+  for (const auto& [reason, n] : rec.lost) {
+    EXPECT_TRUE(reason == "deadline" || reason == "nack_rounds") << reason;
+    lost += n;
+  }
+  EXPECT_EQ(lost, 1u);
+  const auto j = gpu_stats_json(node, 7);
+  EXPECT_EQ(j["counters"]["units_lost"], 1);
+  EXPECT_EQ(j["streams"]["42"]["verified"], 0);
+}
+
+TEST_F(GpuNodeTest, NacksFollowTheGatewayThatSentEachUnit) {
+  GpuNode node(cfg_, out_, now_);
+  auto u0 = fragments(0, 8'000);
+  auto u1 = fragments(1, 8'000);
+  deliver(node, u0, gw_a_, {2});  // the old gateway's last unit misses a fragment
+  deliver(node, u1, gw_b_);       // the stream moved to gateway B
+  run_until(node, now_ + 100 * kMs);
+  auto nacks = out_.of<ctl::RetransmitRequest>(out_.gateway, MessageType::retransmit_request);
+  ASSERT_GE(nacks.size(), 1u);
+  for (const auto& d : out_.gateway) {
+    if (d.type != MessageType::retransmit_request) continue;
+    ctl::RetransmitRequest r;
+    r.ParseFromString(d.body);
+    EXPECT_EQ(r.unit_seq(), 0u);
+    EXPECT_TRUE(d.to == gw_a_);
+  }
+  for (const auto& d : out_.gateway)
+    if (d.type == MessageType::unit_ack) {
+      EXPECT_TRUE(d.to == gw_b_);
+    }
+}
+
+TEST_F(GpuNodeTest, ReportsLoadEveryPeriod) {
+  GpuNode node(cfg_, out_, now_);
+  for (uint32_t s = 0; s < 5; ++s) deliver(node, fragments(s, 4'000), gw_a_);
+  run_until(node, now_ + cfg_.period_ns + kMs);
+  auto syncs = out_.of<ctl::GpuLoadSync>(out_.controller, MessageType::gpu_load_sync);
+  ASSERT_EQ(syncs.size(), 1u);
+  EXPECT_EQ(syncs[0].gpu_id(), 7u);
+  EXPECT_EQ(syncs[0].units_verified(), 5u);
+  EXPECT_GT(syncs[0].load(), 0.0);
+  EXPECT_LT(syncs[0].load(), 0.1);  // 5 units x 2 ms in one second
+  ASSERT_EQ(syncs[0].models_size(), 1);
+  // All five arrive at once: the first runs alone (2 ms), the other four wait for it and
+  // run as one batch of 2 * (1 + 0.15 * 3) = 2.9 ms: mean (2 + 4 * 4.9) / 5 = 4.32 ms.
+  EXPECT_NEAR(syncs[0].models(0).batch_latency_ms(), 4.32, 1e-6);
+}
+
+TEST_F(GpuNodeTest, MalformedDatagramsAreCountedNotFatal) {
+  GpuNode node(cfg_, out_, now_);
+  const uint8_t junk[50] = {0x41, 0x47, 9};
+  node.on_data(gw_a_, junk, sizeof junk, now_);
+  node.on_data(gw_a_, junk, 3, now_);
+  EXPECT_EQ(node.counters().malformed, 2u);
+  EXPECT_TRUE(node.streams().empty());
+}
+
+}  // namespace
+}  // namespace aigw::sim

@@ -1,0 +1,153 @@
+#include "sim/impair/udp_relay.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "sim/common/mono_clock.h"
+
+namespace aigw::sim {
+namespace {
+
+// A loopback UDP socket owned by the test.
+struct Socket {
+  int fd = -1;
+  Endpoint local;
+  Socket() {
+    Endpoint any;
+    make_endpoint("127.0.0.1", 0, any);
+    std::string e;
+    fd = open_udp_socket(any, 1 << 20, e);
+    local = local_endpoint(fd);
+  }
+  ~Socket() { close(fd); }
+  void send_to(const Endpoint& to, const void* p, size_t n) const {
+    ASSERT_EQ(sendto(fd, p, n, 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len), ssize_t(n));
+  }
+  // Non-blocking receive; returns bytes or -1, `from` gets the sender.
+  ssize_t recv(void* p, size_t n, Endpoint* from = nullptr) const {
+    Endpoint f;
+    f.len = sizeof f.addr;
+    const ssize_t r = recvfrom(fd, p, n, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&f.addr), &f.len);
+    if (from && r >= 0) *from = f;
+    return r;
+  }
+};
+
+// Drives the relay's loop on the test thread until `done` or a 5 s bound passes.
+template <typename Done>
+void spin(struct ev_loop* loop, Done done) {
+  const int64_t deadline = mono_now_ns() + 5'000'000'000;
+  while (!done() && mono_now_ns() < deadline) {
+    ev_run(loop, EVRUN_NOWAIT);
+    usleep(200);
+  }
+}
+
+class UdpRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override { loop_ = ev_loop_new(EVFLAG_AUTO); }
+  void TearDown() override { ev_loop_destroy(loop_); }
+  struct ev_loop* loop_ = nullptr;
+};
+
+TEST_F(UdpRelayTest, RealisedLossMatchesConfiguredRateAndRepliesFindTheirClient) {
+  Socket upstream, client;
+  RelayConfig cfg;
+  make_endpoint("127.0.0.1", 0, cfg.listen);
+  cfg.upstream = upstream.local;
+  cfg.forward.seed = 17;
+  cfg.forward.loss = 0.1;
+  UdpRelay relay(loop_, cfg);
+  ASSERT_EQ(relay.start(), "");
+  const Endpoint via = relay.listen_endpoint();
+  ASSERT_NE(via.port(), 0);
+
+  const uint32_t n = 4000;
+  std::set<uint32_t> received;
+  Endpoint session_addr;
+  uint8_t buf[2048];
+  // Send in small chunks so no kernel buffer overflows on the way.
+  for (uint32_t sent = 0; sent < n;) {
+    for (int k = 0; k < 50 && sent < n; ++k, ++sent) client.send_to(via, &sent, sizeof sent);
+    spin(loop_, [&] { return relay.forward_counters().packets_in == sent; });
+    ssize_t r;
+    while ((r = upstream.recv(buf, sizeof buf, &session_addr)) > 0) {
+      uint32_t seq;
+      std::memcpy(&seq, buf, 4);
+      received.insert(seq);
+    }
+  }
+  const auto& c = relay.forward_counters();
+  EXPECT_EQ(c.packets_in, n);
+  EXPECT_EQ(received.size(), c.packets_out);
+  EXPECT_EQ(c.packets_out + c.dropped_total(), n);
+  const double sd = std::sqrt(0.1 * 0.9 / n);
+  EXPECT_NEAR(double(c.dropped[size_t(ImpairDrop::loss)]) / n, 0.1, 5 * sd);
+  EXPECT_EQ(relay.sessions(), 1u);
+
+  // The upstream answers the session socket; the relay returns it to the client.
+  const char reply[] = "pong";
+  upstream.send_to(session_addr, reply, sizeof reply);
+  ssize_t got = -1;
+  spin(loop_, [&] { return (got = client.recv(buf, sizeof buf)) > 0; });
+  ASSERT_EQ(got, ssize_t(sizeof reply));
+  EXPECT_EQ(std::memcmp(buf, reply, sizeof reply), 0);
+  EXPECT_EQ(relay.reverse_counters().packets_out, 1u);
+}
+
+TEST_F(UdpRelayTest, EachClientGetsItsOwnSession) {
+  Socket upstream, a, b;
+  RelayConfig cfg;
+  make_endpoint("127.0.0.1", 0, cfg.listen);
+  cfg.upstream = upstream.local;
+  UdpRelay relay(loop_, cfg);
+  ASSERT_EQ(relay.start(), "");
+  const uint32_t x = 1, y = 2;
+  a.send_to(relay.listen_endpoint(), &x, 4);
+  b.send_to(relay.listen_endpoint(), &y, 4);
+  spin(loop_, [&] { return relay.forward_counters().packets_out == 2; });
+  EXPECT_EQ(relay.sessions(), 2u);
+  uint8_t buf[16];
+  Endpoint from1, from2;
+  spin(loop_, [&] { return upstream.recv(buf, sizeof buf, &from1) > 0; });
+  spin(loop_, [&] { return upstream.recv(buf, sizeof buf, &from2) > 0; });
+  EXPECT_FALSE(from1 == from2);
+}
+
+TEST_F(UdpRelayTest, SessionLimitRejectsAndCounts) {
+  Socket upstream, a, b;
+  RelayConfig cfg;
+  make_endpoint("127.0.0.1", 0, cfg.listen);
+  cfg.upstream = upstream.local;
+  cfg.max_sessions = 1;
+  UdpRelay relay(loop_, cfg);
+  ASSERT_EQ(relay.start(), "");
+  const uint32_t x = 1;
+  a.send_to(relay.listen_endpoint(), &x, 4);
+  b.send_to(relay.listen_endpoint(), &x, 4);
+  spin(loop_, [&] { return relay.counters().sessions_rejected == 1; });
+  EXPECT_EQ(relay.sessions(), 1u);
+  EXPECT_EQ(relay.counters().sessions_rejected, 1u);
+}
+
+TEST(UdpEndpoint, ParsesV4AndV6AndRejectsGarbage) {
+  Endpoint e;
+  EXPECT_EQ(parse_endpoint("127.0.0.1:9000", e), "");
+  EXPECT_EQ(e.to_string(), "127.0.0.1:9000");
+  EXPECT_TRUE(e.is_loopback());
+  EXPECT_EQ(parse_endpoint("[::1]:53", e), "");
+  EXPECT_EQ(e.to_string(), "[::1]:53");
+  EXPECT_TRUE(e.is_loopback());
+  EXPECT_NE(parse_endpoint("localhost:80", e), "");
+  EXPECT_NE(parse_endpoint("127.0.0.1", e), "");
+  EXPECT_NE(parse_endpoint("127.0.0.1:70000", e), "");
+  EXPECT_NE(parse_endpoint("::1:80", e), "");
+}
+
+}  // namespace
+}  // namespace aigw::sim
