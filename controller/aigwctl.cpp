@@ -103,7 +103,8 @@ void print_human(const std::string& cmd, const Json& result) {
   } else if (cmd == "streams") {
     print_table(result, {{"id", "ID"}, {"device", "DEVICE"}, {"gateway", "GATEWAY"}, {"gpu", "GPU"},
                          {"model", "MODEL"}, {"last_unit_seq", "LAST_SEQ"}, {"units_delivered", "DELIVERED"},
-                         {"units_lost", "LOST"}, {"migrating_to", "MIGRATING_TO"}});
+                         {"units_lost", "LOST"}, {"units_lost_failover", "FAILOVER_LOST"},
+                         {"migrating_to", "MIGRATING_TO"}});
   } else if (cmd == "gpus") {
     print_table(result, {{"id", "ID"}, {"address", "ADDRESS"}, {"port", "PORT"}, {"models", "MODELS"},
                          {"load", "LOAD"}, {"streams", "STREAMS"}});

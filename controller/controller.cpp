@@ -146,7 +146,7 @@ bool Controller::migrate(uint32_t stream_id, uint32_t gateway_id, bool dry_run, 
     return false;
   }
   if (dry_run) return true;
-  migration_id = start_migration(s->second, gateway_id, port, false, "operator");
+  migration_id = start_migration(s->second, gateway_id, port, "operator");
   if (migration_id == 0) {
     error = "could not start";
     return false;

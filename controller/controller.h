@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/admission.h"
+#include "controller/committed_demand.h"
 #include "controller/config.h"
 #include "controller/failure_detector.h"
 #include "controller/gpu_steering.h"
@@ -73,6 +74,7 @@ class Controller final : private MigrationIo {
   const ControllerMetrics& metrics() const { return metrics_; }
   const std::map<uint32_t, GatewayState>& gateways() const { return gateways_; }
   const std::map<uint32_t, StreamState>& streams() const { return streams_; }
+  const CommittedDemand& committed() const { return committed_; }
   uint32_t sender_id() const { return sealer_.sender_id(); }
 
  private:
@@ -112,12 +114,29 @@ class Controller final : private MigrationIo {
   // controller_round.cpp
   void control_round();
   void gateway_gone(uint32_t id, const char* reason);
+  /// Ends the migrations towards the dead gateway `id`: a device that may already send
+  /// to it goes back to its source, or (source gone too) joins `orphans` (stream ->
+  /// first unit that may be lost). Returns how many ended.
+  size_t abort_migrations_to(uint32_t id, std::map<uint32_t, uint32_t>& orphans);
   void gpu_gone(uint32_t id);
   void rebalance_gpus();
   void plan_migrations();
   std::vector<PlanGateway> plan_input() const;
   uint32_t pick_port(uint32_t gateway_id, const StreamState& s) const;
-  uint64_t start_migration(StreamState& s, uint32_t target, uint32_t port, bool source_dead, const char* reason);
+  /// Make-before-break from the stream's gateway to `target` (§1.6).
+  uint64_t start_migration(StreamState& s, uint32_t target, uint32_t port, const char* reason);
+  /// Re-homing away from the dead gateway `dead` (§1.7): units from `from_seq` on may
+  /// have gone to it; the device switches at its next unit.
+  uint64_t start_failover(StreamState& s, uint32_t dead, uint32_t target, uint32_t port, uint32_t from_seq,
+                          const char* reason);
+  uint64_t begin_migration(StreamState& s, uint32_t source, uint32_t target, uint32_t port, uint32_t seq,
+                           bool source_dead, const char* reason);
+  /// Sets (or with 0 clears) the stream's migration target, keeping committed_ right.
+  void set_target(StreamState& s, uint32_t gateway_id, uint32_t port_index);
+  /// The fields every phase of a MigrateCommand carries (docs/controller.md §1.6).
+  ctl::MigrateCommand migrate_command(const Migration& m, ctl::MigratePhase phase) const;
+  /// Counts and logs the units a failover left with the dead gateway.
+  void report_failover_gap(const Migration& m, StreamState& s);
   void send_expect(const Migration& m) override;
   void send_switch(const Migration& m) override;
   void send_release(const Migration& m) override;
@@ -146,6 +165,7 @@ class Controller final : private MigrationIo {
   GpuSteering steering_;
   MigrationExecutor executor_;
   ControllerMetrics metrics_;
+  CommittedDemand committed_;  // per-port demand of streams_, updated with it
 
   std::map<uint32_t, GatewayState> gateways_;
   std::map<uint32_t, StreamState> streams_;

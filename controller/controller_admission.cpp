@@ -65,24 +65,6 @@ void Controller::reply(const Endpoint& to, const ctl::AdmissionReply& r, const c
 }
 
 std::vector<AdmissionTarget> Controller::admission_targets(uint32_t exclude_gateway) const {
-  // Demand already committed per port (admitted streams, and migrations under way),
-  // in one pass over the streams.
-  struct Committed {
-    double bw = 0, mem = 0;
-    uint32_t streams = 0;
-  };
-  std::map<std::pair<uint32_t, uint32_t>, Committed> committed;
-  for (const auto& [id, s] : streams_) {
-    auto& c = committed[{s.gateway_id, s.port_index}];
-    c.bw += s.bandwidth_bps;
-    c.mem += s.memory_bytes;
-    ++c.streams;
-    if (s.target_gateway != 0) {
-      auto& t = committed[{s.target_gateway, s.target_port}];
-      t.bw += s.bandwidth_bps;
-      t.mem += s.memory_bytes;
-    }
-  }
   const double u = cfg_.load.utilization_cap;
   std::vector<AdmissionTarget> out;
   for (const auto& [id, g] : gateways_) {
@@ -102,7 +84,8 @@ std::vector<AdmissionTarget> Controller::admission_targets(uint32_t exclude_gate
     double unmeasured = 0;
     for (size_t i = 0; i < g.ports.size(); ++i) {
       const PortState& p = g.ports[i];
-      const Committed c = committed.count({id, uint32_t(i)}) ? committed.at({id, uint32_t(i)}) : Committed{};
+      // Admitted streams and migrations under way, kept up to date as they change.
+      const Committed& c = committed_.port(id, uint32_t(i));
       const auto pi = static_cast<Eigen::Index>(i);
       const double measured_bw = gl && pi < gl->bandwidth.size() ? gl->bandwidth(pi) : p.bandwidth_bps;
       const double measured_mem = gl && pi < gl->memory.size() ? gl->memory(pi) : p.memory_bytes;
@@ -170,6 +153,7 @@ ctl::AdmissionReply Controller::accept(const ctl::AdmissionRequest& req, const A
   s.gpu_id = steering_.choose(s.model, s.units_per_s());
   s.assigned_ns = now_ns_;
   auto [it, inserted] = streams_.emplace(s.stream_id, std::move(s));
+  committed_.add_home(it->second);
   send_assign(it->second, false, 0);
   log::info("stream_admitted", "stream={} device={} gateway={} port={} gpu={}", it->second.stream_id,
             it->second.device_id, t.gateway_id, t.port_index, it->second.gpu_id);

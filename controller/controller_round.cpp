@@ -36,29 +36,66 @@ void Controller::gateway_gone(uint32_t id, const char* reason) {
   git->second.alive = false;
   ++metrics_.gateway_deaths;
   load_model_.forget(id);
-  std::vector<uint32_t> orphans;
+  // Orphans, with the first unit of each that may have been sent to the dead gateway.
+  std::map<uint32_t, uint32_t> orphans;
   for (auto& [sid, s] : streams_)
-    if (s.gateway_id == id && !executor_.migrating(sid)) orphans.push_back(sid);
-  log::warn("gateway_down", "gateway={} reason={} streams={}", id, reason, orphans.size());
+    if (s.gateway_id == id && !executor_.migrating(sid)) orphans[sid] = s.last_unit_seq + 1;
+  const size_t aborted = abort_migrations_to(id, orphans);
+  log::warn("gateway_down", "gateway={} reason={} streams={} migrations_aborted={}", id, reason, orphans.size(),
+            aborted);
   if (orphans.empty()) return;
 
   // Re-admit them together on the gateways that are left.
   std::vector<AdmissionTarget> targets = admission_targets(id);
   std::vector<AdmissionDemand> demands;
-  for (uint32_t sid : orphans) demands.push_back({streams_[sid].bandwidth_bps, streams_[sid].memory_bytes});
+  for (const auto& [sid, from] : orphans) demands.push_back({streams_[sid].bandwidth_bps, streams_[sid].memory_bytes});
   std::vector<int32_t> out;
   algorithm_->decide(targets, demands, out);
-  for (size_t k = 0; k < orphans.size(); ++k) {
-    StreamState& s = streams_[orphans[k]];
-    if (out[k] != kRejected) {
-      const AdmissionTarget& t = targets[static_cast<size_t>(out[k])];
-      start_migration(s, t.gateway_id, t.port_index, true, reason);
+  size_t k = 0;
+  for (const auto& [sid, from] : orphans) {
+    StreamState& s = streams_[sid];
+    if (const int32_t t = out[k++]; t != kRejected) {
+      start_failover(s, id, targets[size_t(t)].gateway_id, targets[size_t(t)].port_index, from, reason);
       continue;
     }
-    log::warn("stream_dropped", "stream={} reason=no_capacity_after_{}", s.stream_id, reason);
+    log::warn("stream_dropped", "stream={} reason=no_capacity_after_{}", sid, reason);
     send_stream_close(s);
-    forget_stream(orphans[k]);
+    forget_stream(sid);
   }
+}
+
+size_t Controller::abort_migrations_to(uint32_t id, std::map<uint32_t, uint32_t>& orphans) {
+  std::vector<uint32_t> headed_here;
+  for (const Migration& m : executor_.list())
+    if (m.target_gateway == id) headed_here.push_back(m.stream_id);
+  for (uint32_t sid : headed_here) {
+    const std::optional<Migration> m = executor_.cancel(sid);
+    StreamState& s = streams_[sid];
+    set_target(s, 0, 0);
+    metrics_.migrations_finished.inc(to_string(MigrationOutcome::aborted_target_dead));
+    log::warn("migration_end", "migration={} stream={} outcome=aborted_target_dead phase={}", m->id, sid,
+              to_string(m->phase));
+    if (m->source_dead) {
+      // A failover whose new home died too: the device sends to one dead gateway or
+      // the other, from the failover's first unit on.
+      orphans[sid] = m->planned_switch_seq;
+      continue;
+    }
+    if (m->phase == MigrationPhase::expect) continue;  // the device never left its gateway
+    // Units before the (planned or actual) switch point went to the source; later ones
+    // may have gone to the dead target, except those it reported finished.
+    uint32_t first = m->switch_unit_seq;
+    if (m->target_reported && static_cast<int32_t>(m->target_last_seq + 1 - first) > 0) first = m->target_last_seq + 1;
+    const auto src = gateways_.find(s.gateway_id);
+    if (src != gateways_.end() && src->second.alive && s.port_index < src->second.ports.size()) {
+      // The source still holds the stream, or takes it again (EXPECT carries all it
+      // needs); its demand is still booked there.
+      start_failover(s, id, s.gateway_id, s.port_index, first, "target_dead");
+      continue;
+    }
+    orphans[sid] = first;
+  }
+  return headed_here.size();
 }
 
 void Controller::gpu_gone(uint32_t id) {
@@ -136,7 +173,7 @@ void Controller::plan_migrations() {
   for (const Move& m : plan.moves) {
     StreamState& s = streams_[m.stream_id];
     const uint32_t port = pick_port(m.to, s);
-    if (port != UINT32_MAX) start_migration(s, m.to, port, false, reason);
+    if (port != UINT32_MAX) start_migration(s, m.to, port, reason);
   }
 }
 
@@ -153,42 +190,61 @@ uint32_t Controller::pick_port(uint32_t gateway_id, const StreamState& s) const 
   return best;
 }
 
-uint64_t Controller::start_migration(StreamState& s, uint32_t target, uint32_t port, bool source_dead, const char* reason) {
-  const uint32_t seq = source_dead ? s.last_unit_seq + 1 : s.last_unit_seq + cfg_.migration_switch_margin;
-  s.target_gateway = target;
-  s.target_port = port;
-  const uint64_t id = executor_.start(s.stream_id, s.gateway_id, target, seq, source_dead, reason, now_ns_);
-  if (id == 0) {
-    s.target_gateway = 0;
-    return 0;
-  }
+uint64_t Controller::start_migration(StreamState& s, uint32_t target, uint32_t port, const char* reason) {
+  return begin_migration(s, s.gateway_id, target, port, s.last_unit_seq + cfg_.migration_switch_margin, false, reason);
+}
+
+uint64_t Controller::start_failover(StreamState& s, uint32_t dead, uint32_t target, uint32_t port, uint32_t from_seq,
+                                    const char* reason) {
+  return begin_migration(s, dead, target, port, from_seq, true, reason);
+}
+
+uint64_t Controller::begin_migration(StreamState& s, uint32_t source, uint32_t target, uint32_t port, uint32_t seq,
+                                     bool source_dead, const char* reason) {
+  if (executor_.migrating(s.stream_id)) return 0;
+  set_target(s, target, port);
+  const uint64_t id = executor_.start(s.stream_id, source, target, seq, source_dead, reason, now_ns_);
   metrics_.migrations_started.inc(reason);
   log::info("migration_start", "migration={} stream={} from={} to={} switch_seq={} reason={}", id, s.stream_id,
-            s.gateway_id, target, seq, reason);
+            source, target, seq, reason);
   return id;
+}
+
+void Controller::set_target(StreamState& s, uint32_t gateway_id, uint32_t port_index) {
+  committed_.remove_target(s);
+  s.target_gateway = gateway_id;
+  s.target_port = port_index;
+  committed_.add_target(s);
+}
+
+ctl::MigrateCommand Controller::migrate_command(const Migration& m, ctl::MigratePhase phase) const {
+  ctl::MigrateCommand c;
+  c.set_migration_id(m.id);
+  c.set_phase(phase);
+  c.set_stream_id(m.stream_id);
+  c.set_switch_unit_seq(m.switch_unit_seq);
+  c.set_target_gateway_id(m.target_gateway);
+  c.set_source_gateway_id(m.source_gateway);
+  c.set_reason(m.reason);
+  auto s = streams_.find(m.stream_id);
+  auto t = gateways_.find(m.target_gateway);
+  if (s != streams_.end() && t != gateways_.end() && s->second.target_port < t->second.ports.size()) {
+    const PortState& port = t->second.ports[s->second.target_port];
+    c.set_gateway_address(port.address);
+    c.set_gateway_port(port.port);
+  }
+  return c;
 }
 
 void Controller::send_expect(const Migration& m) {
   auto s = streams_.find(m.stream_id);
   auto t = gateways_.find(m.target_gateway);
   if (s == streams_.end() || t == gateways_.end() || s->second.target_port >= t->second.ports.size()) return;
-  const PortState& port = t->second.ports[s->second.target_port];
-  ctl::MigrateCommand c;
-  c.set_migration_id(m.id);
-  c.set_phase(ctl::MIGRATE_EXPECT);
-  c.set_stream_id(m.stream_id);
-  c.set_switch_unit_seq(m.switch_unit_seq);
-  c.set_target_gateway_id(m.target_gateway);
-  c.set_gateway_address(port.address);
-  c.set_gateway_port(port.port);
-  c.set_source_gateway_id(m.source_gateway);
-  c.set_reason(m.reason);
-  fill_entry(s->second, port.port, *c.mutable_stream());
-  {
-    const auto [gpu_addr, gpu_port] = gpu_endpoint(s->second.gpu_id);
-    c.set_gpu_address(gpu_addr);
-    c.set_gpu_port(gpu_port);
-  }
+  ctl::MigrateCommand c = migrate_command(m, ctl::MIGRATE_EXPECT);
+  fill_entry(s->second, c.gateway_port(), *c.mutable_stream());
+  const auto [gpu_addr, gpu_port] = gpu_endpoint(s->second.gpu_id);
+  c.set_gpu_address(gpu_addr);
+  c.set_gpu_port(gpu_port);
   send(t->second.control, MessageType::migrate_command, c);
 }
 
@@ -196,38 +252,26 @@ void Controller::send_switch(const Migration& m) {
   auto s = streams_.find(m.stream_id);
   auto t = gateways_.find(m.target_gateway);
   if (s == streams_.end() || t == gateways_.end() || s->second.target_port >= t->second.ports.size()) return;
-  const PortState& port = t->second.ports[s->second.target_port];
-  ctl::MigrateCommand c;
-  c.set_migration_id(m.id);
-  c.set_phase(ctl::MIGRATE_SWITCH);
-  c.set_stream_id(m.stream_id);
-  c.set_switch_unit_seq(m.switch_unit_seq);
-  c.set_target_gateway_id(m.target_gateway);
-  c.set_gateway_address(port.address);
-  c.set_gateway_port(port.port);
-  c.set_source_gateway_id(m.source_gateway);
-  c.set_reason(m.reason);
-  send(s->second.device_control, MessageType::migrate_command, c);
+  send(s->second.device_control, MessageType::migrate_command, migrate_command(m, ctl::MIGRATE_SWITCH));
 }
 
 void Controller::send_release(const Migration& m) {
   auto src = gateways_.find(m.source_gateway);
-  auto t = gateways_.find(m.target_gateway);
-  auto s = streams_.find(m.stream_id);
-  if (src == gateways_.end() || t == gateways_.end() || s == streams_.end()) return;
-  ctl::MigrateCommand c;
-  c.set_migration_id(m.id);
-  c.set_phase(ctl::MIGRATE_RELEASE);
-  c.set_stream_id(m.stream_id);
-  c.set_switch_unit_seq(m.switch_unit_seq);
-  c.set_target_gateway_id(m.target_gateway);
-  if (s->second.target_port < t->second.ports.size()) {
-    c.set_gateway_address(t->second.ports[s->second.target_port].address);
-    c.set_gateway_port(t->second.ports[s->second.target_port].port);
-  }
-  c.set_source_gateway_id(m.source_gateway);
-  c.set_reason(m.reason);
-  send(src->second.control, MessageType::migrate_command, c);
+  if (src == gateways_.end() || !streams_.count(m.stream_id) || !gateways_.count(m.target_gateway)) return;
+  send(src->second.control, MessageType::migrate_command, migrate_command(m, ctl::MIGRATE_RELEASE));
+}
+
+void Controller::report_failover_gap(const Migration& m, StreamState& s) {
+  // Units from the planned switch point (one past the last unit the dead gateway
+  // reported finished) up to the device's actual switch point went to the dead
+  // gateway: they are lost with it, unless it forwarded some in its last moments (the
+  // GPU side then has them). Signed distance: the sequence may wrap.
+  const int32_t gap = static_cast<int32_t>(m.switch_unit_seq - m.planned_switch_seq);
+  if (gap <= 0) return;
+  s.units_lost_failover += uint32_t(gap);
+  metrics_.failover_units_lost += uint32_t(gap);
+  log::warn("failover_units_lost", "stream={} gateway={} from_seq={} to_seq={} units={} reason={}", m.stream_id,
+            m.source_gateway, m.planned_switch_seq, m.switch_unit_seq - 1, gap, m.reason);
 }
 
 void Controller::finished(const Migration& m, MigrationOutcome o) {
@@ -237,9 +281,12 @@ void Controller::finished(const Migration& m, MigrationOutcome o) {
   if (it == streams_.end()) return;  // closed meanwhile
   StreamState& s = it->second;
   const bool moved = o == MigrationOutcome::completed || o == MigrationOutcome::completed_unacked;
+  if (moved && m.source_dead) report_failover_gap(m, s);
   if (moved) {
+    committed_.remove_home(s);
     s.gateway_id = m.target_gateway;
     s.port_index = s.target_port;
+    committed_.add_home(s);
     s.first_unit_seq = m.switch_unit_seq;
     s.confirmed = false;
     s.assigned_ns = now_ns_;
@@ -247,8 +294,7 @@ void Controller::finished(const Migration& m, MigrationOutcome o) {
   } else {
     send_remove(m.target_gateway, m.stream_id, 0);
   }
-  s.target_gateway = 0;
-  s.target_port = 0;
+  set_target(s, 0, 0);
   if (!moved && m.source_dead) {
     // Its gateway is dead and the new one never took it: the device must re-apply.
     send_stream_close(s);

@@ -212,7 +212,7 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   if (s.gpu_id != 0) steering_.book(s.gpu_id, s.units_per_s());
   if (s.stream_id >= next_stream_id_) next_stream_id_ = s.stream_id + 1;
   log::info("stream_adopted", "stream={} gateway={} gpu={}", s.stream_id, gateway_id, s.gpu_id);
-  streams_.emplace(s.stream_id, std::move(s));
+  committed_.add_home(streams_.emplace(s.stream_id, std::move(s)).first->second);
 }
 
 void Controller::on_stream_sync(const ctl::StreamSync& m, const Endpoint& from) {
@@ -230,7 +230,9 @@ void Controller::on_stream_sync(const ctl::StreamSync& m, const Endpoint& from) 
       continue;
     }
     StreamState& s = it->second;
-    executor_.on_progress(s.stream_id, m.gateway_id(), e.last_unit_seq(), now_ns_);
+    // The stream's own gateway proves nothing about a switch: a stream coming back to
+    // its source (its target died) has had units there all along.
+    if (s.gateway_id != m.gateway_id()) executor_.on_progress(s.stream_id, m.gateway_id(), e.last_unit_seq(), now_ns_);
     if (s.gateway_id != m.gateway_id()) {
       // Listed by a gateway that no longer owns it and is not its migration target.
       if (s.target_gateway != m.gateway_id()) send_remove(m.gateway_id(), s.stream_id, e.last_unit_seq());
@@ -263,6 +265,8 @@ void Controller::forget_stream(uint32_t stream_id) {
   if (it == streams_.end()) return;
   if (it->second.gpu_id != 0) steering_.release(it->second.gpu_id, it->second.units_per_s());
   closed_[stream_id] = now_ns_ + int64_t(cfg_.dead_after_periods + 1) * cfg_.sync_period_ms * 1000000;
+  committed_.remove_home(it->second);
+  committed_.remove_target(it->second);
   streams_.erase(it);
 }
 

@@ -44,9 +44,7 @@ Json Controller::gateways_json() const {
     j["control"] = g.control.str();
     j["period_ms"] = g.period_ms;
     j["cpu_busy"] = g.cpu_busy;
-    size_t streams = 0;
-    for (const auto& [sid, s] : streams_) streams += s.gateway_id == id;
-    j["streams"] = streams;
+    j["streams"] = committed_.streams_on(id);
     if (const GatewayLoad* gl = load_model_.find(id)) {
       j["load"] = gl->load;
       j["forecast"] = gl->predicted(cfg_.load.forecast_horizon);
@@ -83,6 +81,7 @@ Json Controller::streams_json() const {
     j["last_unit_seq"] = s.last_unit_seq;
     j["units_delivered"] = s.units_delivered;
     j["units_lost"] = s.units_lost;
+    j["units_lost_failover"] = s.units_lost_failover;
     j["confirmed"] = s.confirmed;
     j["migrating_to"] = s.target_gateway;
     j["device_control"] = s.device_control.str();
@@ -139,6 +138,9 @@ std::string Controller::prometheus(int64_t now_ns) const {
                double(metrics_.resteers));
   write_sample(out, "aigw_controller_gateway_failures_total", "counter", "Gateways declared dead or gone.",
                double(metrics_.gateway_deaths));
+  write_sample(out, "aigw_controller_failover_units_lost_total", "counter",
+               "Units sent to a gateway that died before reporting them finished (lost with it).",
+               double(metrics_.failover_units_lost));
   write_sample(out, "aigw_controller_admission_windows_total", "counter", "Admission decision windows run.",
                double(metrics_.admission_windows));
   write_sample(out, "aigw_controller_admission_decision_seconds_total", "counter",

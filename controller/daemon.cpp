@@ -19,7 +19,10 @@ namespace aigw::controller {
 namespace {
 // Bounded work per wake-up so the timers and the operator socket are never starved.
 constexpr int kMaxDatagramsPerEvent = 256;
-constexpr double kPublishInterval = 0.25;
+// A document is rendered again only when asked for and older than this.
+constexpr int64_t kDocumentMaxAgeNs = 250'000'000;
+const std::vector<std::string> kDocuments = {"/api/v1/status", "/api/v1/gateways",   "/api/v1/streams",
+                                             "/api/v1/gpus",   "/api/v1/migrations", "/metrics"};
 }  // namespace
 
 std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::string& config_path,
@@ -54,13 +57,18 @@ std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::s
       [self](const nlohmann::json& req) {
         nlohmann::json r = handle_ctl(*self->controller_, self->config_path_, req, log::steady_now_ns());
         self->reschedule();  // a change may have moved a deadline
-        self->publish_http();
+        if (self->http_) self->http_->invalidate();
         return r;
       },
       error);
   if (!d->ctl_) return nullptr;
+  // Before the HTTP thread starts, so that its first request can wake the loop.
+  ev_async_init(&d->render_, &Daemon::on_render);
+  d->render_.data = self;
+  ev_async_start(d->loop_, &d->render_);
   if (!cfg.http_listen.empty()) {
-    d->http_ = HttpApi::create(cfg.http_listen, error);
+    d->http_ = HttpApi::create(
+        cfg.http_listen, kDocuments, kDocumentMaxAgeNs, [self] { ev_async_send(self->loop_, &self->render_); }, error);
     if (!d->http_) return nullptr;
   }
   ev_io_init(&d->udp_watcher_, &Daemon::on_udp, d->udp_fd_, EV_READ);
@@ -68,28 +76,24 @@ std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::s
   ev_io_start(d->loop_, &d->udp_watcher_);
   ev_init(&d->timer_, &Daemon::on_timer);
   d->timer_.data = self;
-  ev_timer_init(&d->publish_timer_, &Daemon::on_publish, kPublishInterval, kPublishInterval);
-  d->publish_timer_.data = self;
-  ev_timer_start(d->loop_, &d->publish_timer_);
   ev_async_init(&d->stop_, &Daemon::on_stop);
   d->stop_.data = self;
   ev_async_start(d->loop_, &d->stop_);
   d->reschedule();
-  d->publish_http();
   log::info("controller_listening", "udp={} udp_port={} control_socket={} http_port={} sender_id={:#x}", cfg.listen,
             d->udp_port_, cfg.control_socket, d->http_port(), d->controller_->sender_id());
   return d;
 }
 
 Daemon::~Daemon() {
+  http_.reset();  // first: its thread may still wake the loop
   if (loop_) {
     ev_io_stop(loop_, &udp_watcher_);
     ev_timer_stop(loop_, &timer_);
-    ev_timer_stop(loop_, &publish_timer_);
+    ev_async_stop(loop_, &render_);
     ev_async_stop(loop_, &stop_);
   }
   ctl_.reset();
-  http_.reset();
   if (udp_fd_ >= 0) ::close(udp_fd_);
   if (loop_) ev_loop_destroy(loop_);
 }
@@ -170,20 +174,23 @@ void Daemon::reschedule() {
   ev_timer_start(loop_, &timer_);
 }
 
-void Daemon::on_publish(struct ev_loop*, ev_timer* w, int) { static_cast<Daemon*>(w->data)->publish_http(); }
+void Daemon::on_render(struct ev_loop*, ev_async* w, int) {
+  auto* self = static_cast<Daemon*>(w->data);
+  for (const std::string& path : self->http_->requested())
+    self->http_->publish(path, self->render(path), log::steady_now_ns());
+}
 
-void Daemon::publish_http() {
-  if (!http_) return;
+HttpApi::Document Daemon::render(const std::string& path) const {
   const int64_t now = log::steady_now_ns();
-  const std::string json = "application/json";
-  http_->publish({
-      {"/api/v1/status", {json, controller_->status_json(now).dump() + "\n"}},
-      {"/api/v1/gateways", {json, controller_->gateways_json().dump() + "\n"}},
-      {"/api/v1/streams", {json, controller_->streams_json().dump() + "\n"}},
-      {"/api/v1/gpus", {json, controller_->gpus_json().dump() + "\n"}},
-      {"/api/v1/migrations", {json, controller_->migrations_json().dump() + "\n"}},
-      {"/metrics", {"text/plain; version=0.0.4", controller_->prometheus(now)}},
-  });
+  const Controller& c = *controller_;
+  nlohmann::json j;
+  if (path == "/metrics") return {"text/plain; version=0.0.4", c.prometheus(now)};
+  if (path == "/api/v1/status") j = c.status_json(now);
+  else if (path == "/api/v1/gateways") j = c.gateways_json();
+  else if (path == "/api/v1/streams") j = c.streams_json();
+  else if (path == "/api/v1/gpus") j = c.gpus_json();
+  else if (path == "/api/v1/migrations") j = c.migrations_json();
+  return {"application/json", j.dump() + "\n"};
 }
 
 }  // namespace aigw::controller

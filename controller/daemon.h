@@ -39,11 +39,12 @@ class Daemon final : private Transport {
   bool send(const Endpoint& to, const std::vector<uint8_t>& datagram) override;
   static void on_udp(struct ev_loop* loop, ev_io* w, int revents);
   static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
-  static void on_publish(struct ev_loop* loop, ev_timer* w, int revents);
+  static void on_render(struct ev_loop* loop, ev_async* w, int revents);
   static void on_stop(struct ev_loop* loop, ev_async* w, int revents);
   static void on_signal(struct ev_loop* loop, ev_signal* w, int revents);
   void reschedule();
-  void publish_http();
+  /// One document of the HTTP API, from the tables as they are now.
+  HttpApi::Document render(const std::string& path) const;
 
   struct ev_loop* loop_ = nullptr;
   int udp_fd_ = -1;
@@ -55,7 +56,7 @@ class Daemon final : private Transport {
   std::unique_ptr<HttpApi> http_;
   ev_io udp_watcher_{};
   ev_timer timer_{};
-  ev_timer publish_timer_{};
+  ev_async render_{};  // the HTTP thread asks for documents
   ev_async stop_{};
   ev_signal sigint_{};
   ev_signal sigterm_{};

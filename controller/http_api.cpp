@@ -2,9 +2,11 @@
 
 #include <microhttpd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "controller/socket_address.h"
+#include "protocol/log.h"
 
 namespace aigw::controller {
 
@@ -20,19 +22,24 @@ MHD_Result respond(MHD_Connection* conn, unsigned status, const std::string& typ
 
 MHD_Result on_request(void* cls, MHD_Connection* conn, const char* url, const char* method, const char*,
                       const char*, size_t* upload_size, void**) {
-  const auto* api = static_cast<const HttpApi*>(cls);
+  auto* api = static_cast<HttpApi*>(cls);
   if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0)
     return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", "{\"error\":\"read-only API\"}\n");
   if (*upload_size != 0) return MHD_NO;
   std::string type, body;
-  if (!api->lookup(url, type, body))
-    return respond(conn, MHD_HTTP_NOT_FOUND, "application/json", "{\"error\":\"not found\"}\n");
-  return respond(conn, MHD_HTTP_OK, type, body);
+  switch (api->lookup(url, type, body)) {
+    case HttpApi::Lookup::ok: return respond(conn, MHD_HTTP_OK, type, body);
+    case HttpApi::Lookup::unknown_path:
+      return respond(conn, MHD_HTTP_NOT_FOUND, "application/json", "{\"error\":\"not found\"}\n");
+    case HttpApi::Lookup::unavailable: break;
+  }
+  return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", "{\"error\":\"not ready\"}\n");
 }
 
 }  // namespace
 
-std::unique_ptr<HttpApi> HttpApi::create(const std::string& listen, std::string& error) {
+std::unique_ptr<HttpApi> HttpApi::create(const std::string& listen, const std::vector<std::string>& paths,
+                                         int64_t max_age_ns, std::function<void()> wake, std::string& error) {
   sockaddr_storage sa{};
   socklen_t len = 0;
   if (!parse_host_port(listen, sa, len)) {
@@ -40,6 +47,9 @@ std::unique_ptr<HttpApi> HttpApi::create(const std::string& listen, std::string&
     return nullptr;
   }
   std::unique_ptr<HttpApi> api(new HttpApi());
+  api->max_age_ns_ = max_age_ns;
+  api->wake_ = std::move(wake);
+  for (const auto& p : paths) api->docs_[p];
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
   if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   api->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, api.get(), MHD_OPTION_SOCK_ADDR,
@@ -58,18 +68,49 @@ HttpApi::~HttpApi() {
   if (daemon_) MHD_stop_daemon(daemon_);
 }
 
-void HttpApi::publish(std::map<std::string, std::pair<std::string, std::string>> documents) {
+std::vector<std::string> HttpApi::requested() {
   std::lock_guard lock(mu_);
-  docs_ = std::move(documents);
+  std::vector<std::string> out(requested_.begin(), requested_.end());
+  requested_.clear();
+  return out;
 }
 
-bool HttpApi::lookup(const std::string& path, std::string& content_type, std::string& body) const {
+void HttpApi::publish(const std::string& path, Document doc, int64_t now_ns) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = docs_.find(path);
+    if (it == docs_.end()) return;
+    it->second.doc = std::move(doc);
+    it->second.rendered_ns = now_ns;
+    it->second.valid = true;
+    ++it->second.generation;
+  }
+  rendered_.notify_all();
+}
+
+void HttpApi::invalidate() {
   std::lock_guard lock(mu_);
+  for (auto& [path, e] : docs_) e.rendered_ns = INT64_MIN / 2;
+}
+
+HttpApi::Lookup HttpApi::lookup(const std::string& path, std::string& content_type, std::string& body) {
+  std::unique_lock lock(mu_);
   auto it = docs_.find(path);
-  if (it == docs_.end()) return false;
-  content_type = it->second.first;
-  body = it->second.second;
-  return true;
+  if (it == docs_.end()) return Lookup::unknown_path;
+  Entry& e = it->second;
+  if (!e.valid || log::steady_now_ns() - e.rendered_ns > max_age_ns_) {
+    const uint64_t seen = e.generation;
+    const bool first = requested_.insert(path).second;
+    lock.unlock();
+    if (first) wake_();
+    lock.lock();
+    // A busy or stopping loop may not answer: then the last rendering is served.
+    rendered_.wait_for(lock, std::chrono::seconds(1), [&] { return e.generation != seen; });
+    if (!e.valid) return Lookup::unavailable;
+  }
+  content_type = e.doc.first;
+  body = e.doc.second;
+  return Lookup::ok;
 }
 
 }  // namespace aigw::controller

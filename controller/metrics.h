@@ -31,6 +31,7 @@ struct ControllerMetrics {
   uint64_t tx_errors = 0;
   uint64_t resteers = 0;
   uint64_t gateway_deaths = 0;
+  uint64_t failover_units_lost = 0;  // units a dead gateway held unfinished (see finished())
   uint64_t admission_windows = 0;
   uint64_t admission_decision_ns_sum = 0;
   uint64_t admission_decision_ns_last = 0;

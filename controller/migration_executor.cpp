@@ -19,6 +19,7 @@ const char* to_string(MigrationOutcome o) {
     case MigrationOutcome::completed_unacked: return "completed_unacked";
     case MigrationOutcome::aborted_expect: return "aborted_expect";
     case MigrationOutcome::aborted_switch: return "aborted_switch";
+    case MigrationOutcome::aborted_target_dead: return "aborted_target_dead";
   }
   return "completed";
 }
@@ -33,6 +34,7 @@ uint64_t MigrationExecutor::start(uint32_t stream_id, uint32_t source, uint32_t 
   m.source_gateway = source;
   m.target_gateway = target;
   m.switch_unit_seq = switch_unit_seq;
+  m.planned_switch_seq = switch_unit_seq;
   m.source_dead = source_dead;
   m.reason = reason;
   by_stream_[stream_id] = id;
@@ -89,6 +91,11 @@ void MigrationExecutor::on_progress(uint32_t stream_id, uint32_t gateway, uint32
   auto s = by_stream_.find(stream_id);
   if (s == by_stream_.end()) return;
   Migration& m = active_.at(s->second);
+  if (gateway == m.target_gateway && last_unit_seq != 0 &&
+      (!m.target_reported || static_cast<int32_t>(last_unit_seq - m.target_last_seq) > 0)) {
+    m.target_reported = true;
+    m.target_last_seq = last_unit_seq;
+  }
   // Signed distance so that a wrapped sequence number still compares right.
   const bool reached = static_cast<int32_t>(last_unit_seq - m.switch_unit_seq) >= 0;
   if (m.phase == MigrationPhase::switching && gateway == m.target_gateway && reached && last_unit_seq != 0)
@@ -110,6 +117,16 @@ void MigrationExecutor::tick(int64_t now_ns) {
     }
   }
   for (auto [id, o] : ended) finish(id, o);
+}
+
+std::optional<Migration> MigrationExecutor::cancel(uint32_t stream_id) {
+  auto s = by_stream_.find(stream_id);
+  if (s == by_stream_.end()) return std::nullopt;
+  auto it = active_.find(s->second);
+  Migration m = it->second;
+  active_.erase(it);
+  by_stream_.erase(s);
+  return m;
 }
 
 int64_t MigrationExecutor::next_deadline() const {

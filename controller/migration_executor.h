@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ enum class MigrationOutcome : uint8_t {
   completed_unacked,  // switched, but the source never acknowledged RELEASE
   aborted_expect,     // the target never acknowledged EXPECT: the stream stays
   aborted_switch,     // the device never switched: the stream stays
+  aborted_target_dead,  // the target died first: the controller re-homes the stream
 };
 const char* to_string(MigrationPhase p);
 const char* to_string(MigrationOutcome o);
@@ -25,8 +27,11 @@ struct Migration {
   uint32_t stream_id = 0;
   uint32_t source_gateway = 0;
   uint32_t target_gateway = 0;
-  uint32_t switch_unit_seq = 0;
+  uint32_t switch_unit_seq = 0;  // planned, then the device's actual switch point
+  uint32_t planned_switch_seq = 0;
   bool source_dead = false;  // failover: no RELEASE
+  bool target_reported = false;  // the target's StreamSync listed units of the stream
+  uint32_t target_last_seq = 0;  // the last of them
   std::string reason;
   MigrationPhase phase = MigrationPhase::expect;
   uint32_t attempts = 0;     // sends of the current phase
@@ -66,6 +71,10 @@ class MigrationExecutor {
   /// A StreamSync entry: the stream's last unit seen at `gateway`. Units at the target
   /// at or past the switch point prove the device switched even if its ack was lost.
   void on_progress(uint32_t stream_id, uint32_t gateway, uint32_t last_unit_seq, int64_t now_ns);
+
+  /// Ends a stream's migration without telling anyone (its target died): returns it
+  /// as it stood, so the caller can decide where the stream goes; nullopt if none.
+  std::optional<Migration> cancel(uint32_t stream_id);
 
   /// Re-sends and times out. Call at next_deadline() or later.
   void tick(int64_t now_ns);

@@ -57,6 +57,7 @@ struct StreamState {
   uint32_t last_unit_seq = 0;
   uint64_t units_delivered = 0;
   uint64_t units_lost = 0;
+  uint64_t units_lost_failover = 0;  // sent to a gateway that died before finishing them
   bool confirmed = false;          // listed by its gateway's StreamSync since assignment
   int64_t assigned_ns = 0;
   int64_t cooldown_until_ns = 0;

@@ -32,6 +32,7 @@ struct World : ::testing::Test {
   struct Gw {
     bool alive = true;
     bool acks = true;
+    bool releases = true;  // acks RELEASE (else keeps the migration in its last phase)
     double cpu = 0.1;
     std::map<uint32_t, uint32_t> streams;  // stream -> gpu id
     uint64_t seq = 0;
@@ -41,6 +42,7 @@ struct World : ::testing::Test {
   std::vector<Sent> log;                            // everything the controller sent
   uint32_t unit_seq = 10;
   bool devices_ack = true;
+  uint32_t switch_late = 0;  // devices switch this many units after the command's seq
 
   void start() { ctl = std::make_unique<Controller>(cfg, net, now, 1); }
 
@@ -107,10 +109,11 @@ struct World : ::testing::Test {
       if (c.phase() == ctl::MIGRATE_EXPECT && gw && gws[gw].alive && gws[gw].acks) {
         gws[gw].streams[c.stream_id()] = c.stream().gpu_id();
         from_gw(gw, MessageType::migrate_ack, ack);
-      } else if (c.phase() == ctl::MIGRATE_RELEASE && gw && gws[gw].alive && gws[gw].acks) {
+      } else if (c.phase() == ctl::MIGRATE_RELEASE && gw && gws[gw].alive && gws[gw].acks && gws[gw].releases) {
         gws[gw].streams.erase(c.stream_id());
         from_gw(gw, MessageType::migrate_ack, ack);
       } else if (c.phase() == ctl::MIGRATE_SWITCH && devices_ack) {
+        ack.set_switch_unit_seq(c.switch_unit_seq() + switch_late);
         from_dev(s.to.port - 7000u, MessageType::migrate_ack, ack);
       }
     }
@@ -153,6 +156,36 @@ struct World : ::testing::Test {
     from_dev(dev, MessageType::admission_request, admission(dev, request_id, dev_port(dev), unit_bytes));
     run_until(now + 2 * kMs);
     return request_id;
+  }
+
+  /// The incrementally kept committed demand equals a recount from the stream table.
+  void expect_committed_consistent() const {
+    std::map<std::pair<uint32_t, uint32_t>, Committed> recount;
+    std::map<uint32_t, uint32_t> per_gateway;
+    for (const auto& [id, s] : ctl->streams()) {
+      Committed& c = recount[{s.gateway_id, s.port_index}];
+      c.bw += s.bandwidth_bps;
+      c.mem += s.memory_bytes;
+      ++c.streams;
+      ++per_gateway[s.gateway_id];
+      if (s.target_gateway != 0) {
+        Committed& t = recount[{s.target_gateway, s.target_port}];
+        t.bw += s.bandwidth_bps;
+        t.mem += s.memory_bytes;
+        ++t.incoming;
+      }
+    }
+    for (uint32_t gw = 1; gw <= 8; ++gw) {
+      EXPECT_EQ(ctl->committed().streams_on(gw), per_gateway[gw]) << "gateway " << gw;
+      for (uint32_t port = 0; port < 2; ++port) {
+        const Committed& got = ctl->committed().port(gw, port);
+        const Committed want = recount[{gw, port}];
+        EXPECT_NEAR(got.bw, want.bw, 1e-3) << gw << ":" << port;
+        EXPECT_NEAR(got.mem, want.mem, 1e-3) << gw << ":" << port;
+        EXPECT_EQ(got.streams, want.streams) << gw << ":" << port;
+        EXPECT_EQ(got.incoming, want.incoming) << gw << ":" << port;
+      }
+    }
   }
 
   std::vector<Sent> sent_of(MessageType t) const {
@@ -367,6 +400,7 @@ TEST_F(World, DeadGatewayStreamsAreReHomedAndDevicesTold) {
   }
   EXPECT_EQ(expect, on_one.size());
   EXPECT_EQ(sw, on_one.size());
+  expect_committed_consistent();
 }
 
 TEST_F(World, OverloadTriggersMigrationToTheQuietGateway) {
@@ -399,6 +433,7 @@ TEST_F(World, OverloadTriggersMigrationToTheQuietGateway) {
     if (c.stream_id() == stream) phases.push_back(c.phase());
   }
   EXPECT_EQ(phases, (std::vector<int>{ctl::MIGRATE_EXPECT, ctl::MIGRATE_SWITCH, ctl::MIGRATE_RELEASE}));
+  expect_committed_consistent();
 }
 
 TEST_F(World, OperatorMigrationAndAbortWhenTheTargetIsSilent) {
@@ -430,6 +465,101 @@ TEST_F(World, OperatorMigrationAndAbortWhenTheTargetIsSilent) {
   EXPECT_EQ(ctl->streams().at(sid).gateway_id, to);
   EXPECT_EQ(gws[from].streams.count(sid), 0u);
   EXPECT_EQ(gws[to].streams.count(sid), 1u);
+  expect_committed_consistent();
+}
+
+/// Starts an operator migration of one stream and lets the device switch; the source
+/// never acknowledges RELEASE, so the migration is still in its last phase.
+struct TargetDies : World {
+  uint32_t sid = 0, from = 0, to = 0;
+  void SetUp() override {
+    // RELEASE retries outlast the target's death detection (3 periods).
+    cfg.migration_retry_ms = 1000;
+    cfg.migration_retries = 20;
+    start();
+    gws[1];
+    gws[2];
+    gws[3];
+    register_gpu();
+    period();
+    admit(1, 1);
+    period();
+    sid = replies.at(1).stream_id();
+    from = ctl->streams().at(sid).gateway_id;
+    to = from == 1 ? 2 : 1;
+  }
+  void migrate_until_switched() {
+    gws[from].releases = false;
+    std::string error;
+    uint64_t id = 0;
+    ASSERT_TRUE(ctl->migrate(sid, to, false, now, error, id)) << error;
+    run_until(now + 10 * kMs);
+    ASSERT_EQ(ctl->metrics().migrations_finished.get("completed"), 0u);
+    log.clear();
+  }
+  std::vector<ctl::MigrateCommand> commands(ctl::MigratePhase phase) const {
+    std::vector<ctl::MigrateCommand> out;
+    for (const Sent& s : sent_of(MessageType::migrate_command))
+      if (s.as<ctl::MigrateCommand>().phase() == phase) out.push_back(s.as<ctl::MigrateCommand>());
+    return out;
+  }
+};
+
+TEST_F(TargetDies, AfterTheDeviceSwitchedTheStreamReturnsToItsSource) {
+  migrate_until_switched();
+  switch_late = 3;  // the device is 3 units into the dead target when it hears
+  gws[to].alive = false;
+  for (int i = 0; i < 5; ++i) period();
+  EXPECT_EQ(ctl->metrics().migrations_finished.get("aborted_target_dead"), 1u);
+  EXPECT_EQ(ctl->metrics().migrations_started.get("target_dead"), 1u);
+  const auto expects = commands(ctl::MIGRATE_EXPECT);
+  ASSERT_EQ(expects.size(), 1u);
+  EXPECT_EQ(expects[0].target_gateway_id(), from);
+  EXPECT_EQ(expects[0].source_gateway_id(), to);
+  EXPECT_EQ(expects[0].stream().stream_id(), sid);
+  const auto switches = commands(ctl::MIGRATE_SWITCH);
+  ASSERT_FALSE(switches.empty());
+  EXPECT_EQ(switches[0].gateway_port(), gw_data_port(from)) << "the device is told to go back";
+  for (const auto& c : commands(ctl::MIGRATE_RELEASE))
+    EXPECT_EQ(c.reason(), "operator") << "the first migration's retries only: nothing to release on a dead gateway";
+  const StreamState& s = ctl->streams().at(sid);
+  EXPECT_EQ(s.gateway_id, from);
+  EXPECT_EQ(s.target_gateway, 0u);
+  // The units the device sent to the dead target are reported, with the reason.
+  EXPECT_EQ(s.units_lost_failover, 3u);
+  EXPECT_EQ(ctl->metrics().failover_units_lost, 3u);
+  EXPECT_EQ(gws[from].streams.count(sid), 1u);
+  expect_committed_consistent();
+}
+
+TEST_F(TargetDies, WhenTheSourceIsGoneTooTheStreamGoesToAThirdGateway) {
+  migrate_until_switched();
+  gws[to].alive = false;
+  gws[from].alive = false;
+  for (int i = 0; i < 5; ++i) period();
+  const uint32_t third = 6 - from - to;
+  const StreamState& s = ctl->streams().at(sid);
+  EXPECT_EQ(s.gateway_id, third);
+  EXPECT_EQ(ctl->metrics().migrations_finished.get("aborted_target_dead"), 1u);
+  const auto switches = commands(ctl::MIGRATE_SWITCH);
+  ASSERT_FALSE(switches.empty());
+  EXPECT_EQ(switches.back().gateway_port(), gw_data_port(third));
+  expect_committed_consistent();
+}
+
+TEST_F(TargetDies, BeforeExpectWasAckedTheStreamSimplyStays) {
+  gws[to].acks = false;
+  std::string error;
+  uint64_t id = 0;
+  ASSERT_TRUE(ctl->migrate(sid, to, false, now, error, id)) << error;
+  log.clear();
+  gws[to].alive = false;
+  for (int i = 0; i < 5; ++i) period();
+  EXPECT_EQ(ctl->metrics().migrations_finished.get("aborted_target_dead"), 1u);
+  EXPECT_TRUE(commands(ctl::MIGRATE_SWITCH).empty()) << "the device never left";
+  EXPECT_EQ(ctl->streams().at(sid).gateway_id, from);
+  EXPECT_EQ(ctl->streams().at(sid).units_lost_failover, 0u);
+  expect_committed_consistent();
 }
 
 TEST_F(World, DrainMovesStreamsAwayAndStopsAdmission) {
@@ -498,6 +628,7 @@ TEST_F(World, StreamCloseReleasesTheGatewayAndGpu) {
   period();
   EXPECT_TRUE(ctl->streams().empty());  // not resurrected by the stale StreamSync
   EXPECT_EQ(gws[1].streams.count(sid), 0u);
+  expect_committed_consistent();
 }
 
 TEST_F(World, GpuLeavingReSteersItsStreams) {

@@ -117,5 +117,33 @@ TEST(MigrationExecutor, SequenceWrapCountsAsReached) {
   EXPECT_EQ(io.log.back(), "release:1@4294967294");
 }
 
+TEST(MigrationExecutor, CancelReturnsTheMigrationAsItStoodAndTellsNoOne) {
+  Recorder io;
+  MigrationExecutor ex(io, 1);
+  EXPECT_FALSE(ex.cancel(7).has_value());
+  const uint64_t id = ex.start(7, 1, 2, 50, false, "balance", 0);
+  ex.on_ack(id, MigrationPhase::expect, 50, 1 * kMs);
+  ex.on_ack(id, MigrationPhase::switching, 52, 2 * kMs);
+  // The target's StreamSync: units up to 55 finished there; the source's says nothing.
+  ex.on_progress(7, 1, 60, 3 * kMs);
+  ex.on_progress(7, 2, 55, 3 * kMs);
+  ex.on_progress(7, 2, 54, 3 * kMs);  // an older report does not move it back
+  const size_t sent = io.log.size();
+  const std::optional<Migration> m = ex.cancel(7);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->id, id);
+  EXPECT_EQ(m->phase, MigrationPhase::release);
+  EXPECT_EQ(m->switch_unit_seq, 52u);
+  EXPECT_EQ(m->planned_switch_seq, 50u);
+  EXPECT_TRUE(m->target_reported);
+  EXPECT_EQ(m->target_last_seq, 55u);
+  EXPECT_FALSE(ex.migrating(7));
+  EXPECT_TRUE(io.done.empty());
+  ex.tick(10'000 * kMs);
+  EXPECT_EQ(io.log.size(), sent) << "nothing re-sent after a cancel";
+  ex.on_ack(id, MigrationPhase::release, 52, 11'000 * kMs);  // a late ack is ignored
+  EXPECT_TRUE(io.done.empty());
+}
+
 }  // namespace
 }  // namespace aigw::controller
