@@ -202,6 +202,8 @@ const std::vector<Field>& fields() {
                                [](const int64_t& v) { return v >= 0; }, ">= 0"));
     f.push_back(field<uint32_t>("migration.max_moves_per_round", true,
                                 [](C& c) -> uint32_t& { return c.migration_max_moves; }, any<uint32_t>(), ""));
+    f.push_back(field<uint32_t>("migration.settle_periods", true,
+                                [](C& c) -> uint32_t& { return c.migration_settle_periods; }, any<uint32_t>(), ""));
     f.push_back(field<uint32_t>("migration.switch_margin_units", true,
                                 [](C& c) -> uint32_t& { return c.migration_switch_margin; }, at_least(1), ">= 1"));
     f.push_back(field<int64_t>("migration.retry_ms", true, [](C& c) -> int64_t& { return c.migration_retry_ms; },

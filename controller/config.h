@@ -47,6 +47,9 @@ struct ControllerConfig {
   bool migration_enabled = true;
   int64_t migration_cooldown_ms = 10000;
   uint32_t migration_max_moves = 8;
+  // Sync periods after a migration before its gateways take part in balancing again:
+  // their measured load needs that long to show the move.
+  uint32_t migration_settle_periods = 5;
   uint32_t migration_switch_margin = 2;
   int64_t migration_retry_ms = 200;
   uint32_t migration_retries = 5;

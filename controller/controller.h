@@ -121,6 +121,10 @@ class Controller final : private MigrationIo {
   void gpu_gone(uint32_t id);
   void rebalance_gpus();
   void plan_migrations();
+  /// The plan input with gateways whose load does not yet show a recent or running
+  /// migration taken out of balancing (see GatewayState::settled_ns).
+  std::vector<PlanGateway> settled(std::vector<PlanGateway> input) const;
+  void unsettle(uint32_t gateway_id);
   std::vector<PlanGateway> plan_input() const;
   uint32_t pick_port(uint32_t gateway_id, const StreamState& s) const;
   /// Make-before-break from the stream's gateway to `target` (§1.6).

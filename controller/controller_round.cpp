@@ -1,5 +1,7 @@
 // The periodic control round: liveness, GPU steering, assignment reconciliation, load
 // prediction and migration; and the migration commands themselves.
+#include <set>
+
 #include "controller/controller.h"
 #include "protocol/log.h"
 
@@ -72,6 +74,7 @@ size_t Controller::abort_migrations_to(uint32_t id, std::map<uint32_t, uint32_t>
     const std::optional<Migration> m = executor_.cancel(sid);
     StreamState& s = streams_[sid];
     set_target(s, 0, 0);
+    unsettle(m->source_gateway);
     metrics_.migrations_finished.inc(to_string(MigrationOutcome::aborted_target_dead));
     log::warn("migration_end", "migration={} stream={} outcome=aborted_target_dead phase={}", m->id, sid,
               to_string(m->phase));
@@ -153,6 +156,24 @@ std::vector<PlanGateway> Controller::plan_input() const {
   return out;
 }
 
+std::vector<PlanGateway> Controller::settled(std::vector<PlanGateway> input) const {
+  // Without this, the next rounds would plan the same moves again on the stale
+  // measurements and overshoot (everything ends up on the first target).
+  std::set<uint32_t> busy;
+  for (const Migration& m : executor_.list()) {
+    busy.insert(m.source_gateway);
+    busy.insert(m.target_gateway);
+  }
+  for (PlanGateway& g : input) {
+    const auto it = gateways_.find(g.gateway_id);
+    if (!busy.count(g.gateway_id) && (it == gateways_.end() || now_ns_ >= it->second.settled_ns)) continue;
+    g.bw_left = 0;  // neither gives nor takes streams; its load still counts for the mean
+    g.mem_left = 0;
+    for (PlanStream& s : g.streams) s.movable = false;
+  }
+  return input;
+}
+
 void Controller::plan_migrations() {
   const std::vector<PlanGateway> input = plan_input();
   PlanParams pp;
@@ -164,7 +185,7 @@ void Controller::plan_migrations() {
   Plan plan = plan_drain(input, pp);
   const char* reason = "drain";
   if (plan.moves.empty() && planning_) {
-    plan = plan_balance(input, pp);
+    plan = plan_balance(settled(input), pp);
     reason = "balance";
     if (!plan.moves.empty())
       log::info("migration_plan", "lsd={:.4f} predicted_lsd={:.4f} moves={}", plan.lsd_before, plan.lsd_after,
@@ -274,8 +295,16 @@ void Controller::report_failover_gap(const Migration& m, StreamState& s) {
             m.source_gateway, m.planned_switch_seq, m.switch_unit_seq - 1, gap, m.reason);
 }
 
+void Controller::unsettle(uint32_t gateway_id) {
+  auto it = gateways_.find(gateway_id);
+  if (it != gateways_.end())
+    it->second.settled_ns = now_ns_ + int64_t(cfg_.migration_settle_periods) * cfg_.sync_period_ms * 1000000;
+}
+
 void Controller::finished(const Migration& m, MigrationOutcome o) {
   metrics_.migrations_finished.inc(to_string(o));
+  unsettle(m.source_gateway);
+  unsettle(m.target_gateway);
   auto it = streams_.find(m.stream_id);
   log::info("migration_end", "migration={} stream={} outcome={}", m.id, m.stream_id, to_string(o));
   if (it == streams_.end()) return;  // closed meanwhile

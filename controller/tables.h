@@ -34,6 +34,9 @@ struct GatewayState {
   bool draining_operator = false;  // aigwctl drain
   bool alive = false;
   int64_t last_sync_ns = 0;
+  // A migration from or to it ended recently: until then its measured load does not
+  // yet show the move, so balancing leaves it alone.
+  int64_t settled_ns = 0;
   uint64_t syncs = 0;
 
   bool draining() const { return draining_reported || draining_operator; }

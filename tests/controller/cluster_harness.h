@@ -414,6 +414,17 @@ inline std::map<uint32_t, StreamAccount> account(Fleet& fleet, const std::vector
   return out;
 }
 
+/// One line per stream on stderr, so a run shows what was checked.
+inline void print_accounts(const std::map<uint32_t, StreamAccount>& acc) {
+  for (const auto& [id, a] : acc) {
+    std::string lost;
+    for (const auto& [reason, n] : a.gpu_lost_by_reason) lost += fmt::format(" {}={}", reason, n);
+    std::fprintf(stderr, "stream %u: sent %llu (last seq %u), verified %llu (last seq %u), corrupt %llu, gpu lost %llu%s\n",
+                 id, (unsigned long long)a.sent, a.last_sent_seq, (unsigned long long)a.verified, a.last_seq,
+                 (unsigned long long)a.corrupt, (unsigned long long)a.gpu_lost, lost.c_str());
+  }
+}
+
 /// Sum of a metric family over every sample matching `labels`.
 inline double metric(const std::vector<sim::PromSample>& samples, const std::string& name,
                      const std::map<std::string, std::string>& labels = {}) {

@@ -62,15 +62,27 @@ uint64_t total_sent(const std::map<uint32_t, StreamAccount>& acc) {
 std::map<uint32_t, StreamAccount> finish(Cluster& c, Fleet& fleet) {
   fleet.stop();
   c.run_for(kDrainMs);
-  return account(fleet, {c.stop_gpu(1)});
+  auto acc = account(fleet, {c.stop_gpu(1)});
+  print_accounts(acc);
+  return acc;
+}
+
+/// Load is the network share alone, so admission and the trigger see exactly the
+/// streams (not the CPU noise of processes starting on a shared machine).
+void network_load_only(ControllerConfig& cfg) {
+  cfg.load.weight_cpu = 0;
+  cfg.load.weight_memory = 0;
+  cfg.load.weight_net = 1;
 }
 
 TEST(Integration, AdmissionSpreadsStreamsOverGatewaysAndDeliversEveryUnit) {
   Cluster c;
   ControllerConfig cfg = c.controller_config();
   cfg.migration_enabled = false;
+  network_load_only(cfg);
   c.start_controller(cfg);
-  for (uint32_t g = 1; g <= 3; ++g) c.start_gateway(g);
+  // 10 Mbit/s ports: each ~1 Mbit/s stream is a tenth of a gateway's load.
+  for (uint32_t g = 1; g <= 3; ++g) c.start_gateway(g, GatewayOptions{0.01});
   c.start_gpu(1);
   ASSERT_TRUE(c.wait_ready(3, 1));
 
@@ -95,12 +107,9 @@ TEST(Integration, AdmissionSpreadsStreamsOverGatewaysAndDeliversEveryUnit) {
 TEST(Integration, OverloadAndOperatorMigrationsLoseNoUnit) {
   Cluster c;
   ControllerConfig cfg = c.controller_config();
-  // Load is the network share alone, so the trigger sees exactly the traffic.
-  cfg.load.weight_cpu = 0;
-  cfg.load.weight_memory = 0;
-  cfg.load.weight_net = 1;
+  network_load_only(cfg);
   cfg.trigger.theta = 0.1;
-  cfg.trigger.consecutive_periods = 3;
+  cfg.trigger.consecutive = 3;
   c.start_controller(cfg);
   // 6 Mbit/s ports: four ~1 Mbit/s streams put gateway 1 at ~0.7.
   const GatewayOptions small{0.006};
@@ -131,6 +140,9 @@ TEST(Integration, OverloadAndOperatorMigrationsLoseNoUnit) {
     device_migrations += st.migrations;
   }
   EXPECT_GE(device_migrations, 1u);
+  std::fprintf(stderr, "balance migrations: %.0f started, devices switched %llu times\n",
+               metric(c.controller_metrics(), "aigw_controller_migrations_started_total", {{"reason", "balance"}}),
+               (unsigned long long)device_migrations);
 
   // The operator moves one of the streams left on gateway 1.
   uint32_t pick = 0;
@@ -158,8 +170,9 @@ TEST(Integration, KilledGatewayStreamsFailOverAndInFlightUnitsAreReported) {
   Cluster c;
   ControllerConfig cfg = c.controller_config();
   cfg.migration_enabled = false;
+  network_load_only(cfg);  // two streams per gateway
   c.start_controller(cfg);
-  for (uint32_t g = 1; g <= 3; ++g) c.start_gateway(g);
+  for (uint32_t g = 1; g <= 3; ++g) c.start_gateway(g, GatewayOptions{0.01});
   c.start_gpu(1);
   ASSERT_TRUE(c.wait_ready(3, 1));
 
@@ -189,6 +202,7 @@ TEST(Integration, KilledGatewayStreamsFailOverAndInFlightUnitsAreReported) {
   c.run_for(kDrainMs);
   const Json streams = c.api("/api/v1/streams");
   const auto acc = account(fleet, {c.stop_gpu(1)});
+  print_accounts(acc);
   ASSERT_EQ(acc.size(), 6u);
   uint64_t reported_total = 0;
   for (const auto& [id, a] : acc) {
@@ -197,6 +211,8 @@ TEST(Integration, KilledGatewayStreamsFailOverAndInFlightUnitsAreReported) {
     for (const auto& s : streams)
       if (s.value("id", 0u) == id) reported = s.value("units_lost_failover", 0ull);
     reported_total += reported;
+    if (orphan) std::fprintf(stderr, "stream %u was on the killed gateway: controller reports %llu units lost\n", id,
+                             (unsigned long long)reported);
     EXPECT_EQ(a.corrupt, 0u);
     ASSERT_LE(a.verified + a.gpu_lost, a.sent) << "stream " << id << ": nothing counted twice";
     const uint64_t unreported = a.sent - a.verified - a.gpu_lost;
@@ -222,9 +238,10 @@ TEST(Integration, ControllerRestartLeavesStreamsUndisturbedAndRebuildsTables) {
   ControllerConfig cfg = c.controller_config();
   cfg.migration_enabled = false;
   cfg.admission_warmup_ms = -1;  // the restarted controller holds admissions one period
+  network_load_only(cfg);          // two streams per gateway
   c.start_controller(cfg);
-  c.start_gateway(1);
-  c.start_gateway(2);
+  c.start_gateway(1, GatewayOptions{0.01});
+  c.start_gateway(2, GatewayOptions{0.01});
   c.start_gpu(1);
   ASSERT_TRUE(c.wait_ready(2, 1));
 
