@@ -436,6 +436,42 @@ TEST_F(World, OverloadTriggersMigrationToTheQuietGateway) {
   expect_committed_consistent();
 }
 
+TEST_F(World, BalancingWaitsUntilTheLoadShowsTheLastMoves) {
+  cfg.trigger = {0.1, 0.05, 2};
+  cfg.migration_cooldown_ms = 0;     // only the settle window holds the streams back
+  cfg.migration_max_moves = 1;
+  cfg.migration_settle_periods = 4;
+  start();
+  gws[1];
+  gws[2];
+  register_gpu();
+  period();
+  for (uint32_t d = 1; d <= 8; ++d) admit(d, d);
+  for (auto& [sid, gpu] : gws[2].streams) gws[1].streams[sid] = gpu;
+  gws[2].streams.clear();
+  // The reported CPU load stays skewed whatever moves: a stale measurement.
+  gws[1].cpu = 0.9;
+  gws[2].cpu = 0.05;
+  uint64_t started = 0;
+  int64_t first_ns = 0;
+  while (started == 0) {
+    period();
+    started = ctl->metrics().migrations_started.get("balance");
+    first_ns = now;
+  }
+  EXPECT_EQ(started, 1u);
+  std::vector<int64_t> starts;  // when later balance migrations began, after the first
+  for (int i = 0; i < 8; ++i) {
+    period();
+    const uint64_t n = ctl->metrics().migrations_started.get("balance");
+    if (n != started) starts.push_back(now - first_ns);
+    started = n;
+  }
+  ASSERT_FALSE(starts.empty()) << "balancing resumes once settled";
+  EXPECT_GE(starts[0], 4 * kS) << "no move while the last one's gateways settle";
+  expect_committed_consistent();
+}
+
 TEST_F(World, OperatorMigrationAndAbortWhenTheTargetIsSilent) {
   start();
   gws[1];
