@@ -61,6 +61,7 @@ inline sim::Endpoint loopback(uint16_t port) {
 /// Per-gateway settings of a test.
 struct GatewayOptions {
   double capacity_gbps = 1.0;  // Vmax of its one data port
+  uint32_t sync_period_ms = kSyncMs;
 };
 
 struct GatewayProc {
@@ -154,12 +155,14 @@ class Cluster {
         "[metrics]\nenabled = true\nbind = \"127.0.0.1:{}\"\n\n"
         "[socket]\nbuffer_bytes = 4194304\n\n"
         "[[port]]\naddress = \"127.0.0.1\"\nport = {}\ncapacity_gbps = {}\nmemory_budget_mb = 32\n",
-        id, g.control_port, controller_port_, kKeyHex, kSyncMs, g.metrics_port, g.data_port, o.capacity_gbps);
+        id, g.control_port, controller_port_, kKeyHex, o.sync_period_ms, g.metrics_port, g.data_port, o.capacity_gbps);
     g.pid = spawn(fmt::format("gateway-{}", id), {gateway_bin_, "--config", g.config});
     EXPECT_GT(g.pid, 0);
     return gateways_[id] = g;
   }
   void kill_gateway(uint32_t id) { EXPECT_TRUE(end_child(gateways_.at(id).pid, SIGKILL)); }
+  /// SIGSTOP / SIGCONT: a gateway that is alive but does not answer for a while.
+  void signal_gateway(uint32_t id, int sig) { EXPECT_TRUE(pg_.signal(gateways_.at(id).pid, sig)); }
   const GatewayProc& gateway(uint32_t id) const { return gateways_.at(id); }
 
   void start_gpu(uint32_t id) {

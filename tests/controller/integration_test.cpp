@@ -233,6 +233,61 @@ TEST(Integration, KilledGatewayStreamsFailOverAndInFlightUnitsAreReported) {
   (void)completed;
 }
 
+TEST(Integration, TargetKilledAfterTheDeviceSwitchedStreamReturnsToItsSource) {
+  Cluster c;
+  ControllerConfig cfg = c.controller_config();
+  cfg.migration_enabled = false;  // only the operator's migration
+  cfg.migration_retries = 30;     // RELEASE to the paused source keeps being retried
+  c.start_controller(cfg);
+  // The source syncs every second (dead after 3 s), the target every 100 ms (300 ms).
+  c.start_gateway(1, GatewayOptions{1.0, 1000});
+  c.start_gpu(1);
+  ASSERT_TRUE(c.wait_ready(1, 1));
+  Fleet fleet(c, kSeed + 4);
+  const uint32_t s = fleet.open(1);
+  ASSERT_NE(s, 0u);
+  c.start_gateway(2);
+  ASSERT_TRUE(c.wait_ready(2, 1));
+  fleet.start();
+  c.run_for(500);
+
+  // The source pauses, so the migration stays in its RELEASE phase after the device
+  // switched; then the target dies.
+  c.signal_gateway(1, SIGSTOP);
+  const auto r = c.aigwctl(fmt::format("migrate {} 2", s));
+  ASSERT_EQ(r.exit, 0) << r.out;
+  ASSERT_TRUE(c.wait_until([&] { return fleet.stats(s).gateway_id == 2; }, 2000)) << "device switched";
+  c.run_for(150);
+  c.kill_gateway(2);
+  ASSERT_TRUE(c.wait_until(
+      [&] { return finished_migrations(c, "aborted_target_dead") == 1; }, 2000));
+  c.signal_gateway(1, SIGCONT);
+  ASSERT_TRUE(c.wait_until(
+      [&] { return fleet.stats(s).gateway_id == 1 && stream_gateways(c)[s] == 1 &&
+                   finished_migrations(c, "completed") == 1; },
+      3000))
+      << "the stream is back on its source and the device told";
+  EXPECT_EQ(metric(c.controller_metrics(), "aigw_controller_migrations_started_total", {{"reason", "target_dead"}}), 1);
+  c.run_for(500);
+
+  fleet.stop();
+  c.run_for(kDrainMs);
+  const Json streams = c.api("/api/v1/streams");
+  const auto acc = account(fleet, {c.stop_gpu(1)});
+  print_accounts(acc);
+  ASSERT_EQ(acc.size(), 1u);
+  const StreamAccount& a = acc.at(s);
+  uint64_t reported = 0;
+  for (const auto& e : streams)
+    if (e.value("id", 0u) == s) reported = e.value("units_lost_failover", 0ull);
+  std::fprintf(stderr, "controller reports %llu units lost with the dead target\n", (unsigned long long)reported);
+  EXPECT_GT(reported, 0u);
+  ASSERT_LE(a.verified + a.gpu_lost, a.sent);
+  EXPECT_LE(a.sent - a.verified - a.gpu_lost, reported) << "every missing unit is reported";
+  EXPECT_EQ(a.corrupt, 0u);
+  EXPECT_EQ(a.last_seq, a.last_sent_seq) << "units after the return are delivered";
+}
+
 TEST(Integration, ControllerRestartLeavesStreamsUndisturbedAndRebuildsTables) {
   Cluster c;
   ControllerConfig cfg = c.controller_config();
