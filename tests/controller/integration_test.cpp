@@ -228,9 +228,7 @@ TEST(Integration, KilledGatewayStreamsFailOverAndInFlightUnitsAreReported) {
     EXPECT_EQ(a.last_seq, a.last_sent_seq) << "units after the failover are delivered";
   }
   EXPECT_EQ(metric(c.controller_metrics(), "aigw_controller_failover_units_lost_total"), double(reported_total));
-  const auto [completed, lost] = gateway_units(c, {1, 3});
-  EXPECT_EQ(lost, 0);
-  (void)completed;
+  EXPECT_EQ(gateway_units(c, {1, 3}).second, 0) << "the survivors lost nothing";
 }
 
 TEST(Integration, TargetKilledAfterTheDeviceSwitchedStreamReturnsToItsSource) {
