@@ -42,11 +42,13 @@ void print_summary(const RunReport& r, const ReportFiles& files) {
               r.migration ? "on" : "off");
   std::printf("  streams    %llu requested, %llu admitted, %llu rejected\n", (unsigned long long)r.streams_requested,
               (unsigned long long)r.streams_admitted, (unsigned long long)r.streams_rejected);
-  std::printf("  units      %llu sent, %llu %s (%llu after a retransmission to the GPU), %llu lost, %llu corrupt, "
-              "%llu in flight\n",
-              (unsigned long long)r.units_sent, (unsigned long long)r.units_delivered,
-              r.mode == "live" ? "verified end to end" : "delivered (modelled)", (unsigned long long)r.units_recovered, (unsigned long long)r.units_lost,
-              (unsigned long long)r.units_corrupt, (unsigned long long)r.units_in_flight);
+  const std::string delivered =
+      r.mode == "live" ? fmt::format("verified end to end ({} after a retransmission to the GPU)", r.units_recovered)
+                       : "delivered (modelled)";
+  std::printf("  units      %llu sent, %llu %s, %llu lost, %llu corrupt, %llu in flight\n",
+              (unsigned long long)r.units_sent, (unsigned long long)r.units_delivered, delivered.c_str(),
+              (unsigned long long)r.units_lost, (unsigned long long)r.units_corrupt,
+              (unsigned long long)r.units_in_flight);
   for (const auto& [reason, n] : r.lost_by_reason)
     std::printf("             lost %-28s %llu\n", reason.c_str(), (unsigned long long)n);
   std::printf("  DPR        %.5f (fragments retransmitted / first transmissions)\n", r.dpr());
