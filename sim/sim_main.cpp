@@ -42,14 +42,22 @@ void print_summary(const RunReport& r, const ReportFiles& files) {
               r.migration ? "on" : "off");
   std::printf("  streams    %llu requested, %llu admitted, %llu rejected\n", (unsigned long long)r.streams_requested,
               (unsigned long long)r.streams_admitted, (unsigned long long)r.streams_rejected);
-  std::printf("  units      %llu sent, %llu %s (%llu after retransmission), %llu lost, %llu corrupt, "
-              "%llu in flight\n",
-              (unsigned long long)r.units_sent, (unsigned long long)r.units_delivered,
-              r.mode == "live" ? "verified end to end" : "delivered (modelled)", (unsigned long long)r.units_recovered, (unsigned long long)r.units_lost,
-              (unsigned long long)r.units_corrupt, (unsigned long long)r.units_in_flight);
+  const std::string delivered =
+      r.mode == "live" ? fmt::format("verified end to end ({} after a retransmission to the GPU)", r.units_recovered)
+                       : "delivered (modelled)";
+  std::printf("  units      %llu sent, %llu %s, %llu lost, %llu corrupt, %llu in flight\n",
+              (unsigned long long)r.units_sent, (unsigned long long)r.units_delivered, delivered.c_str(),
+              (unsigned long long)r.units_lost, (unsigned long long)r.units_corrupt,
+              (unsigned long long)r.units_in_flight);
   for (const auto& [reason, n] : r.lost_by_reason)
     std::printf("             lost %-28s %llu\n", reason.c_str(), (unsigned long long)n);
   std::printf("  DPR        %.5f (fragments retransmitted / first transmissions)\n", r.dpr());
+  if (const auto it = r.extra.find("gateway_receive"); it != r.extra.end())
+    std::printf("  gateways   %llu NACKs to devices (%llu fragments), %llu retransmissions received, "
+                "%llu datagrams from a wrong source\n",
+                (unsigned long long)it->value("nacks_sent", 0ull), (unsigned long long)it->value("nacked_fragments", 0ull),
+                (unsigned long long)it->value("retransmissions_received", 0ull),
+                (unsigned long long)it->value("dropped_wrong_source", 0ull));
   std::printf("  LSD        mean %.4f   migrations %llu   gateway failures %llu\n", r.mean_lsd(),
               (unsigned long long)r.migrations, (unsigned long long)r.gateway_failures);
   for (const auto& a : r.admission_latency)
@@ -70,7 +78,7 @@ void print_summary(const RunReport& r, const ReportFiles& files) {
 int main(int argc, char** argv) {
   CLI::App app{"aigw-sim: load simulator for the aigw cluster"};
   app.require_subcommand(1);
-  std::string scenario_path, out_dir, mode, admission, log_level = "warn";
+  std::string scenario_path, out_dir, mode, admission, hop, log_level = "warn";
   std::optional<double> scale, loss;
   std::optional<uint32_t> duration;
   std::optional<uint64_t> seed;
@@ -87,8 +95,11 @@ int main(int argc, char** argv) {
   run->add_flag("--migration", migration, "enable migration");
   run->add_option("--duration", duration, "periods T")->check(CLI::Range(1u, 10'000'000u));
   run->add_option("--seed", seed, "scenario seed");
-  run->add_option("--loss", loss, "independent loss on the gateway -> GPU links (live: through aigw-impair)")
+  run->add_option("--loss", loss, "independent loss on the impaired hop (live: through aigw-impair relays)")
       ->check(CLI::Range(0.0, 1.0));
+  run->add_option("--hop", hop, "the hop --loss and [impairment] apply to in live mode: device (device -> gateway, "
+                                "the default), gpu (gateway -> GPU server) or both")
+      ->check(CLI::IsMember({"device", "gpu", "both"}));
   run->add_option("--threads", threads, "device replay threads")->check(CLI::Range(1u, 64u));
   run->add_option("--log-level", log_level, "debug, info, warn, error, off");
   auto* adm = app.add_subcommand("admission", "time the admission algorithms on N simultaneous requests (Table 3)");
@@ -132,6 +143,7 @@ int main(int argc, char** argv) {
     s.impaired = true;
     s.impairment.loss = *loss;
   }
+  if (!hop.empty()) parse_impaired_hop(hop, s.impaired_hop);
   std::string error;
   if (!aigw::controller::validate_config(s.controller, error)) {
     std::fprintf(stderr, "controller: %s\n", error.c_str());
@@ -204,12 +216,13 @@ int main(int argc, char** argv) {
   opt.replay_threads = threads;
   opt.interrupted = &g_interrupted;
   auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  // A terminal gets one live status line, rewritten in place; a log (stderr not a
+  // terminal) gets one structured line per 10 s instead, never both.
   opt.progress = [&](const std::string& line) {
     if (tty) {
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
     } else if (std::chrono::steady_clock::now() - last >= std::chrono::seconds(10)) {
-      aigw::log::write_line(aigw::log::Level::info, "progress", line);  // one line per 10 s in logs
-      std::fprintf(stderr, "%s\n", line.c_str());
+      aigw::log::write_line(aigw::log::Level::info, "progress", fmt::format("status=\"{}\"", line));
       last = std::chrono::steady_clock::now();
     }
   };

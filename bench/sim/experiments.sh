@@ -39,8 +39,12 @@ if [ $live -eq 1 ]; then
   "$sim" run "$root/sim/scenarios/demo.toml" --out "$out/live-demo" > "$out/live-demo.txt"
   "$sim" run "$root/sim/scenarios/demo.toml" --no-migration --out "$out/live-demo-no-migration" \
     > "$out/live-demo-no-migration.txt"
+  # Loss on the device -> gateway hop (the scenario's default hop), recovered by the
+  # gateways' NACKs; then the gateway -> GPU hop at 5 %.
   for l in 0.01 0.05 0.10; do
     "$sim" run "$root/sim/scenarios/lossy.toml" --loss "$l" --out "$out/lossy-live-$l" > "$out/lossy-live-$l.txt"
   done
+  "$sim" run "$root/sim/scenarios/lossy.toml" --loss 0.05 --hop gpu --out "$out/lossy-live-gpu-0.05" \
+    > "$out/lossy-live-gpu-0.05.txt"
 fi
 echo "results in $out"

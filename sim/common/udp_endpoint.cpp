@@ -86,12 +86,14 @@ std::string parse_endpoint(std::string_view text, Endpoint& out) {
   return make_endpoint(host, static_cast<uint16_t>(p), out);
 }
 
-int open_udp_socket(const Endpoint& local, int buffer_bytes, std::string& error) {
+int open_udp_socket(const Endpoint& local, int buffer_bytes, std::string& error, bool reuse_port) {
   const int fd = socket(local.addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = fmt::format("socket: {}", std::strerror(errno));
     return -1;
   }
+  const int one = 1;
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (buffer_bytes > 0) {
     // Best effort: the kernel caps these at net.core.[rw]mem_max.
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);

@@ -31,8 +31,10 @@ std::string parse_endpoint(std::string_view text, Endpoint& out);
 std::string make_endpoint(std::string_view host, uint16_t port, Endpoint& out);
 
 /// Opens a non-blocking UDP socket bound to `local` (port 0: any free port), with the
-/// given kernel buffer sizes (0: leave the default). Returns the fd, or -1 with `error`.
-int open_udp_socket(const Endpoint& local, int buffer_bytes, std::string& error);
+/// given kernel buffer sizes (0: leave the default). With `reuse_port` the socket may
+/// share its port with other SO_REUSEPORT sockets of the same user (see RelayConfig).
+/// Returns the fd, or -1 with `error`.
+int open_udp_socket(const Endpoint& local, int buffer_bytes, std::string& error, bool reuse_port = false);
 /// The address a socket is bound to (resolves port 0).
 Endpoint local_endpoint(int fd);
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -15,18 +16,10 @@
 #include "controller/controller.h"
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
+#include "sim/discrete/loss_model.h"
 #include "sim/scenario/unit_size.h"
 
 namespace aigw::sim {
-
-double mm1k_loss(double rho, uint32_t k) {
-  if (rho <= 0) return 0;
-  if (std::fabs(rho - 1) < 1e-9) return 1.0 / (k + 1);
-  // (1 - rho) rho^K / (1 - rho^(K+1)), in logs so large K and rho do not overflow.
-  const double lk = k * std::log(rho), lk1 = (k + 1) * std::log(rho);
-  if (rho > 1) return (rho - 1) / (rho - std::exp(-lk));  // divided through by rho^(K+1)
-  return (1 - rho) * std::exp(lk) / (1 - std::exp(lk1));
-}
 
 namespace {
 
@@ -74,6 +67,7 @@ class Sim final : public controller::Transport {
   std::vector<std::unique_ptr<struct DeviceNode>> devices;
   std::vector<std::unique_ptr<struct GpuNodeSim>> gpus;
   uint64_t undeliverable = 0;
+  double link_loss = 0;  ///< the scenario's [impairment] on every fragment
   std::vector<double> admission_ms;
 
  private:
@@ -166,15 +160,15 @@ struct GatewayNode final : Node {
   bool dead = false;
   uint64_t period_seq = 0;
   // This period's offered traffic per port, and cumulative fragment accounting.
-  std::vector<double> bytes, fragments, held;
-  uint64_t frag_expected = 0;
-  double frag_missing = 0, units_lost = 0;
-  uint64_t units = 0;
-  double dpr_now = 0;
+  std::vector<double> bytes, fragments;
+  std::vector<uint64_t> units;
+  uint64_t frag_expected = 0, frag_missing = 0, units_lost = 0;
+  std::mt19937_64 rng;  // this gateway's loss draws, seeded from the scenario
 
   GatewayNode(Sim& s, const GatewaySpec& g)
       : sim(s), spec(g), control{fmt::format("10.1.{}.{}", g.id >> 8, g.id & 255), 7201},
-        sealer((kRoleGateway << 24) | g.id, 1, s.key, 1), bytes(g.ports), fragments(g.ports), held(g.ports) {}
+        sealer((kRoleGateway << 24) | g.id, 1, s.key, 1), bytes(g.ports), fragments(g.ports), units(g.ports),
+        rng(mix_seed(s.s.seed ^ 0x1055, g.id)) {}
 
   std::string port_address(uint32_t p) const { return fmt::format("10.3.{}.{}", spec.id & 255, p); }
 
@@ -225,16 +219,45 @@ struct GatewayNode final : Node {
     const double frags = std::ceil(double(bytes_in + 4) / payload);
     bytes[port] += bytes_in;
     fragments[port] += frags;
-    ++units;
+    ++units[port];
+  }
+
+  uint64_t draw(uint64_t n, double p) {
+    if (n == 0 || p <= 0) return 0;
+    if (p >= 1) return n;
+    return std::binomial_distribution<uint64_t>(n, p)(rng);
   }
 
   // End of period: loss model, then LoadSync and StreamSync as the real agent sends.
+  // Fragments missing at first transmission are drawn per port from the loss model at
+  // the port's utilisation; their retransmissions load the port's line and core too.
   void report(const std::map<uint32_t, uint32_t>& last_seq) {
     if (dead) return;
     const double period_s = sim.s.period_ms / 1000.0;
-    double frag_total = 0, byte_total = 0;
-    for (uint32_t p = 0; p < spec.ports; ++p) frag_total += fragments[p], byte_total += bytes[p];
-    const double cpu = frag_total / period_s / spec.cpu_fragments_per_s;
+    double frag_total = 0;
+    for (uint32_t p = 0; p < spec.ports; ++p) frag_total += fragments[p];
+    const double cpu_first = frag_total / period_s / spec.cpu_fragments_per_s;
+    PortLossParams lp;
+    lp.base_loss = 1 - (1 - spec.base_loss) * (1 - sim.link_loss);
+    lp.overload_knee = spec.overload_knee;
+    lp.overload_loss = spec.overload_loss;
+    lp.queue_packets = sim.opt.queue_packets;
+    std::vector<uint64_t> missing(spec.ports);
+    double resent_total = 0;
+    for (uint32_t p = 0; p < spec.ports; ++p) {
+      // The busier of the port's line and the data-plane core decides the loss.
+      const double rho = std::max(bytes[p] * 8 / period_s / spec.port_capacity_bps, cpu_first);
+      const double loss = port_loss(lp, rho);
+      missing[p] = draw(uint64_t(fragments[p]), loss);
+      resent_total += double(missing[p]);
+      // A unit is lost when one of its fragments stays missing through every NACK
+      // round (11 transmissions).
+      if (units[p]) {
+        const double per_unit = 1 - std::pow(1 - std::pow(loss, 11), fragments[p] / double(units[p]));
+        units_lost += draw(units[p], per_unit);
+      }
+    }
+    const double cpu = (frag_total + resent_total) / period_s / spec.cpu_fragments_per_s;
     ctl::LoadSync ls;
     ls.set_gateway_id(spec.id);
     ls.set_period_seq(++period_seq);
@@ -243,22 +266,12 @@ struct GatewayNode final : Node {
     ls.set_memory_capacity_bytes(spec.memory_bytes);
     ls.set_control_address(control.address);
     ls.set_control_port(control.port);
-    double missing = 0;
     for (uint32_t p = 0; p < spec.ports; ++p) {
-      const double bps = bytes[p] * 8 / period_s;
-      // The busiest of the port's line and the data-plane core decides the queue.
-      const double rho = std::max(bps / spec.port_capacity_bps, cpu);
-      // Queue overflow at the gateway, and the scenario's link impairment on top.
-      const double link = sim.s.impaired ? sim.s.impairment.loss + sim.s.impairment.burst.stationary_loss() : 0;
-      const double loss = 1 - (1 - mm1k_loss(rho, sim.opt.queue_packets)) * (1 - std::min(1.0, link));
-      missing += fragments[p] * loss;
-      // A unit is lost when some fragment stays missing through every NACK round.
-      const double per_frag_final = std::pow(loss, 11);
-      if (fragments[p] > 0) units_lost += (1 - std::pow(1 - per_frag_final, fragments[p] / std::max(1.0, double(units)))) * units;
+      const double resent_bytes = fragments[p] > 0 ? double(missing[p]) * bytes[p] / fragments[p] : 0;
       auto* pl = ls.add_ports();
       pl->set_address(port_address(p));
       pl->set_port(7000 + p);
-      pl->set_bandwidth_bps(bps);
+      pl->set_bandwidth_bps((bytes[p] + resent_bytes) * 8 / period_s);
       pl->set_bandwidth_capacity_bps(spec.port_capacity_bps);
       pl->set_memory_bytes(bytes[p] * sim.opt.residency);
       pl->set_memory_capacity_bytes(spec.memory_bytes / spec.ports);
@@ -266,11 +279,10 @@ struct GatewayNode final : Node {
       uint32_t n = 0;
       for (const auto& [id, st] : streams) n += st.port == p;
       pl->set_stream_count(n);
-      pl->set_fragments_received(uint64_t(fragments[p]));
+      pl->set_fragments_received(uint64_t(fragments[p]) + missing[p]);
     }
-    dpr_now = frag_total > 0 ? missing / frag_total : 0;
     frag_expected += uint64_t(frag_total);
-    frag_missing += missing;
+    frag_missing += uint64_t(resent_total);
     sim.to_controller(control, sealer, MessageType::load_sync, ls);
     std::vector<const SimStream*> list;
     for (const auto& [id, st] : streams) list.push_back(&st);
@@ -293,7 +305,7 @@ struct GatewayNode final : Node {
     }
     std::fill(bytes.begin(), bytes.end(), 0);
     std::fill(fragments.begin(), fragments.end(), 0);
-    units = 0;
+    std::fill(units.begin(), units.end(), 0);
   }
 };
 
@@ -333,6 +345,7 @@ struct GpuNodeSim final : Node {
 };
 
 Sim::Sim(const Scenario& sc, const DiscreteOptions& o) : s(sc), opt(o), opener_(keys) {
+  if (s.impaired) link_loss = std::min(1.0, s.impairment.loss + s.impairment.burst.stationary_loss());
   randombytes_buf(key.data(), key.size());
   keys.add(1, key);
 }
@@ -434,7 +447,7 @@ std::string Sim::run(RunReport& report) {
         gs.streams = j.value("streams", 0u);
         if (GatewayNode* g = gateway(gs.gateway_id)) {
           gs.fragments_expected = g->frag_expected;
-          gs.fragments_missing = uint64_t(g->frag_missing);
+          gs.fragments_missing = g->frag_missing;
         }
         report.gateway_series.push_back(gs);
       }
@@ -451,19 +464,24 @@ std::string Sim::run(RunReport& report) {
   }
   // The event loop: simulated time jumps from event to event; the controller ticks at
   // its own deadlines.
+  uint64_t events = 0, ticks = 0;
   while (!events_.empty()) {
     const int64_t next_event = events_.top().t;
     const int64_t tick = ctl->next_deadline();
     if (tick <= next_event) {
       now_ = std::max(now_, tick);
       ctl->tick(now_);
+      ++ticks;
       continue;
     }
     Event e = events_.top();
     events_.pop();
     now_ = e.t;
     e.fn();
+    ++events;
   }
+  report.extra["events"] = events;
+  report.extra["controller_ticks"] = ticks;
   for (auto& d : devices) {
     ++report.streams_requested;
     if (d->stream_id) ++report.streams_admitted;
@@ -471,13 +489,13 @@ std::string Sim::run(RunReport& report) {
     report.units_sent += d->units_sent;
     report.migrations += d->migrations;
   }
-  double modelled_lost = 0;
+  uint64_t modelled_lost = 0;
   for (auto& g : gateways) {
     GatewaySummary gsum;
     gsum.id = g->spec.id;
     gsum.fragments_expected = g->frag_expected;
-    gsum.fragments_missing = uint64_t(std::llround(g->frag_missing));
-    gsum.units_lost = uint64_t(std::llround(g->units_lost));
+    gsum.fragments_missing = g->frag_missing;
+    gsum.units_lost = g->units_lost;
     gsum.failed = failed.count(g->spec.id) > 0;
     gsum.streams_final = uint32_t(g->streams.size());
     modelled_lost += g->units_lost;
@@ -493,9 +511,9 @@ std::string Sim::run(RunReport& report) {
     if (n) gsum.mean_load /= n;
     report.gateways.push_back(gsum);
   }
-  const uint64_t lost_model = uint64_t(std::llround(modelled_lost));
-  if (lost_model) report.lost_by_reason["modelled:queue_overflow"] += lost_model;
-  report.units_lost += lost_model;
+  if (modelled_lost) report.lost_by_reason["modelled:fragment_loss"] += modelled_lost;
+  report.units_lost += modelled_lost;
+  report.fragments_retransmitted = report.fragments_missing;
   report.units_delivered = report.units_sent - std::min(report.units_sent, report.units_lost);
   report.admission_latency.push_back(latency_stats(s.controller.admission_algorithm, admission_ms));
   report.extra["undeliverable_control"] = undeliverable;

@@ -3,7 +3,7 @@
 // trigger, migration planner and executor, failure detection, steering) runs on
 // simulated time and exchanges real, sealed control messages with simulated gateways,
 // devices and GPU servers. Gateways compute their port loads from the units their
-// streams send each period and a queueing model of loss; 10,000–100,000 streams and
+// streams send each period and a seeded loss model (loss_model.h); 10,000–100,000 streams and
 // 100+ gateways run unscaled on one core.
 #pragma once
 
@@ -25,7 +25,5 @@ struct DiscreteOptions {
 /// Runs the (already scaled) scenario. "" or the error.
 std::string run_discrete(const Scenario& scaled, const DiscreteOptions& options, RunReport& report);
 
-/// Drop probability of an M/M/1/K queue at utilisation `rho` with room for `k` packets.
-double mm1k_loss(double rho, uint32_t k);
 
 }  // namespace aigw::sim

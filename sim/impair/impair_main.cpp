@@ -53,6 +53,10 @@ std::string load_config(const std::string& path, aigw::sim::RelayConfig& cfg) {
   if (f.text("upstream", upstream) && !upstream.empty()) {
     if (auto e = aigw::sim::parse_endpoint(upstream, cfg.upstream); !e.empty()) return "upstream: " + e;
   }
+  f.boolean("share_port", cfg.share_listen_port);
+  std::string nat;
+  if (f.text("source_nat", nat) && !nat.empty())
+    if (auto e = aigw::sim::parse_source_nat(nat, cfg); !e.empty()) return "source_nat: " + e;
   double idle_s = static_cast<double>(cfg.session_idle_ns) / 1e9;
   if (f.number("session_idle_s", idle_s, 0.1, 86400)) cfg.session_idle_ns = static_cast<int64_t>(idle_s * 1e9);
   f.unsigned_int("max_sessions", cfg.max_sessions, 1, 65535);

@@ -1,9 +1,11 @@
 #include "sim/impair/udp_relay.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -71,6 +73,23 @@ class UdpRelay::ReverseSink final : public PacketSink {
   UdpRelay& r_;
 };
 
+std::string parse_source_nat(std::string_view text, RelayConfig& config) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return fmt::format("\"{}\": expected a.b.c.d/prefix", text);
+  in_addr a{};
+  const std::string host(text.substr(0, slash));
+  if (inet_pton(AF_INET, host.c_str(), &a) != 1) return fmt::format("\"{}\": not an IPv4 address", host);
+  unsigned prefix = 0;
+  const std::string_view p = text.substr(slash + 1);
+  const auto r = std::from_chars(p.data(), p.data() + p.size(), prefix);
+  if (r.ec != std::errc() || r.ptr != p.data() + p.size() || prefix < 8 || prefix > 30)
+    return fmt::format("\"{}\": prefix must be 8..30", text);
+  const uint32_t mask = ~uint32_t{0} << (32 - prefix);
+  config.source_nat_net = ntohl(a.s_addr) & mask;
+  config.source_nat_prefix = static_cast<uint8_t>(prefix);
+  return {};
+}
+
 bool UdpRelay::ClientKey::operator==(const ClientKey& o) const {
   return std::memcmp(bytes, o.bytes, sizeof bytes) == 0;
 }
@@ -123,7 +142,8 @@ UdpRelay::~UdpRelay() {
 std::string UdpRelay::start() {
   if (!config_.upstream.valid()) return "no upstream endpoint";
   std::string error;
-  listen_fd_ = open_udp_socket(config_.listen, config_.socket_buffer_bytes, error);
+  if (config_.source_nat_prefix && config_.upstream.addr.ss_family != AF_INET) return "source NAT needs an IPv4 upstream";
+  listen_fd_ = open_udp_socket(config_.listen, config_.socket_buffer_bytes, error, config_.share_listen_port);
   if (listen_fd_ < 0) return error;
   rx_buffer_size_ = kRxBufferSize;
   rx_buffers_.resize(kBatch * rx_buffer_size_);
@@ -155,13 +175,26 @@ UdpRelay::Session* UdpRelay::session_for(const sockaddr_storage& from, socklen_t
     ++counters_.sessions_rejected;
     return nullptr;
   }
-  // Upstream socket of the same family as the upstream, on any local port.
-  Endpoint any;
-  make_endpoint(config_.upstream.addr.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, any);
+  // Upstream socket of the same family as the upstream, on any local port, or at the
+  // client's translated address and port.
+  Endpoint local;
+  make_endpoint(config_.upstream.addr.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, local);
   if (config_.upstream.is_loopback())
-    make_endpoint(config_.upstream.addr.ss_family == AF_INET6 ? "::1" : "127.0.0.1", 0, any);
+    make_endpoint(config_.upstream.addr.ss_family == AF_INET6 ? "::1" : "127.0.0.1", 0, local);
   std::string error;
-  const int fd = open_udp_socket(any, config_.socket_buffer_bytes, error);
+  if (config_.source_nat_prefix) {
+    if (from.ss_family != AF_INET) {
+      ++counters_.sessions_rejected;
+      return nullptr;
+    }
+    const auto& c = reinterpret_cast<const sockaddr_in&>(from);
+    const uint32_t host_mask = ~(~uint32_t{0} << (32 - config_.source_nat_prefix));
+    sockaddr_in nat = c;
+    nat.sin_addr.s_addr = htonl(config_.source_nat_net | (ntohl(c.sin_addr.s_addr) & host_mask));
+    std::memcpy(&local.addr, &nat, sizeof nat);
+    local.len = sizeof nat;
+  }
+  const int fd = open_udp_socket(local, config_.socket_buffer_bytes, error, config_.source_nat_prefix != 0);
   if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&config_.upstream.addr),
                         config_.upstream.len) != 0) {
     if (fd >= 0) close(fd);

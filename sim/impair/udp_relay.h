@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,10 +24,26 @@ struct RelayConfig {
   Endpoint upstream;
   ImpairmentConfig forward;           ///< client -> upstream
   ImpairmentConfig reverse;           ///< upstream -> client
+  /// Bind `listen` with SO_REUSEPORT, so the relay can take one specific address of a
+  /// port that a server holds on the wildcard address (also with SO_REUSEPORT, same
+  /// user): datagrams to that address reach the relay, as the kernel prefers the exact
+  /// match, and everything else the server. The simulator stands a relay in front of a
+  /// gateway's data port this way.
+  bool share_listen_port = false;
+  /// 1:1 source NAT (IPv4, off with prefix 0): each session's upstream socket is bound to
+  /// `source_nat_net` with the client address's host bits and the client's port, so
+  /// with 127.2.0.0/16 the upstream sees client 127.3.0.9:P as 127.2.0.9:P — a source
+  /// the client knows in advance and can announce (the gateway's source check). Bound
+  /// with SO_REUSEPORT: two relays may translate the same client.
+  uint32_t source_nat_net = 0;        ///< host byte order
+  uint8_t source_nat_prefix = 0;
   int64_t session_idle_ns = 60'000'000'000;
   size_t max_sessions = 4096;         ///< at most 65535 (tags carry 16-bit slots)
   int socket_buffer_bytes = 4 << 20;
 };
+
+/// Parses "a.b.c.d/prefix" (prefix 8..30) into RelayConfig's source-NAT fields. "" or the problem.
+std::string parse_source_nat(std::string_view text, RelayConfig& config);
 
 struct RelayCounters {
   uint64_t sessions_opened = 0;

@@ -61,6 +61,10 @@ std::string wait_for(const char* what, ProcessGroup& pg, int timeout_ms, const s
 struct GatewayScrape {
   std::map<std::string, double> lost_by_reason;
   double units_completed = 0;
+  double nacks_sent = 0;            // NACK messages to devices
+  double nacked_fragments = 0;      // fragments named in them
+  double retransmissions = 0;       // retransmitted fragments received
+  double dropped_wrong_source = 0;  // data from a source the stream was not admitted with
   bool ok = false;
 };
 
@@ -72,6 +76,13 @@ GatewayScrape scrape_gateway(uint16_t metrics_port) {
   for (const auto& s : samples)
     if (s.name == "aigw_gateway_port_units_lost_total") g.lost_by_reason[s.labels.count("reason") ? s.labels.at("reason") : "unknown"] += s.value;
   g.units_completed = prom_sum(samples, "aigw_gateway_port_units_completed_total");
+  g.nacks_sent = prom_sum(samples, "aigw_gateway_port_nacks_sent_total");
+  g.nacked_fragments = prom_sum(samples, "aigw_gateway_port_nacked_fragments_total");
+  g.retransmissions = prom_sum(samples, "aigw_gateway_port_retransmissions_received_total");
+  for (const auto& s : samples)
+    if (s.name == "aigw_gateway_port_dropped_datagrams_total" && s.labels.count("reason") &&
+        s.labels.at("reason") == "wrong_source")
+      g.dropped_wrong_source += s.value;
   g.ok = true;
   return g;
 }
@@ -102,6 +113,11 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     return "not built: " + missing;
   }
 
+  if (s.impairs_device_hop() && s.total_streams() > kMaxAddressedDevices) {
+    exit_code = kExitSoftware;
+    return fmt::format("an impaired device hop gives each device its own loopback addresses: at most {} streams",
+                       kMaxAddressedDevices);
+  }
   ClusterFiles files;
   const std::string run_dir = opt.out_dir + "/cluster";
   const std::string log_dir = opt.out_dir + "/logs";
@@ -135,6 +151,13 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     if (pid < 0) return fail(error);
     gateway_pid[g.id] = pid;
   }
+  for (const auto& g : files.gateways)
+    for (size_t p = 0; p < g.relay_configs.size(); ++p)
+      if (pg.spawn({fmt::format("impair-gateway-{}-{}", g.id, p),
+                    {impair_bin, "--config", g.relay_configs[p], "--stats-interval", "0", "--log-level", "warn"},
+                    fmt::format("{}/impair-gateway-{}-{}.log", log_dir, g.id, p)},
+                   error) < 0)
+        return fail(error);
   for (const auto& g : files.gpus)
     if (g.relay_port &&
         pg.spawn({fmt::format("impair-gpu-{}", g.id), {impair_bin, "--config", g.relay_config, "--stats-interval", "0"},
@@ -160,6 +183,7 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
   rc.key = files.key;
   rc.threads = opt.replay_threads;
   rc.drain_ns = opt.drain_ns;
+  rc.per_device_addresses = s.impairs_device_hop();
   const int64_t period_ns = int64_t{s.period_ms} * 1'000'000;
   rc.t0_ns = mono_now_ns() + 100'000'000;
   Replayer replayer(s, rc);
@@ -274,12 +298,24 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     }
     report.extra["gpus"].push_back(j["models"]);
   }
-  for (const auto& [id, sc] : scrapes)
+  uint64_t nacks = 0, nacked = 0, retransmissions = 0, wrong_source = 0;
+  for (const auto& [id, sc] : scrapes) {
     for (const auto& [reason, n] : sc.lost_by_reason) {
       if (n == 0) continue;
       report.lost_by_reason["gateway:" + reason] += uint64_t(n);
       report.units_lost += uint64_t(n);
     }
+    nacks += uint64_t(sc.nacks_sent);
+    nacked += uint64_t(sc.nacked_fragments);
+    retransmissions += uint64_t(sc.retransmissions);
+    wrong_source += uint64_t(sc.dropped_wrong_source);
+  }
+  // What the surviving gateways saw of the device -> gateway hop.
+  const Json device_hop = {{"nacks_sent", nacks},
+                           {"nacked_fragments", nacked},
+                           {"retransmissions_received", retransmissions},
+                           {"dropped_wrong_source", wrong_source}};
+  report.extra["gateway_receive"] = device_hop;
   // Units inside a gateway that was killed are gone without a report from it: they are
   // lost to the failure, which is the reason.
   const uint64_t known = report.units_delivered + report.units_corrupt + report.units_lost;
@@ -337,7 +373,9 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
     report.gateways.push_back(g);
   }
   if (s.impaired)
-    report.extra["impairment"] = {{"link", "gateway egress -> GPU server"},
+    report.extra["impairment"] = {{"link", s.impaired_hop == ImpairedHop::device ? "device -> gateway"
+                                           : s.impaired_hop == ImpairedHop::gpu  ? "gateway egress -> GPU server"
+                                                                                 : "device -> gateway and gateway egress -> GPU server"},
                                   {"loss", s.impairment.loss},
                                   {"burst_loss", s.impairment.burst.stationary_loss()},
                                   {"reorder", s.impairment.reorder},

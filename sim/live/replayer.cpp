@@ -9,8 +9,11 @@
 #include <climits>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "protocol/log.h"
 #include "sim/common/mono_clock.h"
+#include "sim/live/cluster_config.h"
 #include "sim/scenario/unit_size.h"
 
 namespace aigw::sim {
@@ -155,7 +158,25 @@ void Replayer::run_worker(Worker& w) {
     o.log_level = static_cast<int>(log::level());
     o.on_event = on_sdk_event;
     o.event_user = &s->events;
-    int rc = aigw_edge_create(&o, &s->edge);
+    int rc = AIGW_OK;
+    if (config_.per_device_addresses) {
+      // Explicit, distinct ports: the relay binds the control address with the data
+      // port, so the two must differ. A port taken meanwhile: try another pair.
+      const std::string announced = device_host(s->result.index, false), data = device_host(s->result.index, true);
+      rc = AIGW_ERR_IO;
+      for (int attempt = 0; attempt < 4; ++attempt) {
+        const uint16_t control_port = free_loopback_port(true), data_port = free_loopback_port(true);
+        if (control_port == data_port) continue;
+        const std::string cb = fmt::format("{}:{}", announced, control_port), db = fmt::format("{}:{}", data, data_port);
+        o.control_bind = cb.c_str();
+        o.data_bind = db.c_str();
+        o.advertise_address = announced.c_str();
+        rc = aigw_edge_create(&o, &s->edge);
+        if (rc == AIGW_OK) break;
+      }
+    } else {
+      rc = aigw_edge_create(&o, &s->edge);
+    }
     aigw_stream_info info{};
     info.size = sizeof info;
     double ms = 0;

@@ -26,6 +26,9 @@ struct ReplayConfig {
   unsigned threads = 2;
   int64_t t0_ns = 0;                ///< period 0 starts here (monotonic clock)
   int64_t drain_ns = 4'000'000'000; ///< after the last unit: keep answering NACKs
+  /// Give every device its own loopback addresses (cluster_config.h: control and
+  /// announced source on 127.2.x.y, data socket on 127.3.x.y), for relayed data.
+  bool per_device_addresses = false;
 };
 
 /// Outcome and counters of one replayed stream.

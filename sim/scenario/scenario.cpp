@@ -6,6 +6,23 @@
 
 namespace aigw::sim {
 
+bool parse_impaired_hop(std::string_view text, ImpairedHop& out) {
+  if (text == "device") out = ImpairedHop::device;
+  else if (text == "gpu") out = ImpairedHop::gpu;
+  else if (text == "both") out = ImpairedHop::both;
+  else return false;
+  return true;
+}
+
+const char* to_string(ImpairedHop hop) {
+  switch (hop) {
+    case ImpairedHop::device: return "device";
+    case ImpairedHop::gpu: return "gpu";
+    case ImpairedHop::both: return "both";
+  }
+  return "device";
+}
+
 uint64_t Scenario::total_streams() const {
   uint64_t n = 0;
   for (const auto& g : streams) n += g.count;

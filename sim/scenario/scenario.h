@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "controller/config.h"
@@ -22,6 +23,10 @@ struct GatewaySpec {
   double port_capacity_bps = 1e9;    ///< Vmax_p of each data port
   double memory_bytes = 256e6;       ///< Mmax_i: reassembly memory of the whole gateway
   double cpu_fragments_per_s = 4e5;  ///< discrete mode: data-plane fragment rate at 100% CPU
+  // Discrete mode's loss model of each port (sim/discrete/loss_model.h).
+  double base_loss = 0;              ///< fragment loss at any load
+  double overload_knee = 0.5;        ///< utilisation where overload loss starts
+  double overload_loss = 0.05;       ///< overload loss at full utilisation
 };
 
 struct GpuSpec {
@@ -60,6 +65,18 @@ struct StreamGroup {
   std::vector<UnitSizePhase> unit_size;  ///< sorted by from_period, first at 0
 };
 
+/// Which data-path hop `[impairment]` applies to in live mode (the discrete mode adds
+/// the impairment's loss to every fragment either way).
+enum class ImpairedHop : uint8_t {
+  device,  ///< device -> gateway: recovered by the gateway's NACKs to the device (the paper's DPR)
+  gpu,     ///< gateway egress -> GPU server: recovered by the GPU side's NACKs to the gateway
+  both,
+};
+
+/// "device", "gpu", "both".
+bool parse_impaired_hop(std::string_view text, ImpairedHop& out);
+const char* to_string(ImpairedHop hop);
+
 struct FailureEvent {
   uint32_t at_period = 0;
   uint32_t gateway_id = 0;
@@ -80,9 +97,12 @@ struct Scenario {
   std::vector<GpuSpec> gpus;
   std::vector<StreamGroup> streams;
   bool impaired = false;
-  ImpairmentConfig impairment;  ///< device -> gateway data path (live mode)
+  ImpairmentConfig impairment;  ///< the link of `impaired_hop`
+  ImpairedHop impaired_hop = ImpairedHop::device;
   std::vector<FailureEvent> failures;
 
+  bool impairs_device_hop() const { return impaired && impaired_hop != ImpairedHop::gpu; }
+  bool impairs_gpu_hop() const { return impaired && impaired_hop != ImpairedHop::device; }
   uint64_t total_streams() const;
   /// Offered load of all streams at their first phase's mean size, bits per second.
   double nominal_offered_bps() const;

@@ -49,6 +49,9 @@ std::string parse_gateway(const toml::table& t, const std::string& path, Scenari
   double mb = g.memory_bytes / 1e6;
   if (f.number("memory_mb", mb, 0.001, 1e7)) g.memory_bytes = mb * 1e6;
   f.number("cpu_fragments_per_s", g.cpu_fragments_per_s, 1, 1e9);
+  f.number("base_loss", g.base_loss, 0, 1);
+  f.number("overload_knee", g.overload_knee, 0, 0.999);
+  f.number("overload_loss", g.overload_loss, 0, 1);
   if (auto e = f.finish(); !e.empty()) return e;
   for (int64_t i = 0; i < count; ++i) {
     g.id = static_cast<uint32_t>(s.gateways.size() + 1);
@@ -184,7 +187,15 @@ std::string parse_scenario(const toml::table& doc, Scenario& s) {
   if (const toml::table* imp = root.table("impairment")) {
     s.impaired = true;
     s.impairment.seed = s.seed;
-    if (auto e = parse_impairment(*imp, "impairment", s.impairment); !e.empty()) return e;
+    // `hop` is the scenario's own key; the rest is aigw-impair's table.
+    toml::table link = *imp;
+    if (const toml::node* h = link.get("hop")) {
+      const auto hop = h->value<std::string>();
+      if (!hop || !parse_impaired_hop(*hop, s.impaired_hop))
+        return "impairment.hop: expected \"device\", \"gpu\" or \"both\"";
+      link.erase("hop");
+    }
+    if (auto e = parse_impairment(link, "impairment", s.impairment); !e.empty()) return e;
   }
   if (auto e = for_each_table(root, "failure",
                               [&](const toml::table& t, const std::string& p) {

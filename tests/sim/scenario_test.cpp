@@ -136,6 +136,22 @@ TEST(Scenario, ImpairmentTableIsSeededFromTheScenario) {
   EXPECT_DOUBLE_EQ(s.impairment.loss, 0.05);
   EXPECT_DOUBLE_EQ(s.impairment.burst.p_good_to_bad, 0.01);
   EXPECT_EQ(s.impairment.seed, s.seed);
+  EXPECT_EQ(s.impaired_hop, ImpairedHop::device);  // the paper's DPR hop by default
+  EXPECT_TRUE(s.impairs_device_hop());
+  EXPECT_FALSE(s.impairs_gpu_hop());
+}
+
+TEST(Scenario, ImpairmentHopSelectsTheLink) {
+  Scenario s;
+  ASSERT_EQ(parse(std::string(kMinimal) + "[impairment]\nhop = \"gpu\"\nloss = 0.01\n", s), "");
+  EXPECT_FALSE(s.impairs_device_hop());
+  EXPECT_TRUE(s.impairs_gpu_hop());
+  ASSERT_EQ(parse(std::string(kMinimal) + "[impairment]\nhop = \"both\"\n", s), "");
+  EXPECT_TRUE(s.impairs_device_hop());
+  EXPECT_TRUE(s.impairs_gpu_hop());
+  EXPECT_NE(parse(std::string(kMinimal) + "[impairment]\nhop = \"uplink\"\n", s).find("impairment.hop"),
+            std::string::npos);
+  EXPECT_NE(parse(std::string(kMinimal) + "[impairment]\nhop = 3\n", s).find("impairment.hop"), std::string::npos);
 }
 
 TEST(UnitSize, PhasesSwitchAtTheirPeriodAndNormalMatchesItsMoments) {

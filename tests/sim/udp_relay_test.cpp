@@ -17,11 +17,11 @@ namespace {
 struct Socket {
   int fd = -1;
   Endpoint local;
-  Socket() {
+  explicit Socket(const char* host = "127.0.0.1", uint16_t port = 0, bool reuse_port = false) {
     Endpoint any;
-    make_endpoint("127.0.0.1", 0, any);
+    make_endpoint(host, port, any);
     std::string e;
-    fd = open_udp_socket(any, 1 << 20, e);
+    fd = open_udp_socket(any, 1 << 20, e, reuse_port);
     local = local_endpoint(fd);
   }
   ~Socket() { close(fd); }
@@ -147,6 +147,59 @@ TEST(UdpEndpoint, ParsesV4AndV6AndRejectsGarbage) {
   EXPECT_NE(parse_endpoint("127.0.0.1", e), "");
   EXPECT_NE(parse_endpoint("127.0.0.1:70000", e), "");
   EXPECT_NE(parse_endpoint("::1:80", e), "");
+}
+
+TEST(SourceNat, ParsesNetworkAndPrefix) {
+  RelayConfig c;
+  EXPECT_EQ(parse_source_nat("127.2.0.0/16", c), "");
+  EXPECT_EQ(c.source_nat_net, 0x7f020000u);
+  EXPECT_EQ(c.source_nat_prefix, 16);
+  EXPECT_EQ(parse_source_nat("127.2.3.4/16", c), "");  // host bits are ignored
+  EXPECT_EQ(c.source_nat_net, 0x7f020000u);
+  EXPECT_NE(parse_source_nat("127.2.0.0", c), "");
+  EXPECT_NE(parse_source_nat("127.2.0.0/4", c), "");
+  EXPECT_NE(parse_source_nat("127.2.0.0/31", c), "");
+  EXPECT_NE(parse_source_nat("127.2.0.0/16x", c), "");
+  EXPECT_NE(parse_source_nat("::1/16", c), "");
+}
+
+// The relay takes one address of a port a server holds on the wildcard address: what
+// is sent to that address passes the relay, and reaches the server from the client's
+// translated address with the client's port; what is sent elsewhere reaches the server
+// directly.
+TEST_F(UdpRelayTest, SharedPortAndSourceNatStandInFrontOfAWildcardServer) {
+  Socket server("0.0.0.0", 0, true);
+  const uint16_t port = server.local.port();
+  Socket client("127.3.0.9");
+  RelayConfig cfg;
+  make_endpoint("127.1.0.1", port, cfg.listen);
+  make_endpoint("127.0.0.1", port, cfg.upstream);
+  cfg.share_listen_port = true;
+  ASSERT_EQ(parse_source_nat("127.2.0.0/16", cfg), "");
+  UdpRelay relay(loop_, cfg);
+  ASSERT_EQ(relay.start(), "");
+  ASSERT_EQ(relay.listen_endpoint().port(), port);
+
+  const uint32_t v = 42;
+  client.send_to(relay.listen_endpoint(), &v, sizeof v);
+  uint8_t buf[64];
+  Endpoint from;
+  ssize_t r = -1;
+  spin(loop_, [&] { return (r = server.recv(buf, sizeof buf, &from)) > 0; });
+  ASSERT_EQ(r, ssize_t(sizeof v));
+  EXPECT_EQ(from.host(), "127.2.0.9");
+  EXPECT_EQ(from.port(), client.local.port());
+  EXPECT_EQ(relay.forward_counters().packets_in, 1u);
+
+  // Another address of the same port: straight to the server, the relay sees nothing.
+  Endpoint direct;
+  make_endpoint("127.0.0.1", port, direct);
+  client.send_to(direct, &v, sizeof v);
+  r = -1;
+  spin(loop_, [&] { return (r = server.recv(buf, sizeof buf, &from)) > 0; });
+  ASSERT_EQ(r, ssize_t(sizeof v));
+  EXPECT_EQ(from.host(), "127.3.0.9");
+  EXPECT_EQ(relay.forward_counters().packets_in, 1u);
 }
 
 }  // namespace
