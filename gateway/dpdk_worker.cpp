@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "gateway/checksum.h"
 #include "gateway/frame_builder.h"
 #include "protocol/log.h"
 
@@ -55,6 +56,7 @@ DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports
   pipeline_ = std::make_unique<Pipeline>(make_pipeline_config(config, indices, udp_ports), ev, eg, keys);
   have_static_mac_ = !config.dpdk_next_hop_mac.empty() && parse_mac(config.dpdk_next_hop_mac, static_mac_);
   tx_.resize(ports_.size());
+  stash_.resize(ports_.size());
   for (auto& q : tx_) q.mbufs.resize(2 * kMaxBurst);
   counters_.resize(ports_.size());
   for (auto& c : counters_) c.fill(0);
@@ -64,6 +66,8 @@ DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports
 DpdkWorker::~DpdkWorker() {
   for (auto& q : tx_)
     for (size_t i = 0; i < q.count; ++i) rte_pktmbuf_free(q.mbufs[i]);
+  for (auto& st : stash_)
+    if (st.count > 0) rte_pktmbuf_free_bulk(st.mbufs.data(), st.count);
 }
 
 void DpdkWorker::run() {
@@ -212,6 +216,16 @@ void DpdkWorker::flush_port(size_t k) {
   q.count -= sent;
 }
 
+rte_mbuf* DpdkWorker::take_mbuf(size_t k) {
+  MbufStash& st = stash_[k];
+  if (st.count == 0) {
+    // One bulk get per kStashSize fragments instead of a mempool call per fragment.
+    if (rte_pktmbuf_alloc_bulk(ports_[k]->pool, st.mbufs.data(), kStashSize) != 0) return rte_pktmbuf_alloc(ports_[k]->pool);
+    st.count = kStashSize;
+  }
+  return st.mbufs[--st.count];
+}
+
 bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) {
   // Egress leaves through the worker's first port, from its address.
   constexpr size_t k = 0;
@@ -233,19 +247,21 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
     }
     return false;
   }
-  rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
+  const size_t udp_payload = kDataHeaderSize + payload_len;
+  const size_t len = net::kUdpFrameOverhead + udp_payload;
+  rte_mbuf* m = take_mbuf(k);
   if (m == nullptr) {
     bump(k, FrameStat::tx_no_mbuf);
     return false;
   }
-  const size_t udp_payload = kDataHeaderSize + payload_len;
-  const size_t len = net::kUdpFrameOverhead + udp_payload;
-  uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
-  if (out == nullptr) {
+  if (len > rte_pktmbuf_tailroom(m)) {
     rte_pktmbuf_free(m);
     bump(k, FrameStat::tx_no_mbuf);
     return true;  // larger than an mbuf: never sendable, do not wedge the sender
   }
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = static_cast<uint32_t>(len);
+  uint8_t* out = rte_pktmbuf_mtod(m, uint8_t*);
   net::UdpFlow flow;
   flow.src_mac = port.mac;
   flow.dst_mac = *dst;
@@ -254,10 +270,11 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
   flow.src_port = config_.dpdk_egress_udp_port;
   flow.dst_port = to.port;
   net::write_udp_headers(flow, ip_id_++, udp_payload, out);
-  // Plain memcpy: the distribution's rte_memcpy is built for an old CPU baseline.
-  std::memcpy(out + net::kUdpFrameOverhead, header, kDataHeaderSize);
-  std::memcpy(out + net::kUdpFrameOverhead + kDataHeaderSize, payload, payload_len);
+  uint8_t* body = out + net::kUdpFrameOverhead;
   if (port.tx_udp_cksum_offload) {
+    // Plain memcpy: the distribution's rte_memcpy is built for an old CPU baseline.
+    std::memcpy(body, header, kDataHeaderSize);
+    std::memcpy(body + kDataHeaderSize, payload, payload_len);
     m->l2_len = net::kEthHeaderSize;
     m->l3_len = net::kIpv4HeaderSize;
     m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
@@ -265,7 +282,10 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
     auto* udp = reinterpret_cast<rte_udp_hdr*>(out + net::kEthHeaderSize + net::kIpv4HeaderSize);
     udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
   } else {
-    net::finish_udp_checksum(out);
+    // Checksummed while copied: one pass over the payload, headers summed from values.
+    uint64_t sum = net::checksum_copy(0, body, header, kDataHeaderSize);
+    sum = net::checksum_copy(sum, body + kDataHeaderSize, payload, payload_len);
+    net::set_udp_checksum(flow, udp_payload, sum, out);
   }
   q.mbufs[q.count++] = m;
   return true;

@@ -8,6 +8,7 @@
 // stop flag and published counters are the only state shared with the main thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -96,6 +97,7 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   bool handle(size_t k, rte_mbuf* m, int64_t now_ns);
   bool handle_arp(size_t k, rte_mbuf* m, const net::Frame& f, int64_t now_ns);
   bool queue_tx(size_t k, rte_mbuf* m);
+  rte_mbuf* take_mbuf(size_t k);
   void flush_port(size_t k);
   void push_event(const DpdkEvent& e);
   void bump(size_t k, FrameStat s, uint64_t n = 1) { counters_[k][static_cast<size_t>(s)] += n; }
@@ -118,6 +120,13 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
     size_t count = 0;
   };
   std::vector<TxQueue> tx_;
+  /// Egress mbufs taken from port k's pool in bulk, handed out one per fragment.
+  static constexpr unsigned kStashSize = 32;
+  struct MbufStash {
+    std::array<rte_mbuf*, kStashSize> mbufs{};
+    unsigned count = 0;
+  };
+  std::vector<MbufStash> stash_;
   std::vector<std::array<uint64_t, kFrameStatCount>> counters_;
   std::unique_ptr<PublishedFrameStats[]> published_;
 
