@@ -32,6 +32,19 @@ struct PortConfig {
   // DPDK only:
   uint16_t dpdk_port_id = 0;          ///< ethdev port id (EAL order)
   ChecksumPolicy checksum = ChecksumPolicy::automatic;
+  /// The port's subnet is address/prefix_len: GPU servers in it are reached through
+  /// this port directly. -1: no subnet (only routes and dpdk.egress_port send here).
+  int prefix_len = -1;
+  uint16_t rx_queues = 1;             ///< RX queues (RSS on the UDP 4-tuple), one lcore each
+};
+
+/// A static egress route of the DPDK backend: GPU servers in prefix/prefix_len leave
+/// through [[port]] number `port_index`, to the next hop `via` (0: on-link).
+struct RouteConfig {
+  uint32_t prefix = 0;  ///< host order
+  int prefix_len = 0;
+  size_t port_index = 0;
+  uint32_t via = 0;
 };
 
 struct GatewayConfig {
@@ -65,6 +78,7 @@ struct GatewayConfig {
   int socket_buffer_bytes = 32 << 20;
   unsigned socket_batch = 64;           ///< datagrams per recvmmsg/sendmmsg
   unsigned socket_batches_per_turn = 8; ///< bound on work per readable event
+  unsigned socket_workers = 1;          ///< threads, each with its own loop and pipeline
 
   // DPDK backend.
   std::vector<std::string> eal_args;
@@ -74,6 +88,8 @@ struct GatewayConfig {
   uint16_t dpdk_tx_descriptors = 1024;
   uint16_t dpdk_egress_udp_port = 7300;  ///< source port of egress fragments on DPDK ports
   std::string dpdk_next_hop_mac;         ///< static MAC for egress; empty = ARP
+  size_t dpdk_egress_port = 0;           ///< [[port]] index for GPUs no subnet or route covers
+  std::vector<RouteConfig> routes;       ///< [[route]]
 
   /// Streams admitted at start-up without a controller (operators, tests, labs).
   std::vector<StreamRoute> static_streams;
