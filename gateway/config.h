@@ -78,7 +78,6 @@ struct GatewayConfig {
   int socket_buffer_bytes = 32 << 20;
   unsigned socket_batch = 64;           ///< datagrams per recvmmsg/sendmmsg
   unsigned socket_batches_per_turn = 8; ///< bound on work per readable event
-  unsigned socket_workers = 1;          ///< threads, each with its own loop and pipeline
 
   // DPDK backend.
   std::vector<std::string> eal_args;

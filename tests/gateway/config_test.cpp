@@ -143,7 +143,7 @@ TEST(Config, ErrorsNameTheKey) {
       {minimal() + "[[route]]\nprefix = \"10.0.0.0/8\"\nvia = \"x\"\n", "route[0].via"},
       {minimal() + "[[port]]\nport = 9001\nprefix_len = 40\n", "port[1].prefix_len"},
       {minimal() + "[[port]]\nport = 9001\nrx_queues = 0\n", "port[1].rx_queues"},
-      {minimal() + "[socket]\nworkers = 0\n", "socket.workers"},
+
   };
   for (const auto& c : cases) {
     GatewayConfig cfg;
