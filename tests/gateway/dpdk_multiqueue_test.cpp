@@ -5,6 +5,8 @@
 //    port 1, the others by port 0. Each port has one TX queue per lcore (two tx_pcap
 //    files), so the test reads where every egress fragment left. Port 1's neighbours
 //    are learned by the lcore serving port 1 and used by the lcore serving port 0;
+//  * a GPU's ack arriving on the lcore that does not serve the stream reaches, through
+//    the agent, the lcore that does;
 //  * RSS / multi-queue (root only): port 2 is net_af_packet with qpairs=2 on a veth pair
 //    whose peer lives in a network namespace the test creates; several streams from
 //    distinct source ports are spread by the kernel's fanout hash over the two queues
@@ -26,6 +28,8 @@
 
 #include "gateway/dpdk_backend.h"
 #include "gateway/frame_builder.h"
+#include "protocol/control.pb.h"
+#include "protocol/envelope.h"
 #include "tests/gateway/frame_test_util.h"
 #include "tests/gateway/socket_harness.h"
 
@@ -155,8 +159,25 @@ struct Suite {
       for (uint32_t seq = 0; seq < 2; ++seq)
         for (auto& f : unit_fragments(s.id, seq)) rx0.push_back(test::udp_frame(flow, f));
     write_capture((dir / "rx0.pcap").string(), rx0);
-    // Port 1: its neighbours announce themselves (learned by the lcore serving port 1).
-    write_capture((dir / "rx1.pcap").string(), {arp_announce(kGpuFarMac, kGpuFar), arp_announce(kRouterMac, kRouter)});
+    // Port 1: its neighbours announce themselves (learned by the lcore serving port 1),
+    // then the far GPU acks a unit of stream 2, whose pipeline is on the other lcore.
+    std::vector<std::vector<uint8_t>> rx1{arp_announce(kGpuFarMac, kGpuFar), arp_announce(kRouterMac, kRouter)};
+    {
+      ctl::UnitAck ack;
+      ack.set_stream_id(2);
+      ack.set_unit_seq(7);
+      EnvelopeSealer sealer((3u << 24) | 1, test::kTestKeyId, test::test_key(), 1);
+      std::vector<uint8_t> env;
+      sealer.seal(MessageType::unit_ack, ack.SerializeAsString(), env);
+      net::UdpFlow gpu;
+      gpu.src_mac = kGpuFarMac;
+      gpu.src_ip = kGpuFar;
+      gpu.dst_ip = kGw1;
+      gpu.src_port = kGpuPort;
+      gpu.dst_port = 7300;  // dpdk.egress_udp_port
+      rx1.push_back(test::udp_frame(gpu, env));
+    }
+    write_capture((dir / "rx1.pcap").string(), rx1);
     if (geteuid() == 0) make_veth();
 
     GatewayConfig c = test::loopback_config(0, controller.ep);
@@ -315,6 +336,18 @@ TEST_F(DpdkMultiQueueTest, RssQueuesShareTheStreamsOfOnePort) {
   EXPECT_EQ(fragments, sent);
   EXPECT_EQ(suite->node->port_stat(2, PortStat::streams), kRssStreams);  // counted once, not per queue
   EXPECT_EQ(suite->node->port_stat(2, PortStat::units_lost_deadline), 0u);
+}
+
+TEST_F(DpdkMultiQueueTest, GpuAnswersReachTheLcoreServingTheStream) {
+  // The ack arrived on port 1 (lcore of pipeline 1), stream 2 lives in pipeline 0.
+  auto acks = [](size_t pipeline) {
+    return suite->node->node->data_plane().egress_stats(pipeline).get(static_cast<size_t>(EgressStat::gpu_acks));
+  };
+  ASSERT_EQ(suite->node->node->data_plane().pipeline_count(), 2u);
+  EXPECT_TRUE(wait_for([&] { return acks(0) == 1; }, 5s)) << acks(0);
+  EXPECT_EQ(acks(1), 0u);
+  EXPECT_EQ(suite->node->node->data_plane().egress_stats(1).get(static_cast<size_t>(EgressStat::gpu_messages_rejected)),
+            0u);
 }
 
 TEST_F(DpdkMultiQueueTest, EgressLeavesByThePortOfTheGpusSubnetOrRoute) {
