@@ -8,6 +8,7 @@
 
 #include "gateway/udp_socket.h"
 #include "protocol/log.h"
+#include "protocol/retransmit_request.h"
 
 namespace aigw {
 
@@ -308,14 +309,7 @@ void ControlAgent::forward_gpu(const StreamCommand& in) {
 
 void ControlAgent::send_nack(const Endpoint& device_control, const NackOut& nack) {
   ctl::RetransmitRequest r;
-  r.set_stream_id(nack.stream_id);
-  r.set_unit_seq(nack.unit_seq);
-  r.set_fragment_count(nack.fragment_count);
-  r.set_encoding(static_cast<ctl::NackEncoding>(nack.chunk.encoding));
-  r.set_first_fragment(nack.chunk.first_fragment);
-  r.set_missing_count(nack.chunk.missing_count);
-  r.set_missing(nack.chunk.bytes, nack.chunk.size);
-  r.set_round(nack.round);
+  to_retransmit_request(nack, r);
   body_.clear();
   r.AppendToString(&body_);
   send(MessageType::retransmit_request, body_, device_control);

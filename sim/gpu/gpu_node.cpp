@@ -6,6 +6,7 @@
 #include "protocol/control.pb.h"
 #include "protocol/data_header.h"
 #include "protocol/log.h"
+#include "protocol/retransmit_request.h"
 #include "protocol/unit_digest.h"
 
 namespace aigw::sim {
@@ -159,14 +160,7 @@ void GpuNode::on_nack(const NackOut& nack) {
   const Endpoint* gw = source_of(it->second, nack.unit_seq);
   if (!gw) return;
   ctl::RetransmitRequest r;
-  r.set_stream_id(nack.stream_id);
-  r.set_unit_seq(nack.unit_seq);
-  r.set_fragment_count(nack.fragment_count);
-  r.set_encoding(static_cast<ctl::NackEncoding>(nack.chunk.encoding));
-  r.set_first_fragment(nack.chunk.first_fragment);
-  r.set_missing_count(nack.chunk.missing_count);
-  r.set_missing(nack.chunk.bytes, nack.chunk.size);
-  r.set_round(nack.round);
+  to_retransmit_request(nack, r);
   r.SerializeToString(&body_);
   send_gateway(*gw, MessageType::retransmit_request, body_);
   ++counters_.nacks_sent;

@@ -23,6 +23,7 @@
 #include "protocol/control.pb.h"
 #include "protocol/unit_digest.h"
 #include "tests/edge-sdk/loopback_gateway.h"
+#include "tests/edge-sdk/wait_for.h"
 #include "tests/edge-sdk/udp_peer.h"
 
 namespace aigw::edge {
@@ -66,15 +67,7 @@ class Nodes {
 
   template <typename Pred>
   bool wait_for(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
-    const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      {
-        std::lock_guard<std::mutex> l(mu);
-        if (pred()) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
+    return wait_for_locked(mu, pred, limit);
   }
 
   std::mutex mu;

@@ -18,6 +18,7 @@
 
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
+#include "protocol/retransmit_request.h"
 #include "protocol/unit_receiver.h"
 #include "tests/edge-sdk/udp_peer.h"
 
@@ -141,14 +142,7 @@ class LoopbackGateway : public ReceiverEvents {
   void on_unit_lost(const LostUnit& info) override { lost.insert(info.unit_seq); }
   void on_nack(const NackOut& n) override {
     ctl::RetransmitRequest r;
-    r.set_stream_id(n.stream_id);
-    r.set_unit_seq(n.unit_seq);
-    r.set_fragment_count(n.fragment_count);
-    r.set_encoding(static_cast<ctl::NackEncoding>(n.chunk.encoding));
-    r.set_first_fragment(n.chunk.first_fragment);
-    r.set_missing_count(n.chunk.missing_count);
-    r.set_missing(std::string(reinterpret_cast<const char*>(n.chunk.bytes), n.chunk.size));
-    r.set_round(n.round);
+    to_retransmit_request(n, r);
     agent_.send(device_control_, MessageType::retransmit_request, r.SerializeAsString());
     ++nacks;
   }

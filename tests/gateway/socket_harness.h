@@ -16,6 +16,7 @@
 #include "gateway/udp_socket.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
+#include "protocol/retransmit_request.h"
 #include "protocol/unit_receiver.h"
 #include "tests/gateway/test_units.h"
 
@@ -150,14 +151,7 @@ class GpuSink : public ReceiverEvents {
   void on_unit_lost(const LostUnit& l) override { lost.push_back({l.stream_id, l.unit_seq}); }
   void on_nack(const NackOut& n) override {
     ctl::RetransmitRequest r;
-    r.set_stream_id(n.stream_id);
-    r.set_unit_seq(n.unit_seq);
-    r.set_fragment_count(n.fragment_count);
-    r.set_encoding(static_cast<ctl::NackEncoding>(n.chunk.encoding));
-    r.set_first_fragment(n.chunk.first_fragment);
-    r.set_missing_count(n.chunk.missing_count);
-    r.set_missing(n.chunk.bytes, n.chunk.size);
-    r.set_round(n.round);
+    to_retransmit_request(n, r);
     send(MessageType::retransmit_request, r.SerializeAsString());
     ++nacks;
   }
