@@ -20,6 +20,7 @@ namespace {
 constexpr size_t kPrefetchAhead = 3;
 constexpr size_t kCommandsPerTurn = 64;  // bound control work per loop turn
 constexpr size_t kMaxBurst = 512;
+constexpr size_t kTxBurst = 32;
 
 const char* const kFrameNames[kFrameStatCount] = {
     "rx_frames", "rx_bytes",
@@ -329,6 +330,9 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
     net::set_udp_checksum(flow, udp_payload, sum, out);
   }
   q.mbufs[q.count++] = m;
+  // Hand full bursts to the NIC at once: the mbufs come back to the pool (and to the
+  // next fragments) while still in cache, instead of a whole poll's worth being held.
+  if (q.count >= kTxBurst) flush_port(g);
   return true;
 }
 
