@@ -142,9 +142,52 @@ void parse_ports(const toml::table& root, GatewayConfig& c, std::string& error) 
     std::string cs = "auto";
     pt.get("checksum", cs);
     if (!parse_checksum(cs, p.checksum)) pt.fail("checksum", "\"auto\", \"software\" or \"none\"");
+    int64_t prefix_len = -1;
+    pt.get("prefix_len", prefix_len);
+    if (prefix_len > 32) pt.fail("prefix_len", "in 0..32");
+    p.prefix_len = static_cast<int>(prefix_len);
+    pt.get("rx_queues", p.rx_queues);
     if (!parse_ipv4(p.address, p.ip)) pt.fail("address", "a dotted-quad IPv4 address");
     pt.check_unknown();
     c.ports.push_back(p);
+  }
+}
+
+/// "a.b.c.d/n" into an address and a prefix length.
+bool parse_prefix(const std::string& text, uint32_t& ip, int& len) {
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos || !parse_ipv4(text.substr(0, slash), ip)) return false;
+  const std::string bits = text.substr(slash + 1);
+  if (bits.empty() || bits.size() > 2 || bits.find_first_not_of("0123456789") != std::string::npos) return false;
+  len = std::stoi(bits);
+  return len <= 32;
+}
+
+void parse_routes(const toml::table& root, GatewayConfig& c, std::string& error) {
+  const toml::node* n = root.get("route");
+  if (n == nullptr) return;
+  const toml::array* a = n->as_array();
+  if (a == nullptr) {
+    error = "route must be an array of tables ([[route]])";
+    return;
+  }
+  for (size_t i = 0; i < a->size() && error.empty(); ++i) {
+    const toml::table* t = a->get(i)->as_table();
+    if (t == nullptr) {
+      error = "route must be an array of tables ([[route]])";
+      return;
+    }
+    RouteConfig r;
+    Table rt(t, "route[" + std::to_string(i) + "]", error);
+    std::string prefix, via;
+    rt.get("prefix", prefix);
+    rt.get("port", r.port_index);
+    rt.get("via", via);
+    rt.check_unknown();
+    if (!error.empty()) return;
+    if (!parse_prefix(prefix, r.prefix, r.prefix_len)) return rt.fail("prefix", "\"a.b.c.d/len\"");
+    if (!via.empty() && !parse_ipv4(via, r.via)) return rt.fail("via", "a dotted-quad IPv4 address");
+    c.routes.push_back(r);
   }
 }
 
@@ -194,7 +237,7 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   error.clear();
   for (const auto& [k, v] : root) {
     static const std::set<std::string> sections{"gateway", "control", "egress", "receiver", "load",
-                                                "metrics", "socket", "dpdk", "port", "stream"};
+                                                "metrics", "socket", "dpdk", "port", "stream", "route"};
     if (!sections.count(std::string(k.str()))) {
       error = "unknown section " + std::string(k.str());
       return false;
@@ -275,10 +318,12 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   dp.get("tx_descriptors", c.dpdk_tx_descriptors);
   dp.get("egress_udp_port", c.dpdk_egress_udp_port);
   dp.get("next_hop_mac", c.dpdk_next_hop_mac);
+  dp.get("egress_port", c.dpdk_egress_port);
   dp.check_unknown();
 
   if (error.empty()) parse_ports(root, c, error);
   if (error.empty()) parse_streams(root, c, error);
+  if (error.empty()) parse_routes(root, c, error);
   return error.empty() && validate_config(c, error);
 }
 
@@ -316,9 +361,14 @@ bool validate_config(const GatewayConfig& c, std::string& error) {
   if (c.socket_batch == 0 || c.socket_batch > 1024) return bad("socket.batch must be in 1..1024");
   if (c.socket_batches_per_turn == 0) return bad("socket.batches_per_turn must be >= 1");
   if (c.dpdk_burst == 0 || c.dpdk_burst > 512) return bad("dpdk.burst must be in 1..512");
+  if (c.dpdk_egress_port >= c.ports.size()) return bad("dpdk.egress_port must name a [[port]] (0-based index)");
+  for (size_t i = 0; i < c.routes.size(); ++i)
+    if (c.routes[i].port_index >= c.ports.size())
+      return bad("route[" + std::to_string(i) + "].port must name a [[port]] (0-based index)");
   for (size_t i = 0; i < c.ports.size(); ++i) {
     const auto& p = c.ports[i];
     if (p.capacity_bps <= 0) return bad("port[" + std::to_string(i) + "].capacity_gbps must be > 0");
+    if (p.rx_queues == 0 || p.rx_queues > 64) return bad("port[" + std::to_string(i) + "].rx_queues must be in 1..64");
     if (p.memory_budget_bytes < c.receiver.max_unit_bytes / 16)
       return bad("port[" + std::to_string(i) + "].memory_budget_mb is too small for receiver.max_unit_bytes");
     for (size_t j = 0; j < i; ++j)

@@ -32,6 +32,19 @@ struct PortConfig {
   // DPDK only:
   uint16_t dpdk_port_id = 0;          ///< ethdev port id (EAL order)
   ChecksumPolicy checksum = ChecksumPolicy::automatic;
+  /// The port's subnet is address/prefix_len: GPU servers in it are reached through
+  /// this port directly. -1: no subnet (only routes and dpdk.egress_port send here).
+  int prefix_len = -1;
+  uint16_t rx_queues = 1;             ///< RX queues (RSS on the UDP 4-tuple), one lcore each
+};
+
+/// A static egress route of the DPDK backend: GPU servers in prefix/prefix_len leave
+/// through [[port]] number `port_index`, to the next hop `via` (0: on-link).
+struct RouteConfig {
+  uint32_t prefix = 0;  ///< host order
+  int prefix_len = 0;
+  size_t port_index = 0;
+  uint32_t via = 0;
 };
 
 struct GatewayConfig {
@@ -74,6 +87,8 @@ struct GatewayConfig {
   uint16_t dpdk_tx_descriptors = 1024;
   uint16_t dpdk_egress_udp_port = 7300;  ///< source port of egress fragments on DPDK ports
   std::string dpdk_next_hop_mac;         ///< static MAC for egress; empty = ARP
+  size_t dpdk_egress_port = 0;           ///< [[port]] index for GPUs no subnet or route covers
+  std::vector<RouteConfig> routes;       ///< [[route]]
 
   /// Streams admitted at start-up without a controller (operators, tests, labs).
   std::vector<StreamRoute> static_streams;

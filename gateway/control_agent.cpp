@@ -393,7 +393,7 @@ void ControlAgent::sync(int64_t now_ns) {
   ls.set_period_ms(static_cast<uint32_t>(config_.sync_period_ns / 1'000'000));
   double mem_cap = 0;
   for (size_t i = 0; i < dp_.port_count(); ++i) {
-    const PublishedPortStats& st = dp_.port_stats(i);
+    const PortStatsView st = dp_.port_stats(i);
     port_meters_[i].sample(now_ns, st.get(static_cast<size_t>(PortStat::bytes)) * 1,
                            static_cast<double>(st.get(static_cast<size_t>(PortStat::memory_bytes))));
     uint64_t dropped = 0;

@@ -58,6 +58,10 @@ class ControlAgent final : public PipelineEvents {
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes,
                  LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
+  bool foreign_gpu_command(const StreamCommand& cmd) override {
+    forward_gpu(cmd);
+    return true;
+  }
 
   /// Runs one sync period now (also called by the timer).
   void sync(int64_t now_ns);

@@ -23,7 +23,8 @@ class DataPlane {
   virtual size_t port_count() const = 0;
   /// The bound address of data port i (a configured port 0 is resolved).
   virtual Endpoint data_endpoint(size_t i) const = 0;
-  virtual const PublishedPortStats& port_stats(size_t i) const = 0;
+  /// Port i's counters, summed over the pipelines serving it.
+  virtual PortStatsView port_stats(size_t i) const = 0;
   /// Where forwarded units leave from (and GPU acks/NACKs arrive).
   virtual Endpoint egress_endpoint() const = 0;
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "gateway/dpdk_telemetry.h"
 #include "protocol/log.h"
 
@@ -53,6 +55,17 @@ bool DpdkBackend::start(std::string& error) {
     error = "the DPDK backend needs at least one worker lcore besides the main one (e.g. -l 0-1)";
     return false;
   }
+  // (port, queue) pairs onto worker lcores round-robin; a port's queues are consecutive
+  // pairs, so they land on distinct lcores when the port has no more queues than lcores.
+  size_t pairs = 0;
+  for (const PortConfig& pc : config_.ports) pairs += pc.rx_queues;
+  const size_t nworkers = std::min(lcores.size(), pairs);
+  for (size_t i = 0; i < config_.ports.size(); ++i)
+    if (config_.ports[i].rx_queues > nworkers) {
+      error = fmt::format("port[{}].rx_queues = {} needs as many worker lcores, the EAL gave {}", i,
+                          config_.ports[i].rx_queues, nworkers);
+      return false;
+    }
   ports_.resize(config_.ports.size());
   for (size_t i = 0; i < config_.ports.size(); ++i) {
     const PortConfig& pc = config_.ports[i];
@@ -62,32 +75,40 @@ bool DpdkBackend::start(std::string& error) {
     p.ip = pc.ip;
     p.udp_port = pc.port;
     p.checksum = pc.checksum;
+    p.rx_queues = pc.rx_queues;
+    p.tx_queues = static_cast<uint16_t>(nworkers);
     if (pc.port == 0) {
       error = fmt::format("port[{}].port must be set for the DPDK backend", i);
       return false;
     }
     if (!dpdk_port_start(p, config_, static_cast<int>(rte_socket_id()), error)) return false;
-    log::info("data_port_open", "port={} backend=dpdk ethdev={} mac={:02x} rx_cksum_offload={} tx_cksum_offload={}",
-              to_string(data_endpoint(i)), p.port_id, fmt::join(p.mac, ":"), p.rx_udp_cksum_offload,
+    log::info("data_port_open",
+              "port={} backend=dpdk ethdev={} mac={:02x} rx_queues={} rss={} tx_queues={} rx_cksum_offload={} "
+              "tx_cksum_offload={}",
+              to_string(data_endpoint(i)), p.port_id, fmt::join(p.mac, ":"), p.rx_queues,
+              p.rss ? "device" : (p.rx_queues > 1 ? "driver" : "off"), p.tx_queues, p.rx_udp_cksum_offload,
               p.tx_udp_cksum_offload);
   }
-  // Ports round-robin onto worker lcores; each lcore with ports gets one pipeline.
-  const size_t nworkers = std::min(lcores.size(), ports_.size());
-  std::vector<std::vector<DpdkPort*>> assignment(nworkers);
-  port_worker_.resize(ports_.size());
-  port_slot_.resize(ports_.size());
-  for (size_t i = 0; i < ports_.size(); ++i) {
-    port_worker_[i] = i % nworkers;
-    port_slot_[i] = assignment[i % nworkers].size();
-    assignment[i % nworkers].push_back(&ports_[i]);
-  }
+  std::vector<std::vector<DpdkRxQueue>> assignment(nworkers);
+  port_serving_.assign(ports_.size(), {});
+  size_t j = 0;
+  for (size_t i = 0; i < ports_.size(); ++i)
+    for (uint16_t q = 0; q < ports_[i].rx_queues; ++q, ++j) {
+      const size_t w = j % nworkers;
+      port_serving_[i].push_back({w, assignment[w].size(), q});
+      assignment[w].push_back({i, q});
+    }
+  routes_ = std::make_unique<EgressRoutes>(config_);
+  std::vector<DpdkPort*> all;
+  for (auto& p : ports_) all.push_back(&p);
   ev_async_init(&async_, &DpdkBackend::on_events);
   async_.data = this;
   ev_async_start(loop_, &async_);
   workers_.resize(nworkers);
   for (size_t w = 0; w < nworkers; ++w) {
     workers_[w].lcore_id = lcores[w];
-    workers_[w].worker = std::make_unique<DpdkWorker>(config_, assignment[w], keys_);
+    workers_[w].worker = std::make_unique<DpdkWorker>(config_, all, assignment[w], static_cast<uint16_t>(w), *routes_,
+                                                      board_, keys_);
     workers_[w].worker->set_notify([this] { ev_async_send(loop_, &async_); });
   }
   dpdk_telemetry_register(this);
@@ -119,26 +140,42 @@ void DpdkBackend::stop() {
 }
 
 void DpdkBackend::post(const StreamCommand& cmd) {
+  // Every lcore serving one of the port's queues admits the stream: which queue its
+  // fragments hash to is the device's choice.
+  std::vector<bool> sent(workers_.size(), false);
   for (size_t i = 0; i < ports_.size(); ++i) {
     if (ports_[i].udp_port != cmd.route.data_port) continue;
-    if (!workers_[port_worker_[i]].worker->commands().push(cmd)) {
-      ++commands_dropped_;
-      log::error("dpdk_command_dropped", "stream={} reason=ring_full", cmd.route.stream_id);
+    for (const Serving& s : port_serving_[i]) {
+      if (sent[s.worker]) continue;
+      sent[s.worker] = true;
+      if (!workers_[s.worker].worker->commands().push(cmd)) {
+        ++commands_dropped_;
+        log::error("dpdk_command_dropped", "stream={} reason=ring_full", cmd.route.stream_id);
+      }
     }
-    return;
   }
 }
 
-const PublishedPortStats& DpdkBackend::port_stats(size_t i) const {
-  return workers_[port_worker_[i]].worker->pipeline().port_stats(port_slot_[i]);
+PortStatsView DpdkBackend::port_stats(size_t i) const {
+  PortStatsView v;
+  for (const Serving& s : port_serving_[i]) v.add(workers_[s.worker].worker->pipeline().port_stats(s.slot));
+  return v;
 }
 
-const PublishedFrameStats& DpdkBackend::frame_stats(size_t i) const {
-  return workers_[port_worker_[i]].worker->frame_stats(port_slot_[i]);
+const PublishedPortStats& DpdkBackend::queue_stats(size_t i, uint16_t queue) const {
+  for (const Serving& s : port_serving_[i])
+    if (s.queue == queue) return workers_[s.worker].worker->pipeline().port_stats(s.slot);
+  return workers_[port_serving_[i].front().worker].worker->pipeline().port_stats(port_serving_[i].front().slot);
+}
+
+FrameStatsView DpdkBackend::frame_stats(size_t i) const {
+  FrameStatsView v;
+  for (const auto& w : workers_) v.add(w.worker->frame_stats(i));
+  return v;
 }
 
 Endpoint DpdkBackend::egress_endpoint() const {
-  return ports_.empty() ? Endpoint{} : Endpoint{ports_[0].ip, config_.dpdk_egress_udp_port};
+  return ports_.empty() ? Endpoint{} : Endpoint{ports_[config_.dpdk_egress_port].ip, config_.dpdk_egress_udp_port};
 }
 
 void DpdkBackend::cpu_counters(size_t core, uint64_t& busy, uint64_t& total) const {
@@ -160,11 +197,11 @@ void DpdkBackend::drain_events() {
           NackOut n;
           n.stream_id = e->stream_id;
           n.unit_seq = e->unit_seq;
-          n.fragment_count = e->fragment_count;
+          n.fragment_count = static_cast<uint16_t>(e->fragment_count);
           n.round = e->round;
           n.chunk.encoding = e->encoding;
-          n.chunk.first_fragment = e->first_fragment;
-          n.chunk.missing_count = e->missing_count;
+          n.chunk.first_fragment = static_cast<uint16_t>(e->first_fragment);
+          n.chunk.missing_count = static_cast<uint16_t>(e->missing_count);
           n.chunk.bytes = e->bytes;
           n.chunk.size = e->size;
           events_->send_nack(e->to, n);
@@ -176,6 +213,23 @@ void DpdkBackend::drain_events() {
         case DpdkEvent::Kind::released:
           events_->stream_released(e->stream_id, e->unit_seq);
           break;
+        case DpdkEvent::Kind::gpu_ack:
+        case DpdkEvent::Kind::gpu_nack: {
+          // The agent knows the stream's port and posts it to the lcores serving it.
+          cmd_scratch_.kind = e->kind == DpdkEvent::Kind::gpu_ack ? StreamCommand::Kind::gpu_ack
+                                                                   : StreamCommand::Kind::gpu_nack;
+          cmd_scratch_.route = StreamRoute{};
+          cmd_scratch_.route.stream_id = e->stream_id;
+          cmd_scratch_.unit_seq = e->unit_seq;
+          cmd_scratch_.fragment_count = e->fragment_count;
+          cmd_scratch_.encoding = e->encoding;
+          cmd_scratch_.first_fragment = e->first_fragment;
+          cmd_scratch_.missing_count = e->missing_count;
+          cmd_scratch_.nack_size = e->size;
+          std::memcpy(cmd_scratch_.nack, e->bytes, e->size);
+          events_->foreign_gpu_command(cmd_scratch_);
+          break;
+        }
       }
       ring.pop();
     }
@@ -188,7 +242,7 @@ void DpdkBackend::render_backend_metrics(std::string& out) const {
   out += "# HELP aigw_gateway_dpdk_frames_total Frame-level events of DPDK ports, by kind\n";
   out += "# TYPE aigw_gateway_dpdk_frames_total counter\n";
   for (size_t i = 0; i < ports_.size(); ++i) {
-    const PublishedFrameStats& s = frame_stats(i);
+    const FrameStatsView s = frame_stats(i);
     for (size_t k = 0; k < kFrameStatCount; ++k) {
       if (k == static_cast<size_t>(FrameStat::parse_error_first)) continue;  // the unused "ok" slot
       out += fmt::format("aigw_gateway_dpdk_frames_total{{port=\"{}\",kind=\"{}\"}} {}\n", ports_[i].udp_port,

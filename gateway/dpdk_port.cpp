@@ -31,7 +31,21 @@ bool dpdk_port_start(DpdkPort& port, const GatewayConfig& config, int socket, st
   if (port.rx_udp_cksum_offload && port.checksum == ChecksumPolicy::automatic)
     conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
   if (port.tx_udp_cksum_offload) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
-  int rc = rte_eth_dev_configure(port.port_id, 1, 1, &conf);
+  if (port.rx_queues > info.max_rx_queues || port.tx_queues > info.max_tx_queues) {
+    error = fmt::format("DPDK port {}: needs {} rx and {} tx queues (one tx queue per worker lcore), the device has "
+                        "{} and {}", port.port_id, port.rx_queues, port.tx_queues, info.max_rx_queues,
+                        info.max_tx_queues);
+    return false;
+  }
+  // Several RX queues: hash UDP 4-tuples so one stream stays on one queue (one lcore).
+  // Devices without hash offload (net_af_packet) spread flows themselves (PACKET_FANOUT).
+  const uint64_t rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_IPV4);
+  port.rss = port.rx_queues > 1 && rss_hf != 0;
+  if (port.rss) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+  }
+  int rc = rte_eth_dev_configure(port.port_id, port.rx_queues, port.tx_queues, &conf);
   if (rc != 0) {
     error = fmt::format("DPDK port {}: configure failed: {}", port.port_id, rte_strerror(-rc));
     return false;
@@ -40,12 +54,13 @@ bool dpdk_port_start(DpdkPort& port, const GatewayConfig& config, int socket, st
   rte_eth_dev_adjust_nb_rx_tx_desc(port.port_id, &rxd, &txd);
   rte_eth_rxconf rxq = info.default_rxconf;
   rxq.offloads = conf.rxmode.offloads;
-  rc = rte_eth_rx_queue_setup(port.port_id, 0, rxd, static_cast<unsigned>(socket), &rxq, port.pool);
-  if (rc == 0) {
-    rte_eth_txconf txq = info.default_txconf;
-    txq.offloads = conf.txmode.offloads;
-    rc = rte_eth_tx_queue_setup(port.port_id, 0, txd, static_cast<unsigned>(socket), &txq);
-  }
+  rc = 0;
+  for (uint16_t q = 0; q < port.rx_queues && rc == 0; ++q)
+    rc = rte_eth_rx_queue_setup(port.port_id, q, rxd, static_cast<unsigned>(socket), &rxq, port.pool);
+  rte_eth_txconf txq = info.default_txconf;
+  txq.offloads = conf.txmode.offloads;
+  for (uint16_t q = 0; q < port.tx_queues && rc == 0; ++q)
+    rc = rte_eth_tx_queue_setup(port.port_id, q, txd, static_cast<unsigned>(socket), &txq);
   if (rc != 0) {
     error = fmt::format("DPDK port {}: queue setup failed: {}", port.port_id, rte_strerror(-rc));
     return false;

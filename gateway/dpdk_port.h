@@ -1,5 +1,7 @@
-// One DPDK ethdev port as the gateway uses it: one RX and one TX queue served by one
-// lcore, its own mbuf pool, MAC address and checksum offload capabilities.
+// One DPDK ethdev port as the gateway uses it: `rx_queues` RX queues (RSS on the UDP
+// 4-tuple when there are several and the device hashes; each queue served by one
+// lcore), one TX queue per worker lcore (so any lcore transmits on any port without a
+// lock), its own mbuf pool, MAC address and checksum offload capabilities.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,9 @@ struct DpdkPort {
   bool rx_udp_cksum_offload = false;  ///< the NIC reports L4 checksum status
   bool tx_udp_cksum_offload = false;  ///< the NIC fills UDP checksums
   ChecksumPolicy checksum = ChecksumPolicy::automatic;
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 1;             ///< one per worker lcore
+  bool rss = false;                   ///< the device hashes UDP 4-tuples onto the RX queues
   bool started = false;
 };
 

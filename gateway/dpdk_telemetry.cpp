@@ -49,7 +49,7 @@ int cmd_port(const char*, const char* params, rte_tel_data* d) {
   size_t p = 0;
   if (g_backend == nullptr || !port_param(params, *g_backend, p)) return -1;
   rte_tel_data_start_dict(d);
-  const PublishedPortStats& s = g_backend->port_stats(p);
+  const PortStatsView s = g_backend->port_stats(p);
   for (size_t i = 0; i < kPortStatCount; ++i)
     rte_tel_data_add_dict_u64(d, key_of(stat_info(static_cast<PortStat>(i))).c_str(), s.get(i));
   return 0;
@@ -60,7 +60,7 @@ int cmd_frames(const char*, const char* params, rte_tel_data* d) {
   size_t p = 0;
   if (g_backend == nullptr || !port_param(params, *g_backend, p)) return -1;
   rte_tel_data_start_dict(d);
-  const PublishedFrameStats& s = g_backend->frame_stats(p);
+  const FrameStatsView s = g_backend->frame_stats(p);
   for (size_t i = 0; i < kFrameStatCount; ++i) {
     if (i == static_cast<size_t>(FrameStat::parse_error_first)) continue;
     rte_tel_data_add_dict_u64(d, frame_stat_name(i), s.get(i));

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "gateway/checksum.h"
 #include "gateway/frame_builder.h"
 #include "protocol/log.h"
 
@@ -19,6 +20,7 @@ namespace {
 constexpr size_t kPrefetchAhead = 3;
 constexpr size_t kCommandsPerTurn = 64;  // bound control work per loop turn
 constexpr size_t kMaxBurst = 512;
+constexpr size_t kTxBurst = 32;
 
 const char* const kFrameNames[kFrameStatCount] = {
     "rx_frames", "rx_bytes",
@@ -42,20 +44,35 @@ bool parse_mac(const std::string& text, net::Mac& out) {
   return true;
 }
 
-DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, const KeyRing& keys)
-    : config_(config), ports_(std::move(ports)), commands_(1024), events_(4096) {
+DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, std::vector<DpdkRxQueue> rx,
+                       uint16_t tx_queue, const EgressRoutes& routes, NeighbourBoard& board, const KeyRing& keys)
+    : config_(config),
+      ports_(std::move(ports)),
+      rx_(std::move(rx)),
+      tx_queue_(tx_queue),
+      routes_(routes),
+      board_(board),
+      commands_(1024),
+      events_(4096) {
   std::vector<size_t> indices;
   std::vector<uint16_t> udp_ports;
-  for (DpdkPort* p : ports_) {
-    indices.push_back(p->config_index);
-    udp_ports.push_back(p->udp_port);
+  for (const DpdkRxQueue& q : rx_) {
+    indices.push_back(ports_[q.port]->config_index);
+    udp_ports.push_back(ports_[q.port]->udp_port);
+  }
+  PipelineConfig pc = make_pipeline_config(config, indices, udp_ports);
+  for (size_t k = 0; k < rx_.size(); ++k) {
+    // The port's memory is split over its queues; queue 0 reports its streams.
+    pc.data_ports[k].memory_budget_bytes /= ports_[rx_[k].port]->rx_queues;
+    pc.data_ports[k].counts_streams = rx_[k].queue == 0;
   }
   PipelineEvents& ev = *this;
   EgressOut& eg = *this;
-  pipeline_ = std::make_unique<Pipeline>(make_pipeline_config(config, indices, udp_ports), ev, eg, keys);
+  pipeline_ = std::make_unique<Pipeline>(pc, ev, eg, keys);
   have_static_mac_ = !config.dpdk_next_hop_mac.empty() && parse_mac(config.dpdk_next_hop_mac, static_mac_);
   tx_.resize(ports_.size());
   for (auto& q : tx_) q.mbufs.resize(2 * kMaxBurst);
+  stash_.resize(ports_.size());
   counters_.resize(ports_.size());
   for (auto& c : counters_) c.fill(0);
   published_ = std::make_unique<PublishedFrameStats[]>(ports_.size());
@@ -64,6 +81,8 @@ DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports
 DpdkWorker::~DpdkWorker() {
   for (auto& q : tx_)
     for (size_t i = 0; i < q.count; ++i) rte_pktmbuf_free(q.mbufs[i]);
+  for (auto& st : stash_)
+    if (st.count > 0) rte_pktmbuf_free_bulk(st.mbufs.data(), st.count);
 }
 
 void DpdkWorker::run() {
@@ -72,7 +91,7 @@ void DpdkWorker::run() {
   rte_mbuf* dead[kMaxBurst];
   int64_t next_deadline = 0;
   uint64_t busy = 0, total = 0;
-  log::info("dpdk_worker_started", "lcore={} ports={}", rte_lcore_id(), ports_.size());
+  log::info("dpdk_worker_started", "lcore={} rx_queues={} tx_queue={}", rte_lcore_id(), rx_.size(), tx_queue_);
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t t0 = rte_rdtsc();
     bool work = false;
@@ -84,8 +103,8 @@ void DpdkWorker::run() {
       commands_.pop();
       work = true;
     }
-    for (size_t k = 0; k < ports_.size(); ++k) {
-      const uint16_t n = rte_eth_rx_burst(ports_[k]->port_id, 0, rx, burst);
+    for (size_t k = 0; k < rx_.size(); ++k) {
+      const uint16_t n = rte_eth_rx_burst(ports_[rx_[k].port]->port_id, rx_[k].queue, rx, burst);
       if (n == 0) continue;
       work = true;
       for (size_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
@@ -101,7 +120,7 @@ void DpdkWorker::run() {
       pipeline_->poll(now_ns_);
       next_deadline = pipeline_->next_deadline_ns();
     }
-    for (size_t k = 0; k < ports_.size(); ++k) flush_port(k);
+    for (size_t g = 0; g < ports_.size(); ++g) flush_port(g);
     if (events_pushed_) {
       events_pushed_ = false;
       if (notify_) notify_();
@@ -112,19 +131,20 @@ void DpdkWorker::run() {
     busy_cycles_.store(busy, std::memory_order_relaxed);
     total_cycles_.store(total, std::memory_order_relaxed);
     if (work) {
-      for (size_t k = 0; k < ports_.size(); ++k) published_[k].store(counters_[k].data());
+      for (size_t g = 0; g < ports_.size(); ++g) published_[g].store(counters_[g].data());
     }
   }
   pipeline_->publish();
-  for (size_t k = 0; k < ports_.size(); ++k) published_[k].store(counters_[k].data());
+  for (size_t g = 0; g < ports_.size(); ++g) published_[g].store(counters_[g].data());
 }
 
 bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
-  DpdkPort& port = *ports_[k];
-  bump(k, FrameStat::rx_frames);
-  bump(k, FrameStat::rx_bytes, rte_pktmbuf_pkt_len(m));
+  const size_t g = rx_[k].port;
+  DpdkPort& port = *ports_[g];
+  bump(g, FrameStat::rx_frames);
+  bump(g, FrameStat::rx_bytes, rte_pktmbuf_pkt_len(m));
   if (m->nb_segs != 1) {
-    bump(k, FrameStat::multi_segment);
+    bump(g, FrameStat::multi_segment);
     return false;
   }
   net::UdpChecksum mode = net::UdpChecksum::software;
@@ -133,7 +153,7 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
   } else if (port.checksum == ChecksumPolicy::automatic && port.rx_udp_cksum_offload) {
     const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
     if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
-      counters_[k][static_cast<size_t>(FrameStat::parse_error_first) +
+      counters_[g][static_cast<size_t>(FrameStat::parse_error_first) +
                    static_cast<size_t>(net::ParseError::udp_bad_checksum)]++;
       return false;
     }
@@ -143,13 +163,13 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
   net::Frame f;
   const net::ParseError e = net::parse_frame(data, rte_pktmbuf_data_len(m), mode, f);
   if (e != net::ParseError::ok) {
-    counters_[k][static_cast<size_t>(FrameStat::parse_error_first) + static_cast<size_t>(e)]++;
+    counters_[g][static_cast<size_t>(FrameStat::parse_error_first) + static_cast<size_t>(e)]++;
     return false;
   }
   switch (f.kind) {
     case net::FrameKind::udp:
       if (f.dst_ip != port.ip) {
-        bump(k, FrameStat::not_for_us);
+        bump(g, FrameStat::not_for_us);
         return false;
       }
       if (f.dst_port == port.udp_port) {
@@ -157,27 +177,29 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
       } else if (f.dst_port == config_.dpdk_egress_udp_port) {
         pipeline_->on_egress_datagram(Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
       } else {
-        bump(k, FrameStat::unknown_udp_port);
+        bump(g, FrameStat::unknown_udp_port);
       }
       return false;
     case net::FrameKind::arp:
-      return handle_arp(k, m, f, now_ns);
+      return handle_arp(g, m, f, now_ns);
     case net::FrameKind::icmp:
       if (f.dst_ip == port.ip && net::make_echo_reply_in_place(data, f)) {
-        bump(k, FrameStat::icmp_echo_answered);
-        return queue_tx(k, m);
+        bump(g, FrameStat::icmp_echo_answered);
+        return queue_tx(g, m);
       }
-      bump(k, FrameStat::icmp_ignored);
+      bump(g, FrameStat::icmp_ignored);
       return false;
   }
   return false;
 }
 
-bool DpdkWorker::handle_arp(size_t k, rte_mbuf* m, const net::Frame& f, int64_t now_ns) {
-  DpdkPort& port = *ports_[k];
+bool DpdkWorker::handle_arp(size_t g, rte_mbuf* m, const net::Frame& f, int64_t now_ns) {
+  DpdkPort& port = *ports_[g];
   arp_.learn(f.arp.sender_ip, f.arp.sender_mac, now_ns);
+  // Other lcores may send to this neighbour through this port: tell them.
+  board_.post(f.arp.sender_ip, f.arp.sender_mac, now_ns);
   if (f.arp.op != 1 || f.arp.target_ip != port.ip) {
-    bump(k, FrameStat::arp_ignored);
+    bump(g, FrameStat::arp_ignored);
     return false;
   }
   // Answer in the request's own mbuf (a reply is never longer than the minimum frame).
@@ -187,77 +209,114 @@ bool DpdkWorker::handle_arp(size_t k, rte_mbuf* m, const net::Frame& f, int64_t 
   uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
   if (out == nullptr) return false;
   std::memcpy(out, reply, len);
-  bump(k, FrameStat::arp_answered);
-  return queue_tx(k, m);
+  bump(g, FrameStat::arp_answered);
+  return queue_tx(g, m);
 }
 
-bool DpdkWorker::queue_tx(size_t k, rte_mbuf* m) {
-  TxQueue& q = tx_[k];
-  if (q.count == q.mbufs.size()) flush_port(k);
+bool DpdkWorker::queue_tx(size_t g, rte_mbuf* m) {
+  TxQueue& q = tx_[g];
+  if (q.count == q.mbufs.size()) flush_port(g);
   if (q.count == q.mbufs.size()) {
-    bump(k, FrameStat::tx_dropped);
+    bump(g, FrameStat::tx_dropped);
     return false;  // caller frees it
   }
   q.mbufs[q.count++] = m;
   return true;
 }
 
-void DpdkWorker::flush_port(size_t k) {
-  TxQueue& q = tx_[k];
+void DpdkWorker::flush_port(size_t g) {
+  TxQueue& q = tx_[g];
   if (q.count == 0) return;
-  const uint16_t sent = rte_eth_tx_burst(ports_[k]->port_id, 0, q.mbufs.data(), static_cast<uint16_t>(q.count));
-  bump(k, FrameStat::tx_frames, sent);
+  const uint16_t sent = rte_eth_tx_burst(ports_[g]->port_id, tx_queue_, q.mbufs.data(), static_cast<uint16_t>(q.count));
+  bump(g, FrameStat::tx_frames, sent);
   // Keep what the queue did not take for the next turn (egress back-pressure).
   std::memmove(q.mbufs.data(), q.mbufs.data() + sent, (q.count - sent) * sizeof(rte_mbuf*));
   q.count -= sent;
 }
 
-bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) {
-  // Egress leaves through the worker's first port, from its address.
-  constexpr size_t k = 0;
-  DpdkPort& port = *ports_[k];
-  TxQueue& q = tx_[k];
-  if (q.count == q.mbufs.size()) {
-    flush_port(k);
-    if (q.count == q.mbufs.size()) return false;
+rte_mbuf* DpdkWorker::take_mbuf(size_t g) {
+  MbufStash& st = stash_[g];
+  if (st.count == 0) {
+    // One bulk get per kStashSize fragments instead of a mempool call per fragment.
+    if (rte_pktmbuf_alloc_bulk(ports_[g]->pool, st.mbufs.data(), kStashSize) != 0)
+      return rte_pktmbuf_alloc(ports_[g]->pool);
+    st.count = kStashSize;
   }
-  const net::Mac* dst = have_static_mac_ ? &static_mac_ : arp_.lookup(to.ip, now_ns_);
-  if (dst == nullptr) {
-    bump(k, FrameStat::egress_no_neighbour);
-    if (arp_.should_request(to.ip, now_ns_)) {
+  return st.mbufs[--st.count];
+}
+
+const DpdkWorker::EgressHop* DpdkWorker::resolve(uint32_t dst) {
+  constexpr int64_t kRecheckNs = 1'000'000'000;
+  EgressHop& e = egress_cache_[(dst * 0x9E3779B1u) >> 26];
+  if (e.dst == dst && now_ns_ < e.until_ns) return &e;
+  const EgressRoutes::Hop hop = routes_.lookup(dst);
+  const net::Mac* mac = have_static_mac_ ? &static_mac_ : arp_.lookup(hop.next_hop, now_ns_);
+  if (mac == nullptr) {
+    // Learned by another lcore (the reply arrived on a queue it serves)?
+    net::Mac m;
+    int64_t learned = 0;
+    if (board_.read(hop.next_hop, m, learned) && now_ns_ - learned <= arp_.max_age_ns) {
+      arp_.learn(hop.next_hop, m, learned);
+      mac = arp_.lookup(hop.next_hop, now_ns_);
+    }
+  }
+  if (mac == nullptr) {
+    bump(hop.port, FrameStat::egress_no_neighbour);
+    DpdkPort& port = *ports_[hop.port];
+    if (arp_.should_request(hop.next_hop, now_ns_)) {
       if (rte_mbuf* m = rte_pktmbuf_alloc(port.pool)) {
         uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, net::kMinFrameSize));
-        net::build_arp_request(port.mac, port.ip, to.ip, out);
-        if (!queue_tx(k, m)) rte_pktmbuf_free(m);
+        net::build_arp_request(port.mac, port.ip, hop.next_hop, out);
+        if (!queue_tx(hop.port, m)) rte_pktmbuf_free(m);
       }
     }
-    return false;
+    return nullptr;
   }
-  rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
-  if (m == nullptr) {
-    bump(k, FrameStat::tx_no_mbuf);
-    return false;
+  e.dst = dst;
+  e.port = hop.port;
+  e.mac = *mac;
+  e.until_ns = now_ns_ + kRecheckNs;
+  return &e;
+}
+
+bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) {
+  const EgressHop* hop = resolve(to.ip);
+  if (hop == nullptr) return false;  // next hop unresolved: the fragment waits
+  const size_t g = hop->port;
+  DpdkPort& port = *ports_[g];
+  TxQueue& q = tx_[g];
+  if (q.count == q.mbufs.size()) {
+    flush_port(g);
+    if (q.count == q.mbufs.size()) return false;
   }
   const size_t udp_payload = kDataHeaderSize + payload_len;
   const size_t len = net::kUdpFrameOverhead + udp_payload;
-  uint8_t* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
-  if (out == nullptr) {
+  rte_mbuf* m = take_mbuf(g);
+  if (m == nullptr) {
+    bump(g, FrameStat::tx_no_mbuf);
+    return false;
+  }
+  if (len > rte_pktmbuf_tailroom(m)) {
     rte_pktmbuf_free(m);
-    bump(k, FrameStat::tx_no_mbuf);
+    bump(g, FrameStat::tx_no_mbuf);
     return true;  // larger than an mbuf: never sendable, do not wedge the sender
   }
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = static_cast<uint32_t>(len);
+  uint8_t* out = rte_pktmbuf_mtod(m, uint8_t*);
   net::UdpFlow flow;
   flow.src_mac = port.mac;
-  flow.dst_mac = *dst;
+  flow.dst_mac = hop->mac;
   flow.src_ip = port.ip;
   flow.dst_ip = to.ip;
   flow.src_port = config_.dpdk_egress_udp_port;
   flow.dst_port = to.port;
   net::write_udp_headers(flow, ip_id_++, udp_payload, out);
-  // Plain memcpy: the distribution's rte_memcpy is built for an old CPU baseline.
-  std::memcpy(out + net::kUdpFrameOverhead, header, kDataHeaderSize);
-  std::memcpy(out + net::kUdpFrameOverhead + kDataHeaderSize, payload, payload_len);
+  uint8_t* body = out + net::kUdpFrameOverhead;
   if (port.tx_udp_cksum_offload) {
+    // Plain memcpy: the distribution's rte_memcpy is built for an old CPU baseline.
+    std::memcpy(body, header, kDataHeaderSize);
+    std::memcpy(body + kDataHeaderSize, payload, payload_len);
     m->l2_len = net::kEthHeaderSize;
     m->l3_len = net::kIpv4HeaderSize;
     m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
@@ -265,14 +324,20 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
     auto* udp = reinterpret_cast<rte_udp_hdr*>(out + net::kEthHeaderSize + net::kIpv4HeaderSize);
     udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
   } else {
-    net::finish_udp_checksum(out);
+    // Checksummed while copied: one pass over the payload, headers summed from values.
+    uint64_t sum = net::checksum_copy(0, body, header, kDataHeaderSize);
+    sum = net::checksum_copy(sum, body + kDataHeaderSize, payload, payload_len);
+    net::set_udp_checksum(flow, udp_payload, sum, out);
   }
   q.mbufs[q.count++] = m;
+  // Hand full bursts to the NIC at once: the mbufs come back to the pool (and to the
+  // next fragments) while still in cache, instead of a whole poll's worth being held.
+  if (q.count >= kTxBurst) flush_port(g);
   return true;
 }
 
 void DpdkWorker::flush() {
-  for (size_t k = 0; k < ports_.size(); ++k) flush_port(k);
+  for (size_t g = 0; g < ports_.size(); ++g) flush_port(g);
 }
 
 void DpdkWorker::push_event(const DpdkEvent& e) {
@@ -308,6 +373,21 @@ void DpdkWorker::unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered
   e.unit_bytes = bytes;
   e.reason = reason;
   push_event(e);
+}
+
+bool DpdkWorker::foreign_gpu_command(const StreamCommand& cmd) {
+  DpdkEvent e;
+  e.kind = cmd.kind == StreamCommand::Kind::gpu_ack ? DpdkEvent::Kind::gpu_ack : DpdkEvent::Kind::gpu_nack;
+  e.stream_id = cmd.route.stream_id;
+  e.unit_seq = cmd.unit_seq;
+  e.fragment_count = cmd.fragment_count;
+  e.encoding = cmd.encoding;
+  e.first_fragment = cmd.first_fragment;
+  e.missing_count = cmd.missing_count;
+  e.size = cmd.nack_size;
+  std::memcpy(e.bytes, cmd.nack, cmd.nack_size);
+  push_event(e);
+  return true;
 }
 
 void DpdkWorker::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {

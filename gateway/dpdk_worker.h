@@ -1,13 +1,15 @@
-// The run-to-completion loop of one DPDK lcore: RX bursts from its ports with prefetch,
-// own Ethernet/IPv4/UDP parsing and checksum checks, ARP responder and ICMP echo for
-// the ports' addresses, the ingest pipeline, TX of egress fragments and replies, and
-// busy-cycle accounting. Per-lcore state only; commands arrive and events leave
-// through SPSC rings.
+// The run-to-completion loop of one DPDK lcore: RX bursts from its (port, queue) pairs
+// with prefetch, own Ethernet/IPv4/UDP parsing and checksum checks, ARP responder and
+// ICMP echo for the ports' addresses, the ingest pipeline, TX of egress fragments (out
+// of the port EgressRoutes picks, on this lcore's own TX queue of that port) and
+// replies, and busy-cycle accounting. Per-lcore state only; commands arrive and events
+// leave through SPSC rings; learned neighbours are shared through a NeighbourBoard.
 //
 // \threadbound run() and everything it calls execute on the worker's lcore; the rings,
 // stop flag and published counters are the only state shared with the main thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -17,6 +19,8 @@
 #include "gateway/arp_table.h"
 #include "gateway/config.h"
 #include "gateway/dpdk_port.h"
+#include "gateway/egress_routes.h"
+#include "gateway/neighbour_board.h"
 #include "gateway/pipeline.h"
 #include "gateway/spsc_ring.h"
 
@@ -45,19 +49,27 @@ enum class FrameStat : uint8_t {
 inline constexpr size_t kFrameStatCount = static_cast<size_t>(FrameStat::kCount);
 const char* frame_stat_name(size_t i);
 using PublishedFrameStats = PublishedStats<kFrameStatCount>;
+using FrameStatsView = StatsSum<kFrameStatCount>;
+
+/// One RX queue an lcore polls.
+struct DpdkRxQueue {
+  size_t port = 0;     ///< index into the backend's ports (GatewayConfig::ports order)
+  uint16_t queue = 0;
+};
 
 /// A pipeline event carried to the agent's thread.
 struct DpdkEvent {
-  enum class Kind : uint8_t { nack, unit_done, released } kind = Kind::nack;
+  /// gpu_ack / gpu_nack: a GPU server's answer for a stream another lcore serves.
+  enum class Kind : uint8_t { nack, unit_done, released, gpu_ack, gpu_nack } kind = Kind::nack;
   Endpoint to;
   uint32_t stream_id = 0;
   uint32_t unit_seq = 0;
-  // nack
-  uint16_t fragment_count = 0;
+  // nack, gpu_nack
+  uint32_t fragment_count = 0;
   uint32_t round = 0;
   NackEncoding encoding = NackEncoding::list;
-  uint16_t first_fragment = 0;
-  uint16_t missing_count = 0;
+  uint32_t first_fragment = 0;
+  uint32_t missing_count = 0;
   uint16_t size = 0;
   uint8_t bytes[kMaxCommandNackBytes];
   // unit_done
@@ -68,7 +80,10 @@ struct DpdkEvent {
 
 class DpdkWorker final : private EgressOut, private PipelineEvents {
  public:
-  DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, const KeyRing& keys);
+  /// `ports` are all of the backend's ports (TX goes out of any of them on queue
+  /// `tx_queue`); `rx` the queues this lcore polls, at most one per port.
+  DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, std::vector<DpdkRxQueue> rx,
+             uint16_t tx_queue, const EgressRoutes& routes, NeighbourBoard& board, const KeyRing& keys);
   ~DpdkWorker() override;
 
   /// The lcore loop; returns after request_stop().
@@ -80,8 +95,9 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   SpscRing<StreamCommand>& commands() { return commands_; }
   SpscRing<DpdkEvent>& events() { return events_; }
   const Pipeline& pipeline() const { return *pipeline_; }
-  const std::vector<DpdkPort*>& ports() const { return ports_; }
-  const PublishedFrameStats& frame_stats(size_t k) const { return published_[k]; }
+  const std::vector<DpdkRxQueue>& rx_queues() const { return rx_; }
+  /// This lcore's frame counters of port `port` (RX of its queue, its own TX).
+  const PublishedFrameStats& frame_stats(size_t port) const { return published_[port]; }
   uint64_t busy_cycles() const { return busy_cycles_.load(std::memory_order_relaxed); }
   uint64_t total_cycles() const { return total_cycles_.load(std::memory_order_relaxed); }
   uint64_t events_dropped() const { return events_dropped_.load(std::memory_order_relaxed); }
@@ -92,16 +108,33 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   void send_nack(const Endpoint& device_control, const NackOut& nack) override;
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
+  bool foreign_gpu_command(const StreamCommand& cmd) override;
+
+  /// Egress hop of a GPU server: port and next-hop MAC, cached per destination.
+  struct EgressHop {
+    uint32_t dst = 0;
+    size_t port = 0;
+    net::Mac mac{};
+    int64_t until_ns = 0;  ///< re-resolved after this (routes are fixed, ARP is not)
+  };
+  const EgressHop* resolve(uint32_t dst);
 
   bool handle(size_t k, rte_mbuf* m, int64_t now_ns);
-  bool handle_arp(size_t k, rte_mbuf* m, const net::Frame& f, int64_t now_ns);
-  bool queue_tx(size_t k, rte_mbuf* m);
-  void flush_port(size_t k);
+  bool handle_arp(size_t g, rte_mbuf* m, const net::Frame& f, int64_t now_ns);
+  bool queue_tx(size_t g, rte_mbuf* m);
+  rte_mbuf* take_mbuf(size_t g);
+  void flush_port(size_t g);
   void push_event(const DpdkEvent& e);
   void bump(size_t k, FrameStat s, uint64_t n = 1) { counters_[k][static_cast<size_t>(s)] += n; }
 
   const GatewayConfig& config_;
-  std::vector<DpdkPort*> ports_;
+  std::vector<DpdkPort*> ports_;  ///< all ports, by backend index g
+  std::vector<DpdkRxQueue> rx_;   ///< polled queues, by pipeline port index k
+  uint16_t tx_queue_;
+  const EgressRoutes& routes_;
+  NeighbourBoard& board_;
+  static constexpr size_t kEgressCacheSize = 64;  ///< direct-mapped by destination
+  std::array<EgressHop, kEgressCacheSize> egress_cache_{};
   std::unique_ptr<Pipeline> pipeline_;
   SpscRing<StreamCommand> commands_;
   SpscRing<DpdkEvent> events_;
@@ -117,8 +150,15 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
     std::vector<rte_mbuf*> mbufs;
     size_t count = 0;
   };
-  std::vector<TxQueue> tx_;
-  std::vector<std::array<uint64_t, kFrameStatCount>> counters_;
+  std::vector<TxQueue> tx_;  ///< by port g
+  /// Egress mbufs taken from port g's pool in bulk, handed out one per fragment.
+  static constexpr unsigned kStashSize = 32;
+  struct MbufStash {
+    std::array<rte_mbuf*, kStashSize> mbufs{};
+    unsigned count = 0;
+  };
+  std::vector<MbufStash> stash_;
+  std::vector<std::array<uint64_t, kFrameStatCount>> counters_;  ///< by port g
   std::unique_ptr<PublishedFrameStats[]> published_;
 
   std::atomic<bool> stop_{false};

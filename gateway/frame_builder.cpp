@@ -72,15 +72,26 @@ void write_udp_headers(const UdpFlow& flow, uint16_t ip_id, size_t payload_len, 
   wire::put_u16(ip + 6, 0x4000);  // don't fragment
   ip[8] = 64;
   ip[9] = kIpProtoUdp;
-  wire::put_u16(ip + 10, 0);
   wire::put_u32(ip + 12, flow.src_ip);
   wire::put_u32(ip + 16, flow.dst_ip);
-  wire::put_u16(ip + 10, checksum_finish(checksum_add(0, ip, kIpv4HeaderSize)));
+  // Summed from the values, not read back from the frame (a store-forwarding stall).
+  const uint64_t ip_sum = 0x4500 + uint64_t{kIpv4HeaderSize} + udp_len + ip_id + 0x4000 + (64u << 8) +
+                          kIpProtoUdp + (flow.src_ip >> 16) + (flow.src_ip & 0xffff) + (flow.dst_ip >> 16) +
+                          (flow.dst_ip & 0xffff);
+  wire::put_u16(ip + 10, checksum_finish(ip_sum));
   uint8_t* udp = ip + kIpv4HeaderSize;
   wire::put_u16(udp, flow.src_port);
   wire::put_u16(udp + 2, flow.dst_port);
   wire::put_u16(udp + 4, udp_len);
   wire::put_u16(udp + 6, 0);
+}
+
+void set_udp_checksum(const UdpFlow& flow, size_t payload_len, uint64_t payload_sum, uint8_t* out) {
+  const auto udp_len = static_cast<uint16_t>(kUdpHeaderSize + payload_len);
+  const uint64_t s = payload_sum + udp_pseudo_sum(flow.src_ip, flow.dst_ip, udp_len) + flow.src_port +
+                     flow.dst_port + udp_len;
+  const uint16_t sum = checksum_finish(s);
+  wire::put_u16(out + kEthHeaderSize + kIpv4HeaderSize + 6, sum == 0 ? 0xffff : sum);
 }
 
 void finish_udp_checksum(uint8_t* frame) {

@@ -39,6 +39,11 @@ struct UdpFlow {
 /// NIC offload fill it.
 void write_udp_headers(const UdpFlow& flow, uint16_t ip_id, size_t payload_len, uint8_t* out);
 
+/// Stores the UDP checksum of a frame written by write_udp_headers() whose payload's
+/// running sum (checksum_add/checksum_copy over the `payload_len` bytes) the caller
+/// already has: the headers are summed from `flow`, nothing is read back.
+void set_udp_checksum(const UdpFlow& flow, size_t payload_len, uint64_t payload_sum, uint8_t* out);
+
 /// Computes and stores the UDP checksum of a frame written by write_udp_headers().
 void finish_udp_checksum(uint8_t* frame);
 

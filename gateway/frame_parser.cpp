@@ -70,7 +70,8 @@ ParseError parse_frame(const uint8_t* data, size_t len, UdpChecksum udp, Frame& 
   if (ihl < kIpv4HeaderSize) return ParseError::ip_bad_header_length;
   if (total > avail) return ParseError::ip_truncated;
   if (ihl > total) return ParseError::ip_bad_header_length;
-  if (checksum_finish(checksum_add(0, ip, ihl)) != 0) return ParseError::ip_bad_checksum;
+  const bool ip_ok = ihl == kIpv4HeaderSize ? ipv4_header20_valid(ip) : checksum_finish(checksum_add(0, ip, ihl)) == 0;
+  if (!ip_ok) return ParseError::ip_bad_checksum;
   // More-fragments bit or a non-zero offset: an IP fragment.
   if ((wire::get_u16(ip + 6) & 0x3fff) != 0) return ParseError::ip_fragment;
   out.src_ip = wire::get_u32(ip + 12);

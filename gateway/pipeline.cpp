@@ -17,7 +17,8 @@ size_t idx(EgressStat s) { return static_cast<size_t>(s); }
 
 /// One data port: its receiver and counters. The receiver calls back into the pipeline.
 struct Pipeline::Port final : ReceiverEvents {
-  Port(Pipeline& p, uint16_t udp, const ReceiverConfig& rc) : owner(p), udp_port(udp), receiver(rc, *this) {}
+  Port(Pipeline& p, uint16_t udp, const ReceiverConfig& rc, bool counts)
+      : owner(p), udp_port(udp), counts_streams(counts), receiver(rc, *this) {}
 
   void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {
     owner.on_complete(*this, info, unit);
@@ -27,6 +28,7 @@ struct Pipeline::Port final : ReceiverEvents {
 
   Pipeline& owner;
   uint16_t udp_port;
+  bool counts_streams;
   UnitReceiver receiver;
   uint64_t c[kPortStatCount] = {};
   PublishedPortStats published;
@@ -52,7 +54,7 @@ Pipeline::Pipeline(const PipelineConfig& config, PipelineEvents& events, EgressO
   for (const PipelinePort& p : config_.data_ports) {
     ReceiverConfig rc = config_.receiver;
     rc.memory_budget_bytes = p.memory_budget_bytes;
-    ports_.push_back(std::make_unique<Port>(*this, p.udp_port, rc));
+    ports_.push_back(std::make_unique<Port>(*this, p.udp_port, rc, p.counts_streams));
   }
   sender_sink_ = std::make_unique<SenderSink>(*this);
   sender_ = std::make_unique<UnitSender>(config_.egress, *sender_sink_, sender_sink_.get());
@@ -260,7 +262,8 @@ void Pipeline::recount_streams() {
   for (auto& p : ports_) p->c[idx(PortStat::streams)] = 0;
   streams_.for_each([&](StreamRoute& r) {
     if (r.retired) return;
-    if (Port* p = port_by_udp(r.data_port)) ++p->c[idx(PortStat::streams)];
+    Port* p = port_by_udp(r.data_port);
+    if (p != nullptr && p->counts_streams) ++p->c[idx(PortStat::streams)];
   });
 }
 
@@ -307,6 +310,8 @@ void Pipeline::on_egress_datagram(const Endpoint& from, const uint8_t* data, siz
     ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
     return;
   }
+  // A stream served by another core's pipeline: its egress store is there.
+  if (streams_.find(cmd.route.stream_id) == nullptr && events_.foreign_gpu_command(cmd)) return;
   apply(cmd, now_ns);
 }
 

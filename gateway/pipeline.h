@@ -25,6 +25,10 @@ namespace aigw {
 struct PipelinePort {
   uint16_t udp_port = 0;
   size_t memory_budget_bytes = size_t{256} << 20;  ///< overrides receiver.memory_budget_bytes
+  /// Whether this pipeline reports the port's admitted streams (`streams` gauge). When
+  /// several pipelines serve one port (RSS queues, socket workers) all of them admit
+  /// every stream, and only one counts them, so the per-port sum stays right.
+  bool counts_streams = true;
 };
 
 struct PipelineConfig {

@@ -48,6 +48,13 @@ class PipelineEvents {
                          LossReason reason) = 0;
   /// A released stream finished its last unit and left the pipeline.
   virtual void stream_released(uint32_t stream_id, uint32_t last_unit_seq) = 0;
+  /// A GPU server's ack or NACK (`cmd`) reached this pipeline for a stream it does not
+  /// serve (egress and its answers can use another core's port or queue). True when
+  /// the command was taken to be delivered to the pipeline that serves the stream.
+  virtual bool foreign_gpu_command(const StreamCommand& cmd) {
+    (void)cmd;
+    return false;
+  }
 };
 
 /// Where egress fragments go. Implementations batch and flush on flush().

@@ -103,4 +103,27 @@ struct PublishedStats {
 using PublishedPortStats = PublishedStats<kPortStatCount>;
 using PublishedEgressStats = PublishedStats<kEgressStatCount>;
 
+/// The counters of one data port summed over the pipelines that serve it (one per RSS
+/// queue or socket worker). Built on the reading thread; holds no copies.
+template <size_t N>
+class StatsSum {
+ public:
+  static constexpr size_t kMaxParts = 64;
+  StatsSum() = default;
+  explicit StatsSum(const PublishedStats<N>& s) { add(s); }
+  void add(const PublishedStats<N>& s) {
+    if (n_ < kMaxParts) parts_[n_++] = &s;
+  }
+  uint64_t get(size_t i) const {
+    uint64_t v = 0;
+    for (size_t p = 0; p < n_; ++p) v += parts_[p]->get(i);
+    return v;
+  }
+
+ private:
+  const PublishedStats<N>* parts_[kMaxParts] = {};
+  size_t n_ = 0;
+};
+using PortStatsView = StatsSum<kPortStatCount>;
+
 }  // namespace aigw

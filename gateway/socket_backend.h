@@ -35,7 +35,7 @@ class SocketBackend final : public Backend, private EgressOut, private PipelineE
   void post(const StreamCommand& cmd) override;
   size_t port_count() const override { return ports_.size(); }
   Endpoint data_endpoint(size_t i) const override { return ports_[i].bound; }
-  const PublishedPortStats& port_stats(size_t i) const override { return pipeline_->port_stats(i); }
+  PortStatsView port_stats(size_t i) const override { return PortStatsView(pipeline_->port_stats(i)); }
   Endpoint egress_endpoint() const override { return egress_bound_; }
   size_t pipeline_count() const override { return 1; }
   const PublishedEgressStats& egress_stats(size_t) const override { return pipeline_->egress_stats(); }

@@ -11,6 +11,8 @@
 //
 // UDP checksums are verified in software (net_pcap has no offload); with the environment
 // variable AIGW_BENCH_CHECKSUM_NONE=1 the port skips them, as on a NIC with rx offload.
+// AIGW_BENCH_NO_EGRESS=1 gives the streams no GPU server, so completed units are stored
+// but never sent: the run then measures ingest alone, and the difference is egress.
 #include <benchmark/benchmark.h>
 #include <pcap/pcap.h>
 #include <rte_cycles.h>
@@ -117,7 +119,7 @@ struct Rig {
       c.route.data_port = kDataPort;
       c.route.source = {kDevIp, 0};
       c.route.device_control = {0x7f000001, 9};
-      c.route.gpu = {kGpuIp, 5000};
+      if (std::getenv("AIGW_BENCH_NO_EGRESS") == nullptr) c.route.gpu = {kGpuIp, 5000};
       backend->post(c);
     }
   }

@@ -61,12 +61,19 @@ batch = 32
 eal_args = ["-l", "0", "--no-huge"]
 burst = 64
 next_hop_mac = "02:00:00:00:00:01"
+egress_port = 1
 [[port]]
 address = "127.0.0.2"
 port = 9001
 capacity_gbps = 25
 memory_budget_mb = 64
 checksum = "software"
+prefix_len = 24
+rx_queues = 2
+[[route]]
+prefix = "10.9.0.0/16"
+port = 1
+via = "127.0.0.254"
 [[stream]]
 id = 42
 port = 9001
@@ -95,6 +102,16 @@ gpu_id = 3
   EXPECT_EQ(c.ports[1].dpdk_port_id, 1);
   EXPECT_EQ(c.ports[1].checksum, ChecksumPolicy::software);
   EXPECT_DOUBLE_EQ(c.ports[1].capacity_bps, 25e9);
+  EXPECT_EQ(c.ports[1].prefix_len, 24);
+  EXPECT_EQ(c.ports[1].rx_queues, 2);
+  EXPECT_EQ(c.ports[0].prefix_len, -1);
+  EXPECT_EQ(c.ports[0].rx_queues, 1);
+  EXPECT_EQ(c.dpdk_egress_port, 1u);
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].prefix, 0x0a090000u);
+  EXPECT_EQ(c.routes[0].prefix_len, 16);
+  EXPECT_EQ(c.routes[0].port_index, 1u);
+  EXPECT_EQ(c.routes[0].via, 0x7f0000feu);
   ASSERT_EQ(c.static_streams.size(), 1u);
   EXPECT_EQ(c.static_streams[0].stream_id, 42u);
   EXPECT_EQ(c.static_streams[0].gpu.port, 7500);
@@ -119,6 +136,14 @@ TEST(Config, ErrorsNameTheKey) {
       {minimal() + "[[stream]]\nid = 1\nport = 1234\n", "names a port"},
       {minimal() + "[[stream]]\nid = 1\nport = 9000\ngpu = \"x\"\n", "stream[0].gpu"},
       {minimal() + "[egress]\nmax_payload = 10\n", "egress.max_payload"},
+      {minimal() + "[dpdk]\negress_port = 1\n", "dpdk.egress_port"},
+      {minimal() + "[[route]]\nprefix = \"10.0.0.0\"\n", "route[0].prefix"},
+      {minimal() + "[[route]]\nprefix = \"10.0.0.0/33\"\n", "route[0].prefix"},
+      {minimal() + "[[route]]\nprefix = \"10.0.0.0/8\"\nport = 3\n", "route[0].port"},
+      {minimal() + "[[route]]\nprefix = \"10.0.0.0/8\"\nvia = \"x\"\n", "route[0].via"},
+      {minimal() + "[[port]]\nport = 9001\nprefix_len = 40\n", "port[1].prefix_len"},
+      {minimal() + "[[port]]\nport = 9001\nrx_queues = 0\n", "port[1].rx_queues"},
+
   };
   for (const auto& c : cases) {
     GatewayConfig cfg;

@@ -69,5 +69,21 @@ TEST(FrameBuilder, UdpHeadersCarryLengthsAndChecksum) {
   EXPECT_EQ(f.payload_len, 733u);
 }
 
+TEST(FrameBuilder, ChecksumFromThePayloadSumEqualsTheFullPass) {
+  const auto flow = test::test_flow();
+  for (size_t len : {1u, 32u, 733u, 760u}) {
+    std::vector<uint8_t> payload(len);
+    for (size_t i = 0; i < len; ++i) payload[i] = static_cast<uint8_t>(i * 7 + 1);
+    auto expected = test::udp_frame(flow, payload);
+    std::vector<uint8_t> frame(kUdpFrameOverhead + len);
+    write_udp_headers(flow, 1, len, frame.data());
+    const uint64_t sum = checksum_copy(0, frame.data() + kUdpFrameOverhead, payload.data(), len);
+    set_udp_checksum(flow, len, sum, frame.data());
+    EXPECT_EQ(frame, expected) << len;
+    Frame f;
+    EXPECT_EQ(parse_frame(frame.data(), frame.size(), UdpChecksum::software, f), ParseError::ok) << len;
+  }
+}
+
 }  // namespace
 }  // namespace aigw::net
