@@ -308,6 +308,7 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   so.get("buffer_bytes", c.socket_buffer_bytes);
   so.get("batch", c.socket_batch);
   so.get("batches_per_turn", c.socket_batches_per_turn);
+  so.get("workers", c.socket_workers);
   so.check_unknown();
 
   Table dp(root["dpdk"].as_table(), "dpdk", error);
@@ -360,6 +361,9 @@ bool validate_config(const GatewayConfig& c, std::string& error) {
   if (c.receiver.max_units_in_flight == 0) return bad("receiver.max_units_in_flight must be >= 1");
   if (c.socket_batch == 0 || c.socket_batch > 1024) return bad("socket.batch must be in 1..1024");
   if (c.socket_batches_per_turn == 0) return bad("socket.batches_per_turn must be >= 1");
+  if (c.socket_workers == 0 || c.socket_workers > 64) return bad("socket.workers must be in 1..64");
+  if (c.egress_bind.port != 0 && c.egress_bind.port + (c.socket_workers - 1) > 65535)
+    return bad("egress.bind port + socket.workers - 1 must be <= 65535 (worker w binds the port + w)");
   if (c.dpdk_burst == 0 || c.dpdk_burst > 512) return bad("dpdk.burst must be in 1..512");
   if (c.dpdk_egress_port >= c.ports.size()) return bad("dpdk.egress_port must name a [[port]] (0-based index)");
   for (size_t i = 0; i < c.routes.size(); ++i)

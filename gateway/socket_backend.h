@@ -1,14 +1,17 @@
-// The kernel-socket backend (default, no special hardware): one libev loop, one UDP
-// socket per data port read with recvmmsg in batches (bounded batches per readable
-// event so no port and not the control socket can starve), one egress socket that
-// sends fragments to GPU servers with sendmmsg and receives their acks and NACKs. All
-// ports share one pipeline on the loop's thread.
+// The kernel-socket backend (default, no special hardware). With `socket.workers = 1`
+// one SocketWorker (sockets + pipeline) runs on the agent's libev loop. With N > 1, N
+// workers each run their own loop on their own thread with their own pipeline, their
+// own socket per data port (all bound to the same address with SO_REUSEPORT, so the
+// kernel hashes each flow to one worker) and their own egress socket (GPU servers
+// answer the address fragments came from, so acks and NACKs return to the worker that
+// forwarded the unit). Commands reach every worker through an SPSC ring each; events
+// come back to the agent's loop through an SPSC ring per worker and an ev_async.
 //
-// \threadbound Everything runs on the thread of `loop`, together with the agent.
+// \threadbound The public API is called on the agent's thread (the loop's thread);
+// counters are readable from any thread.
 #pragma once
 
 #include <ev.h>
-#include <sys/socket.h>
 
 #include <memory>
 #include <string>
@@ -16,11 +19,12 @@
 
 #include "gateway/config.h"
 #include "gateway/data_plane.h"
-#include "gateway/pipeline.h"
+#include "gateway/event_relay.h"
+#include "gateway/socket_worker.h"
 
 namespace aigw {
 
-class SocketBackend final : public Backend, private EgressOut, private PipelineEvents {
+class SocketBackend final : public Backend, private PipelineEvents {
  public:
   SocketBackend(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys);
   ~SocketBackend() override;
@@ -29,78 +33,50 @@ class SocketBackend final : public Backend, private EgressOut, private PipelineE
 
   void set_events(PipelineEvents* events) override { events_ = events; }
   bool start(std::string& error) override;
+  /// Starts the worker threads (several workers), after the agent queued its commands.
+  void activate() override;
   void stop() override;
 
   // DataPlane
   void post(const StreamCommand& cmd) override;
-  size_t port_count() const override { return ports_.size(); }
-  Endpoint data_endpoint(size_t i) const override { return ports_[i].bound; }
-  PortStatsView port_stats(size_t i) const override { return PortStatsView(pipeline_->port_stats(i)); }
-  Endpoint egress_endpoint() const override { return egress_bound_; }
-  size_t pipeline_count() const override { return 1; }
-  const PublishedEgressStats& egress_stats(size_t) const override { return pipeline_->egress_stats(); }
-  size_t core_count() const override { return 1; }
+  size_t port_count() const override { return config_.ports.size(); }
+  Endpoint data_endpoint(size_t i) const override { return workers_.front()->data_endpoint(i); }
+  PortStatsView port_stats(size_t i) const override;
+  /// Worker 0's egress address (worker w binds the configured port + w, or port 0).
+  Endpoint egress_endpoint() const override { return workers_.front()->egress_endpoint(); }
+  size_t pipeline_count() const override { return workers_.size(); }
+  const PublishedEgressStats& egress_stats(size_t w) const override { return workers_[w]->pipeline().egress_stats(); }
+  size_t core_count() const override { return workers_.size(); }
   void cpu_counters(size_t core, uint64_t& busy, uint64_t& total) const override;
+  /// Every worker serves every port; the kernel spreads a port's flows over them.
   size_t core_of_port(size_t) const override { return 0; }
   void render_backend_metrics(std::string& out) const override;
 
-  const Pipeline& pipeline() const { return *pipeline_; }
+  size_t worker_count() const { return workers_.size(); }
+  /// Worker w's pipeline (counters from any thread; the rest on the worker's thread).
+  const Pipeline& pipeline(size_t w = 0) const { return workers_[w]->pipeline(); }
+  /// Worker w's egress address.
+  Endpoint worker_egress_endpoint(size_t w) const { return workers_[w]->egress_endpoint(); }
 
  private:
-  struct PortSocket {
-    SocketBackend* owner = nullptr;
-    size_t index = 0;
-    int fd = -1;
-    Endpoint bound;
-    ev_io io{};
-  };
-
-  // EgressOut
-  bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) override;
-  void flush() override;
-  // PipelineEvents (relayed to the agent)
+  // PipelineEvents of the single worker on the agent's loop (relayed to the agent).
   void send_nack(const Endpoint& device_control, const NackOut& nack) override;
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
 
-  static void on_data(struct ev_loop* loop, ev_io* w, int revents);
-  static void on_egress(struct ev_loop* loop, ev_io* w, int revents);
-  static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
-  static void on_prepare(struct ev_loop* loop, ev_prepare* w, int revents);
-  void read_port(PortSocket& p);
-  void read_egress();
-  void service();
+  static void on_events(struct ev_loop* loop, ev_async* w, int revents);
+  void drain_events();
+  bool threaded() const { return !relays_.empty(); }
 
   struct ev_loop* loop_;
   const GatewayConfig& config_;
   const KeyRing& keys_;
   PipelineEvents* events_ = nullptr;
-  std::unique_ptr<Pipeline> pipeline_;
-  std::vector<PortSocket> ports_;
-  int egress_fd_ = -1;
-  Endpoint egress_bound_;
-  ev_io egress_io_{};
-  ev_timer timer_{};
-  ev_prepare prepare_{};
-
-  // Receive batch (recvmmsg), allocated once.
-  size_t slot_bytes_ = 0;
-  std::vector<uint8_t> rx_buf_;
-  std::vector<mmsghdr> rx_msgs_;
-  std::vector<iovec> rx_iov_;
-  std::vector<sockaddr_in> rx_addr_;
-  // Transmit batch (sendmmsg), allocated once.
-  std::vector<uint8_t> tx_buf_;
-  std::vector<mmsghdr> tx_msgs_;
-  std::vector<iovec> tx_iov_;
-  std::vector<sockaddr_in> tx_addr_;
-  size_t tx_count_ = 0;
-  bool tx_blocked_ = false;
-
-  uint64_t rx_oversize_ = 0;   ///< datagrams larger than a receive slot
-  uint64_t rx_errors_ = 0;
-  uint64_t tx_errors_ = 0;
-  std::atomic<uint64_t> published_oversize_ = 0, published_rx_errors_ = 0, published_tx_errors_ = 0;
+  std::vector<std::unique_ptr<EventRelay>> relays_;  ///< by worker; empty with one worker
+  std::vector<std::unique_ptr<SocketWorker>> workers_;
+  ev_async async_{};
+  bool threads_started_ = false;
+  uint64_t commands_dropped_ = 0;
 };
 
 }  // namespace aigw
