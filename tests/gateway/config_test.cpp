@@ -25,6 +25,7 @@ TEST(Config, DefaultsWithOnePort) {
   EXPECT_EQ(c.key[1], 0x11);
   EXPECT_EQ(c.sync_period_ns, 1'000'000'000);
   EXPECT_DOUBLE_EQ(c.load.smoothing, 0.8);
+  EXPECT_EQ(c.socket_workers, 1u);
 }
 
 TEST(Config, EverySectionParses) {
@@ -57,6 +58,7 @@ enabled = false
 bind = "127.0.0.1:0"
 [socket]
 batch = 32
+workers = 3
 [dpdk]
 eal_args = ["-l", "0", "--no-huge"]
 burst = 64
@@ -87,6 +89,8 @@ gpu_id = 3
   ASSERT_TRUE(parse_config(t, c, err)) << err;
   EXPECT_EQ(c.gateway_id, 7u);
   EXPECT_EQ(c.backend, "dpdk");
+  EXPECT_EQ(c.socket_batch, 32u);
+  EXPECT_EQ(c.socket_workers, 3u);
   EXPECT_EQ(c.egress_bind.port, 7300);
   EXPECT_EQ(c.egress.max_payload, 1400);
   EXPECT_EQ(c.egress.store_ttl_ns, 500'000'000);
@@ -143,6 +147,9 @@ TEST(Config, ErrorsNameTheKey) {
       {minimal() + "[[route]]\nprefix = \"10.0.0.0/8\"\nvia = \"x\"\n", "route[0].via"},
       {minimal() + "[[port]]\nport = 9001\nprefix_len = 40\n", "port[1].prefix_len"},
       {minimal() + "[[port]]\nport = 9001\nrx_queues = 0\n", "port[1].rx_queues"},
+      {minimal() + "[socket]\nworkers = 0\n", "socket.workers"},
+      {minimal() + "[socket]\nworkers = 65\n", "socket.workers"},
+      {minimal() + "[socket]\nworkers = 4\n[egress]\nbind = \"127.0.0.1:65534\"\n", "socket.workers"},
 
   };
   for (const auto& c : cases) {

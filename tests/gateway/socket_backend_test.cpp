@@ -20,6 +20,9 @@
 namespace aigw {
 namespace {
 
+using test::Controller;
+using test::Device;
+using test::DropLog;
 using test::GpuSink;
 using test::kLocalhost;
 using test::NodeThread;
@@ -27,145 +30,6 @@ using test::Udp;
 
 constexpr int64_t kMs = 1'000'000;
 int64_t now_ns() { return log::steady_now_ns(); }
-
-/// Per unit, which fragment indices the shim dropped (any transmission).
-using DropLog = std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>;
-
-/// The device side of one stream: its UnitSender writes through an impairment shim to
-/// the gateway; NACK envelopes arrive on its control socket.
-class Device : public PacketOut {
- public:
-  Device(uint32_t stream, Endpoint gateway, uint64_t seed, DropLog& drops)
-      : stream_(stream), gateway_(gateway), sender_(device_config(), *this), rng_(seed), drops_(drops) {
-    sender_.add_stream(stream);
-  }
-  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len) override {
-    std::vector<uint8_t> d(header, header + kDataHeaderSize);
-    d.insert(d.end(), payload, payload + len);
-    DataHeader h;
-    decode_data_header(d.data(), d.size(), h);
-    const double r = std::uniform_real_distribution<double>(0, 1)(rng_);
-    if (r < 0.03) {  // loss
-      drops_[{h.stream_id, h.unit_seq}].insert(h.fragment_index);
-      return true;
-    }
-    if (r < 0.05) data.send_to(gateway_, d);  // duplicate
-    if (r < 0.10 && held_.empty()) {          // reorder: swap with the next fragment
-      held_ = std::move(d);
-      return true;
-    }
-    data.send_to(gateway_, d);
-    if (!held_.empty()) {
-      data.send_to(gateway_, held_);
-      held_.clear();
-    }
-    return true;
-  }
-  void poll(int64_t now, const KeyRing& keys, std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>& nacked) {
-    sender_.poll(now, 100000);  // whole units at once: a pause mid-unit would look like loss
-    if (!held_.empty()) {
-      data.send_to(gateway_, held_);
-      held_.clear();
-    }
-    uint8_t buf[2048];
-    ssize_t n;
-    while ((n = control.recv(buf, sizeof buf)) >= 0) {
-      EnvelopeView v;
-      ASSERT_EQ(opener_(keys).open(buf, static_cast<size_t>(n), v), EnvelopeError::ok);
-      ASSERT_EQ(v.type, MessageType::retransmit_request);
-      EXPECT_EQ(v.sender_id, (1u << 24) | 1u);  // gateway 1, role-tagged
-      ctl::RetransmitRequest r;
-      ASSERT_TRUE(r.ParseFromArray(v.body, static_cast<int>(v.body_len)));
-      std::vector<uint16_t> missing(65535);
-      size_t count = 0;
-      ASSERT_EQ(decode_nack(static_cast<NackEncoding>(r.encoding()), r.first_fragment(), r.missing_count(),
-                            r.fragment_count(), reinterpret_cast<const uint8_t*>(r.missing().data()),
-                            r.missing().size(), missing.data(), missing.size(), count),
-                NackError::ok);
-      for (size_t i = 0; i < count; ++i) nacked[{r.stream_id(), r.unit_seq()}].insert(missing[i]);
-      sender_.on_nack(r.stream_id(), r.unit_seq(), r.fragment_count(), static_cast<NackEncoding>(r.encoding()),
-                      r.first_fragment(), r.missing_count(), reinterpret_cast<const uint8_t*>(r.missing().data()),
-                      r.missing().size(), now);
-    }
-  }
-  void submit(uint32_t seq, const std::vector<uint8_t>& unit, int64_t now) {
-    ASSERT_EQ(sender_.submit(stream_, seq, unit.data(), static_cast<uint32_t>(unit.size()), 0, now), SubmitError::ok);
-  }
-
-  Udp data;
-  Udp control;
-
- private:
-  // Keeps every unit of the test for retransmission: units follow each other faster
-  // than a real device's period.
-  static SenderConfig device_config() {
-    SenderConfig c;
-    c.store_units = 16;
-    return c;
-  }
-  EnvelopeOpener& opener_(const KeyRing& keys) {
-    if (!opener_storage_) opener_storage_ = std::make_unique<EnvelopeOpener>(keys);
-    return *opener_storage_;
-  }
-  uint32_t stream_;
-  Endpoint gateway_;
-  UnitSender sender_;
-  std::mt19937_64 rng_;
-  DropLog& drops_;
-  std::vector<uint8_t> held_;
-  std::unique_ptr<EnvelopeOpener> opener_storage_;
-};
-
-/// The test's controller: receives the gateway's syncs, sends it StreamAssigns.
-struct Controller {
-  Udp sock;
-  KeyRing keys;
-  EnvelopeOpener opener{keys};
-  EnvelopeSealer sealer{(4u << 24) | 1, test::kTestKeyId, test::test_key(), 1};
-  Endpoint gateway_control;
-  size_t load_syncs = 0, registers = 0;
-  ctl::LoadSync last_load;
-  std::map<uint32_t, ctl::StreamEntry> streams;  // from the latest StreamSyncs
-
-  Controller() { keys.add(test::kTestKeyId, test::test_key()); }
-  void poll() {
-    uint8_t buf[65536];
-    ssize_t n;
-    Endpoint from;
-    while ((n = sock.recv(buf, sizeof buf, &from)) >= 0) {
-      EnvelopeView v;
-      ASSERT_EQ(opener.open(buf, static_cast<size_t>(n), v), EnvelopeError::ok);
-      EXPECT_LE(static_cast<size_t>(n), 1400u);
-      gateway_control = from;
-      if (v.type == MessageType::load_sync) {
-        ASSERT_TRUE(last_load.ParseFromArray(v.body, static_cast<int>(v.body_len)));
-        ++load_syncs;
-      } else if (v.type == MessageType::stream_sync) {
-        ctl::StreamSync s;
-        ASSERT_TRUE(s.ParseFromArray(v.body, static_cast<int>(v.body_len)));
-        for (const auto& e : s.streams()) streams[e.stream_id()] = e;
-      } else if (v.type == MessageType::gateway_register) {
-        ++registers;
-      }
-    }
-  }
-  void assign(uint32_t stream, uint16_t port, const Endpoint& source, const Endpoint& device_ctl, const Endpoint& gpu) {
-    ctl::StreamAssign a;
-    ctl::StreamEntry* e = a.mutable_stream();
-    e->set_stream_id(stream);
-    e->set_data_port(port);
-    e->set_source_address(ipv4_to_string(source.ip));
-    e->set_source_port(source.port);
-    e->set_device_control_address(ipv4_to_string(device_ctl.ip));
-    e->set_device_control_port(device_ctl.port);
-    e->set_gpu_id(1);
-    a.set_gpu_address(ipv4_to_string(gpu.ip));
-    a.set_gpu_port(gpu.port);
-    std::vector<uint8_t> env;
-    ASSERT_TRUE(sealer.seal(MessageType::stream_assign, a.SerializeAsString(), env));
-    sock.send_to(gateway_control, env);
-  }
-};
 
 std::string http_get(const Endpoint& ep, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
