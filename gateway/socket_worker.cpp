@@ -112,14 +112,17 @@ bool SocketWorker::start_thread(std::function<void()> turn_end, std::string& err
   wake_.data = this;
   ev_async_start(own_loop_, &wake_);
   attach(own_loop_);
-  thread_ = std::thread([this] {
-    drain_commands();  // commands queued before the thread ran, ahead of any packet
-    ev_run(own_loop_, 0);
-  });
+  thread_ = std::thread([this] { ev_run(own_loop_, 0); });
   return true;
 }
 
 bool SocketWorker::post(const StreamCommand& cmd) {
+  // Before the thread starts (static streams at start-up, any number of them) or after
+  // it stopped, nothing else touches the pipeline.
+  if (!thread_.joinable()) {
+    apply(cmd);
+    return true;
+  }
   if (!commands_->push(cmd)) return false;
   ev_async_send(own_loop_, &wake_);
   return true;

@@ -47,7 +47,8 @@ class SocketWorker final : private EgressOut {
   /// Threaded mode: starts a thread with a loop of its own. `turn_end` runs on that
   /// thread after each loop turn's work (the backend wakes the agent there).
   bool start_thread(std::function<void()> turn_end, std::string& error);
-  /// Queues a command for the worker's thread (agent's thread). False when full.
+  /// Queues a command for the worker's thread (agent's thread; applied at once while
+  /// no thread runs). False when the ring is full.
   bool post(const StreamCommand& cmd);
   /// Stops and joins the thread; commands still queued are dropped.
   void stop_thread();

@@ -1,9 +1,11 @@
 // Socket-backend ingest on loopback: 300 streams of 945 x 728-byte fragments per unit,
-// sent as fast as one sender thread can (sendmmsg) to a gateway node with one data
-// port. Reports fragments per second per CPU-second of the gateway's thread (its only
-// data-plane core) and units reassembled per second, and the same per-core rate of a
-// naive recvfrom() receiver (one datagram per system call, nothing else) on the same
-// traffic in the same run: `ratio_vs_recvfrom`.
+// sent from 8 source sockets (8 flows, so SO_REUSEPORT can spread them) as fast as one
+// sender thread can (sendmmsg) to a gateway node with one data port and `socket.workers`
+// = the benchmark's argument. Reports fragments per second, fragments per CPU-second of
+// the gateway's threads (the loop's thread plus the worker threads), units reassembled
+// per second, the share of the busiest worker, and the same per-core rate of a naive
+// recvfrom() receiver (one datagram per system call, nothing else) on the same traffic
+// in the same run: `ratio_vs_recvfrom`.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "gateway/gateway_node.h"
+#include "gateway/socket_backend.h"
 #include "gateway/udp_socket.h"
 #include "protocol/data_header.h"
 #include "protocol/log.h"
@@ -29,6 +32,7 @@ constexpr uint16_t kFragments = 945;
 constexpr uint16_t kPayload = 728;
 constexpr uint32_t kLocalhost = 0x7f000001;
 constexpr auto kRunTime = std::chrono::seconds(3);
+constexpr size_t kFlows = 8;  ///< source sockets; stream s is sent from socket s % kFlows
 
 double cpu_s(clockid_t clock) {
   timespec ts{};
@@ -37,8 +41,9 @@ double cpu_s(clockid_t clock) {
 }
 double thread_cpu_s() { return cpu_s(CLOCK_THREAD_CPUTIME_ID); }
 
-/// Sends units of every stream round-robin until `stop`, 64 datagrams per sendmmsg.
-void send_units(int fd, Endpoint to, const std::atomic<bool>& stop) {
+/// Sends units of every stream round-robin until `stop`, 64 datagrams per sendmmsg;
+/// stream s leaves from fds[s % fds.size()].
+void send_units(const std::vector<int>& fds, Endpoint to, const std::atomic<bool>& stop) {
   constexpr size_t kBatch = 64;
   std::vector<std::vector<uint8_t>> bufs(kBatch, std::vector<uint8_t>(kDataHeaderSize + kPayload, 0x42));
   std::vector<mmsghdr> msgs(kBatch);
@@ -68,7 +73,7 @@ void send_units(int fd, Endpoint to, const std::atomic<bool>& stop) {
         }
         size_t sent = 0;
         while (sent < n) {
-          int r = sendmmsg(fd, msgs.data() + sent, static_cast<unsigned>(n - sent), 0);
+          int r = sendmmsg(fds[s % fds.size()], msgs.data() + sent, static_cast<unsigned>(n - sent), 0);
           if (r <= 0) break;
           sent += static_cast<size_t>(r);
         }
@@ -108,7 +113,7 @@ void BM_NaiveRecvfrom(benchmark::State& state) {
     // The socket is non-blocking from open_udp_socket; the timeout above needs blocking.
     int fl = fcntl(rx, F_GETFL);
     fcntl(rx, F_SETFL, fl & ~O_NONBLOCK);
-    std::thread sender([&] { send_units(tx, rx_ep, stop); });
+    std::thread sender([&] { send_units({tx}, rx_ep, stop); });
     std::this_thread::sleep_for(kRunTime);
     stop = true;
     sender.join();
@@ -125,8 +130,11 @@ void BM_NaiveRecvfrom(benchmark::State& state) {
 void BM_GatewaySocketIngest(benchmark::State& state) {
   log::set_level(log::Level::warn);
   std::string err;
-  Endpoint tx_ep, gpu_ep, ctl_ep;
-  int tx = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{4 << 20, false}, tx_ep, err);
+  Endpoint gpu_ep, ctl_ep;
+  std::vector<int> tx(kFlows);
+  std::vector<Endpoint> tx_ep(kFlows);
+  for (size_t i = 0; i < kFlows; ++i)
+    tx[i] = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{4 << 20, false}, tx_ep[i], err);
   int gpu = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{}, gpu_ep, err);   // never read: a sink
   int ctl = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{}, ctl_ep, err);   // controller + device control
   GatewayConfig c;
@@ -136,6 +144,7 @@ void BM_GatewaySocketIngest(benchmark::State& state) {
   c.egress_bind = {kLocalhost, 0};
   c.metrics_enabled = false;
   c.socket_buffer_bytes = 32 << 20;
+  c.socket_workers = static_cast<unsigned>(state.range(0));
   c.max_streams = kStreams;
   c.receiver.unit_deadline_ns = 500'000'000;
   PortConfig p;
@@ -146,7 +155,7 @@ void BM_GatewaySocketIngest(benchmark::State& state) {
   for (uint32_t s = 1; s <= kStreams; ++s) {
     StreamRoute r;
     r.stream_id = s;
-    r.source = tx_ep;
+    r.source = tx_ep[s % kFlows];
     r.device_control = ctl_ep;
     r.gpu = gpu_ep;
     c.static_streams.push_back(r);
@@ -167,19 +176,38 @@ void BM_GatewaySocketIngest(benchmark::State& state) {
     }
     std::thread loop([&] { node.run(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    DataPlane& dp = node.data_plane();
+    const auto& dp = dynamic_cast<const SocketBackend&>(node.data_plane());
     auto stat = [&](PortStat s) { return dp.port_stats(0).get(static_cast<size_t>(s)); };
+    auto worker_datagrams = [&](size_t w) {
+      return dp.pipeline(w).port_stats(0).get(static_cast<size_t>(PortStat::datagrams));
+    };
     clockid_t loop_clock;
     pthread_getcpuclockid(loop.native_handle(), &loop_clock);
+    // The loop's thread runs the agent (and with one worker, the pipeline); several
+    // workers add their own threads.
+    auto gateway_cpu_s = [&] {
+      double t = cpu_s(loop_clock);
+      if (dp.worker_count() > 1)
+        for (size_t w = 0; w < dp.worker_count(); ++w) {
+          uint64_t busy = 0, total = 0;
+          dp.cpu_counters(w, busy, total);
+          t += static_cast<double>(busy) * 1e-9;
+        }
+      return t;
+    };
     std::atomic<bool> stop{false};
     std::thread sender([&] { send_units(tx, data_ep, stop); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm up: pools carved
     const uint64_t d0 = stat(PortStat::datagrams), u0 = stat(PortStat::units_completed);
+    std::vector<uint64_t> w0(dp.worker_count());
+    for (size_t w = 0; w < w0.size(); ++w) w0[w] = worker_datagrams(w);
     const auto t0 = std::chrono::steady_clock::now();
-    const double cpu0 = cpu_s(loop_clock);
+    const double cpu0 = gateway_cpu_s();
     std::this_thread::sleep_for(kRunTime);
-    const double cpu1 = cpu_s(loop_clock);
+    const double cpu1 = gateway_cpu_s();
     const uint64_t d1 = stat(PortStat::datagrams), u1 = stat(PortStat::units_completed);
+    uint64_t busiest = 0;
+    for (size_t w = 0; w < w0.size(); ++w) busiest = std::max(busiest, worker_datagrams(w) - w0[w]);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stop = true;
     sender.join();
@@ -189,17 +217,18 @@ void BM_GatewaySocketIngest(benchmark::State& state) {
     state.counters["frags_per_s"] = frags / wall;
     state.counters["frags_per_core_s"] = frags / (cpu1 - cpu0);
     state.counters["units_per_s"] = static_cast<double>(u1 - u0) / wall;
-    state.counters["core_busy"] = (cpu1 - cpu0) / wall;
+    state.counters["cores_busy"] = (cpu1 - cpu0) / wall;
+    state.counters["busiest_worker_share"] = frags > 0 ? static_cast<double>(busiest) / frags : 0;
     if (baseline.frags_per_core_s > 0) state.counters["ratio_vs_recvfrom"] = frags / (cpu1 - cpu0) / baseline.frags_per_core_s;
     state.SetIterationTime(wall);
   }
-  close(tx);
+  for (int fd : tx) close(fd);
   close(gpu);
   close(ctl);
 }
 
 BENCHMARK(BM_NaiveRecvfrom)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
-BENCHMARK(BM_GatewaySocketIngest)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_GatewaySocketIngest)->ArgName("workers")->Arg(1)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace aigw
