@@ -17,6 +17,7 @@ SocketBackend::SocketBackend(struct ev_loop* loop, const GatewayConfig& config, 
     : loop_(loop), config_(config), keys_(keys) {}
 
 SocketBackend::~SocketBackend() {
+  events_ = nullptr;  // the agent may be gone already: events still queued are dropped
   stop();
   workers_.clear();
 }
@@ -118,6 +119,7 @@ void SocketBackend::stream_released(uint32_t stream_id, uint32_t last_unit_seq) 
 void SocketBackend::on_events(struct ev_loop*, ev_async* w, int) { static_cast<SocketBackend*>(w->data)->drain_events(); }
 
 void SocketBackend::drain_events() {
+  if (events_ == nullptr) return;
   PipelineEvents& to = *this;
   for (auto& r : relays_)
     // More than one wake's worth: come back on the next loop turn.
