@@ -63,10 +63,11 @@ void print_summary(const RunReport& r, const ReportFiles& files) {
   for (const auto& a : r.admission_latency)
     std::printf("  admission  %s: %llu requests, mean %.2f ms, p50 %.2f, p95 %.2f, p99 %.2f ms\n", a.algorithm.c_str(),
                 (unsigned long long)a.count, a.mean_ms, a.p50_ms, a.p95_ms, a.p99_ms);
-  std::printf("\n  %-8s %10s %10s %10s %12s\n", "gateway", "mean L", "max L", "DPR", "streams");
+  std::printf("\n  %-8s %10s %10s %10s %12s %12s\n", "gateway", "mean L", "max L", "DPR", "peak streams",
+              "at the end");
   for (const auto& g : r.gateways)
-    std::printf("  %-8u %10.3f %10.3f %10.5f %12u%s\n", g.id, g.mean_load, g.max_load, g.dpr(), g.streams_final,
-                g.failed ? "  (failed)" : "");
+    std::printf("  %-8u %10.3f %10.3f %10.5f %12u %12u%s\n", g.id, g.mean_load, g.max_load, g.dpr(), g.streams_peak,
+                g.streams_final, g.failed ? "  (failed)" : "");
   std::printf("\n  summary  %s\n  series   %s\n           %s\n", files.summary_json.c_str(), files.gateways_csv.c_str(),
               files.cluster_csv.c_str());
   for (const auto& p : files.plots) std::printf("  plot     %s\n", p.c_str());

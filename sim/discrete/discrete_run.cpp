@@ -506,6 +506,7 @@ std::string Sim::run(RunReport& report) {
       if (smp.gateway_id == gsum.id && smp.alive) {
         gsum.mean_load += smp.load;
         gsum.max_load = std::max(gsum.max_load, smp.load);
+        gsum.streams_peak = std::max(gsum.streams_peak, smp.streams);
         ++n;
       }
     if (n) gsum.mean_load /= n;

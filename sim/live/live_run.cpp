@@ -340,6 +340,7 @@ std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& repor
       ++samples[gs.gateway_id];
     }
     g.streams_final = gs.streams;
+    g.streams_peak = std::max(g.streams_peak, gs.streams);
     g.failed = failed.count(gs.gateway_id) > 0;
   }
   for (const auto& p : replayer.periods())

@@ -57,6 +57,7 @@ nlohmann::json to_json(const RunReport& r) {
                    {"units_delivered", g.units_delivered},
                    {"units_lost", g.units_lost},
                    {"streams_final", g.streams_final},
+                   {"streams_peak", g.streams_peak},
                    {"failed", g.failed}});
   nlohmann::json adm = nlohmann::json::array();
   for (const auto& a : r.admission_latency)

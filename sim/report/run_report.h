@@ -45,7 +45,8 @@ struct GatewaySummary {
   uint64_t fragments_missing = 0;
   uint64_t units_delivered = 0;
   uint64_t units_lost = 0;
-  uint32_t streams_final = 0;
+  uint32_t streams_final = 0;  ///< at the last sample (streams close as the run ends)
+  uint32_t streams_peak = 0;   ///< most streams in any sample
   bool failed = false;
 
   /// Packet-loss rate DPR: fragments missing at first transmission / fragments expected.

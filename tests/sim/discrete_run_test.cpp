@@ -43,6 +43,7 @@ TEST(DiscreteRun, RealControllerAdmitsEveryStreamAndBalancesTheGateways) {
   for (const auto& g : r.gateways) {
     EXPECT_GT(g.streams_final, 40u);
     EXPECT_LT(g.streams_final, 60u);
+    EXPECT_GE(g.streams_peak, g.streams_final);
     EXPECT_GT(g.mean_load, 0.05);
   }
   EXPECT_LT(r.mean_lsd(), 0.05);

@@ -38,7 +38,7 @@ RunReport sample_report() {
                                   100 * t, 2 * t});
     r.cluster_series.push_back({double(t), 0.05, 15, t / 3, 10 * t, t / 2});
   }
-  for (uint32_t g = 1; g <= 3; ++g) r.gateways.push_back({g, 0.1 * g, 0.2 * g, 1000, 10 * g, 30, 1, 5, g == 3});
+  for (uint32_t g = 1; g <= 3; ++g) r.gateways.push_back({g, 0.1 * g, 0.2 * g, 1000, 10 * g, 30, 1, 5, 6, g == 3});
   std::vector<double> lat = {1, 2, 3, 4, 5};
   r.admission_latency.push_back(latency_stats("lc", lat));
   return r;
@@ -61,6 +61,8 @@ TEST(ReportWriter, WritesEveryFileWellFormed) {
   EXPECT_DOUBLE_EQ(j["dpr"].get<double>(), 0.02);
   EXPECT_EQ(j["gateways"].size(), 3u);
   EXPECT_EQ(j["gateways"][2]["failed"], true);
+  EXPECT_EQ(j["gateways"][2]["streams_peak"], 6);
+  EXPECT_EQ(j["gateways"][2]["streams_final"], 5);
   EXPECT_DOUBLE_EQ(j["admission_latency"][0]["p50_ms"].get<double>(), 3);
 
   // CSV: a header plus one row per sample, every row with the header's column count.

@@ -72,6 +72,8 @@ TEST(Scenario, DemoFitsTwoCoresAndLastsAboutAMinute) {
   EXPECT_EQ(s.gpus.size(), 2u);
   EXPECT_GE(s.total_streams(), 200u);
   EXPECT_LE(s.duration_periods * s.period_ms, 60'000u);
+  // Some device-hop loss, so the demo shows NACKs and selective retransmission.
+  EXPECT_TRUE(s.impairs_device_hop());
   // Under 100 Mbit/s offered once scaled: loopback twice over stays cheap.
   EXPECT_LT(apply_scale(s).nominal_offered_bps(), 100e6);
 }
