@@ -35,7 +35,7 @@ bool SocketBackend::start(std::string& error) {
     workers_.push_back(std::make_unique<SocketWorker>(config_, keys_, *sink));
     Endpoint egress = config_.egress_bind;
     if (egress.port != 0) egress.port = static_cast<uint16_t>(egress.port + w);
-    if (!workers_.back()->open(data, egress, error)) return false;
+    if (!workers_.back()->open(data, egress, w, n, error)) return false;
     // Later workers join the ports worker 0 bound (a configured port 0 is resolved now).
     if (w == 0)
       for (size_t i = 0; i < data.size(); ++i) data[i] = workers_[0]->data_endpoint(i);

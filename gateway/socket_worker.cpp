@@ -40,7 +40,8 @@ SocketWorker::~SocketWorker() {
   if (egress_fd_ >= 0) close(egress_fd_);
 }
 
-bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egress, std::string& error) {
+bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egress, size_t index, size_t count,
+                        std::string& error) {
   const UdpSocketOptions opts{config_.socket_buffer_bytes, true};
   ports_.resize(data.size());
   std::vector<size_t> indices;
@@ -57,7 +58,12 @@ bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egres
   egress_fd_ = open_udp_socket(egress, UdpSocketOptions{config_.socket_buffer_bytes, false}, egress_bound_, error);
   if (egress_fd_ < 0) return false;
   EgressOut& out = *this;
-  pipeline_ = std::make_unique<Pipeline>(make_pipeline_config(config_, indices, udp_ports), events_, out, keys_);
+  PipelineConfig pc = make_pipeline_config(config_, indices, udp_ports);
+  for (PipelinePort& p : pc.data_ports) {
+    p.memory_budget_bytes /= count;
+    p.counts_streams = index == 0;
+  }
+  pipeline_ = std::make_unique<Pipeline>(pc, events_, out, keys_);
 
   const size_t batch = config_.socket_batch;
   slot_bytes_ = kMaxDatagram;

@@ -35,8 +35,11 @@ class SocketWorker final : private EgressOut {
   SocketWorker& operator=(const SocketWorker&) = delete;
 
   /// Binds data port i to `data[i]` (SO_REUSEPORT, so other workers can bind the same
-  /// address) and the egress socket to `egress`. False with `error` on failure.
-  bool open(const std::vector<Endpoint>& data, const Endpoint& egress, std::string& error);
+  /// address) and the egress socket to `egress`. This is worker `index` of `count`: it
+  /// gets 1/count of each port's memory budget, and only worker 0 counts the port's
+  /// streams (every worker is assigned every stream). False with `error` on failure.
+  bool open(const std::vector<Endpoint>& data, const Endpoint& egress, size_t index, size_t count,
+            std::string& error);
 
   /// Shared-loop mode: serves on `loop` (the caller's thread) until detach().
   void attach(struct ev_loop* loop);

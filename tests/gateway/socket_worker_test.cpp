@@ -146,6 +146,8 @@ TEST(SocketWorkers, FlowsSpreadOverWorkersAndUnitsArriveWhole) {
         expected_total += expected;
       }
       EXPECT_EQ(gw.port_stat(port, PortStat::units_completed), expected_total);
+      // Every worker holds every stream; the port counts each once.
+      EXPECT_EQ(gw.port_stat(port, PortStat::streams), (streams + port) / 2) << "port " << port;
       EXPECT_EQ(gw.port_stat(port, PortStat::datagrams), worker_stat(*backend, 0, port, PortStat::datagrams) +
                                                             worker_stat(*backend, 1, port, PortStat::datagrams));
     }
