@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
 
 #include "gateway/dpdk_telemetry.h"
 #include "protocol/log.h"
@@ -187,55 +186,9 @@ void DpdkBackend::on_events(struct ev_loop*, ev_async* w, int) { static_cast<Dpd
 
 void DpdkBackend::drain_events() {
   if (events_ == nullptr) return;
-  for (auto& w : workers_) {
-    auto& ring = w.worker->events();
-    for (size_t i = 0; i < kEventsPerWake; ++i) {
-      const DpdkEvent* e = ring.front();
-      if (e == nullptr) break;
-      switch (e->kind) {
-        case DpdkEvent::Kind::nack: {
-          NackOut n;
-          n.stream_id = e->stream_id;
-          n.unit_seq = e->unit_seq;
-          n.fragment_count = static_cast<uint16_t>(e->fragment_count);
-          n.round = e->round;
-          n.chunk.encoding = e->encoding;
-          n.chunk.first_fragment = static_cast<uint16_t>(e->first_fragment);
-          n.chunk.missing_count = static_cast<uint16_t>(e->missing_count);
-          n.chunk.bytes = e->bytes;
-          n.chunk.size = e->size;
-          events_->send_nack(e->to, n);
-          break;
-        }
-        case DpdkEvent::Kind::unit_done:
-          events_->unit_done(e->stream_id, e->unit_seq, e->delivered, e->unit_bytes, e->reason);
-          break;
-        case DpdkEvent::Kind::released:
-          events_->stream_released(e->stream_id, e->unit_seq);
-          break;
-        case DpdkEvent::Kind::gpu_ack:
-        case DpdkEvent::Kind::gpu_nack: {
-          // The agent knows the stream's port and posts it to the lcores serving it.
-          cmd_scratch_.kind = e->kind == DpdkEvent::Kind::gpu_ack ? StreamCommand::Kind::gpu_ack
-                                                                   : StreamCommand::Kind::gpu_nack;
-          cmd_scratch_.route = StreamRoute{};
-          cmd_scratch_.route.stream_id = e->stream_id;
-          cmd_scratch_.unit_seq = e->unit_seq;
-          cmd_scratch_.fragment_count = e->fragment_count;
-          cmd_scratch_.encoding = e->encoding;
-          cmd_scratch_.first_fragment = e->first_fragment;
-          cmd_scratch_.missing_count = e->missing_count;
-          cmd_scratch_.nack_size = e->size;
-          std::memcpy(cmd_scratch_.nack, e->bytes, e->size);
-          events_->foreign_gpu_command(cmd_scratch_);
-          break;
-        }
-      }
-      ring.pop();
-    }
-    // More than one wake's worth: come back on the next loop turn.
-    if (ring.front() != nullptr) ev_async_send(loop_, &async_);
-  }
+  // More than one wake's worth: come back on the next loop turn.
+  for (auto& w : workers_)
+    if (w.worker->events().drain(*events_, kEventsPerWake)) ev_async_send(loop_, &async_);
 }
 
 void DpdkBackend::render_backend_metrics(std::string& out) const {

@@ -79,7 +79,6 @@ class DpdkBackend final : public Backend {
   NeighbourBoard board_;
   ev_async async_{};
   uint64_t commands_dropped_ = 0;
-  StreamCommand cmd_scratch_;  ///< rebuilt GPU answers relayed to the agent
   bool eal_ready_ = false;
 };
 

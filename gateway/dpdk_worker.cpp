@@ -66,9 +66,8 @@ DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports
     pc.data_ports[k].memory_budget_bytes /= ports_[rx_[k].port]->rx_queues;
     pc.data_ports[k].counts_streams = rx_[k].queue == 0;
   }
-  PipelineEvents& ev = *this;
   EgressOut& eg = *this;
-  pipeline_ = std::make_unique<Pipeline>(pc, ev, eg, keys);
+  pipeline_ = std::make_unique<Pipeline>(pc, events_, eg, keys);
   have_static_mac_ = !config.dpdk_next_hop_mac.empty() && parse_mac(config.dpdk_next_hop_mac, static_mac_);
   tx_.resize(ports_.size());
   for (auto& q : tx_) q.mbufs.resize(2 * kMaxBurst);
@@ -121,10 +120,7 @@ void DpdkWorker::run() {
       next_deadline = pipeline_->next_deadline_ns();
     }
     for (size_t g = 0; g < ports_.size(); ++g) flush_port(g);
-    if (events_pushed_) {
-      events_pushed_ = false;
-      if (notify_) notify_();
-    }
+    if (events_.take_pushed() && notify_) notify_();
     const uint64_t dt = rte_rdtsc() - t0;
     total += dt;
     if (work) busy += dt;
@@ -338,64 +334,6 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
 
 void DpdkWorker::flush() {
   for (size_t g = 0; g < ports_.size(); ++g) flush_port(g);
-}
-
-void DpdkWorker::push_event(const DpdkEvent& e) {
-  if (events_.push(e)) {
-    events_pushed_ = true;
-  } else {
-    events_dropped_.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void DpdkWorker::send_nack(const Endpoint& device_control, const NackOut& nack) {
-  DpdkEvent e;
-  e.kind = DpdkEvent::Kind::nack;
-  e.to = device_control;
-  e.stream_id = nack.stream_id;
-  e.unit_seq = nack.unit_seq;
-  e.fragment_count = nack.fragment_count;
-  e.round = nack.round;
-  e.encoding = nack.chunk.encoding;
-  e.first_fragment = nack.chunk.first_fragment;
-  e.missing_count = nack.chunk.missing_count;
-  e.size = static_cast<uint16_t>(std::min(nack.chunk.size, kMaxCommandNackBytes));
-  std::memcpy(e.bytes, nack.chunk.bytes, e.size);
-  push_event(e);
-}
-
-void DpdkWorker::unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) {
-  DpdkEvent e;
-  e.kind = DpdkEvent::Kind::unit_done;
-  e.stream_id = stream_id;
-  e.unit_seq = unit_seq;
-  e.delivered = delivered;
-  e.unit_bytes = bytes;
-  e.reason = reason;
-  push_event(e);
-}
-
-bool DpdkWorker::foreign_gpu_command(const StreamCommand& cmd) {
-  DpdkEvent e;
-  e.kind = cmd.kind == StreamCommand::Kind::gpu_ack ? DpdkEvent::Kind::gpu_ack : DpdkEvent::Kind::gpu_nack;
-  e.stream_id = cmd.route.stream_id;
-  e.unit_seq = cmd.unit_seq;
-  e.fragment_count = cmd.fragment_count;
-  e.encoding = cmd.encoding;
-  e.first_fragment = cmd.first_fragment;
-  e.missing_count = cmd.missing_count;
-  e.size = cmd.nack_size;
-  std::memcpy(e.bytes, cmd.nack, cmd.nack_size);
-  push_event(e);
-  return true;
-}
-
-void DpdkWorker::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
-  DpdkEvent e;
-  e.kind = DpdkEvent::Kind::released;
-  e.stream_id = stream_id;
-  e.unit_seq = last_unit_seq;
-  push_event(e);
 }
 
 }  // namespace aigw

@@ -18,6 +18,7 @@
 
 #include "gateway/arp_table.h"
 #include "gateway/config.h"
+#include "gateway/event_relay.h"
 #include "gateway/dpdk_port.h"
 #include "gateway/egress_routes.h"
 #include "gateway/neighbour_board.h"
@@ -57,28 +58,7 @@ struct DpdkRxQueue {
   uint16_t queue = 0;
 };
 
-/// A pipeline event carried to the agent's thread.
-struct DpdkEvent {
-  /// gpu_ack / gpu_nack: a GPU server's answer for a stream another lcore serves.
-  enum class Kind : uint8_t { nack, unit_done, released, gpu_ack, gpu_nack } kind = Kind::nack;
-  Endpoint to;
-  uint32_t stream_id = 0;
-  uint32_t unit_seq = 0;
-  // nack, gpu_nack
-  uint32_t fragment_count = 0;
-  uint32_t round = 0;
-  NackEncoding encoding = NackEncoding::list;
-  uint32_t first_fragment = 0;
-  uint32_t missing_count = 0;
-  uint16_t size = 0;
-  uint8_t bytes[kMaxCommandNackBytes];
-  // unit_done
-  bool delivered = false;
-  uint32_t unit_bytes = 0;
-  LossReason reason = LossReason::deadline;
-};
-
-class DpdkWorker final : private EgressOut, private PipelineEvents {
+class DpdkWorker final : private EgressOut {
  public:
   /// `ports` are all of the backend's ports (TX goes out of any of them on queue
   /// `tx_queue`); `rx` the queues this lcore polls, at most one per port.
@@ -93,22 +73,19 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   void set_notify(std::function<void()> notify) { notify_ = std::move(notify); }
 
   SpscRing<StreamCommand>& commands() { return commands_; }
-  SpscRing<DpdkEvent>& events() { return events_; }
+  /// The pipeline's events, for the agent's thread to drain.
+  EventRelay& events() { return events_; }
   const Pipeline& pipeline() const { return *pipeline_; }
   const std::vector<DpdkRxQueue>& rx_queues() const { return rx_; }
   /// This lcore's frame counters of port `port` (RX of its queue, its own TX).
   const PublishedFrameStats& frame_stats(size_t port) const { return published_[port]; }
   uint64_t busy_cycles() const { return busy_cycles_.load(std::memory_order_relaxed); }
   uint64_t total_cycles() const { return total_cycles_.load(std::memory_order_relaxed); }
-  uint64_t events_dropped() const { return events_dropped_.load(std::memory_order_relaxed); }
+  uint64_t events_dropped() const { return events_.dropped(); }
 
  private:
   bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) override;
   void flush() override;
-  void send_nack(const Endpoint& device_control, const NackOut& nack) override;
-  void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
-  void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
-  bool foreign_gpu_command(const StreamCommand& cmd) override;
 
   /// Egress hop of a GPU server: port and next-hop MAC, cached per destination.
   struct EgressHop {
@@ -124,7 +101,6 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   bool queue_tx(size_t g, rte_mbuf* m);
   rte_mbuf* take_mbuf(size_t g);
   void flush_port(size_t g);
-  void push_event(const DpdkEvent& e);
   void bump(size_t k, FrameStat s, uint64_t n = 1) { counters_[k][static_cast<size_t>(s)] += n; }
 
   const GatewayConfig& config_;
@@ -137,9 +113,8 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   std::array<EgressHop, kEgressCacheSize> egress_cache_{};
   std::unique_ptr<Pipeline> pipeline_;
   SpscRing<StreamCommand> commands_;
-  SpscRing<DpdkEvent> events_;
+  EventRelay events_;
   std::function<void()> notify_;
-  bool events_pushed_ = false;
   ArpTable arp_;
   bool have_static_mac_ = false;
   net::Mac static_mac_{};
@@ -164,7 +139,6 @@ class DpdkWorker final : private EgressOut, private PipelineEvents {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> busy_cycles_{0};
   std::atomic<uint64_t> total_cycles_{0};
-  std::atomic<uint64_t> events_dropped_{0};
 };
 
 /// Parses "aa:bb:cc:dd:ee:ff".

@@ -47,6 +47,20 @@ void EventRelay::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
   push(scratch_);
 }
 
+bool EventRelay::foreign_gpu_command(const StreamCommand& cmd) {
+  scratch_.kind = cmd.kind == StreamCommand::Kind::gpu_ack ? RelayedEvent::Kind::gpu_ack : RelayedEvent::Kind::gpu_nack;
+  scratch_.stream_id = cmd.route.stream_id;
+  scratch_.unit_seq = cmd.unit_seq;
+  scratch_.fragment_count = cmd.fragment_count;
+  scratch_.encoding = cmd.encoding;
+  scratch_.first_fragment = cmd.first_fragment;
+  scratch_.missing_count = cmd.missing_count;
+  scratch_.size = cmd.nack_size;
+  std::memcpy(scratch_.bytes, cmd.nack, cmd.nack_size);
+  push(scratch_);
+  return true;
+}
+
 bool EventRelay::drain(PipelineEvents& to, size_t max) {
   for (size_t i = 0; i < max; ++i) {
     const RelayedEvent* e = ring_.front();
@@ -56,11 +70,11 @@ bool EventRelay::drain(PipelineEvents& to, size_t max) {
         NackOut n;
         n.stream_id = e->stream_id;
         n.unit_seq = e->unit_seq;
-        n.fragment_count = e->fragment_count;
+        n.fragment_count = static_cast<uint16_t>(e->fragment_count);
         n.round = e->round;
         n.chunk.encoding = e->encoding;
-        n.chunk.first_fragment = e->first_fragment;
-        n.chunk.missing_count = e->missing_count;
+        n.chunk.first_fragment = static_cast<uint16_t>(e->first_fragment);
+        n.chunk.missing_count = static_cast<uint16_t>(e->missing_count);
         n.chunk.bytes = e->bytes;
         n.chunk.size = e->size;
         to.send_nack(e->to, n);
@@ -71,6 +85,22 @@ bool EventRelay::drain(PipelineEvents& to, size_t max) {
         break;
       case RelayedEvent::Kind::released:
         to.stream_released(e->stream_id, e->unit_seq);
+        break;
+      case RelayedEvent::Kind::gpu_ack:
+      case RelayedEvent::Kind::gpu_nack:
+        // The consumer (the agent) knows the stream's port and posts it to the cores serving it.
+        command_.kind = e->kind == RelayedEvent::Kind::gpu_ack ? StreamCommand::Kind::gpu_ack
+                                                               : StreamCommand::Kind::gpu_nack;
+        command_.route = StreamRoute{};
+        command_.route.stream_id = e->stream_id;
+        command_.unit_seq = e->unit_seq;
+        command_.fragment_count = e->fragment_count;
+        command_.encoding = e->encoding;
+        command_.first_fragment = e->first_fragment;
+        command_.missing_count = e->missing_count;
+        command_.nack_size = e->size;
+        std::memcpy(command_.nack, e->bytes, e->size);
+        to.foreign_gpu_command(command_);
         break;
     }
     ring_.pop();

@@ -1,7 +1,7 @@
-// Carries pipeline events from a pipeline running on its own thread to the agent's
-// thread: the pipeline's PipelineEvents is an EventRelay that copies each event into an
-// SPSC ring (no locks, no allocation), and the agent's thread drains the ring into the
-// real PipelineEvents.
+// Carries pipeline events from a pipeline running on its own thread (a socket worker, a
+// DPDK lcore) to the agent's thread: the pipeline's PipelineEvents is an EventRelay that
+// copies each event into an SPSC ring (no locks, no allocation), and the agent's thread
+// drains the ring into the real PipelineEvents.
 #pragma once
 
 #include <atomic>
@@ -14,16 +14,17 @@ namespace aigw {
 
 /// One pipeline event as plain data.
 struct RelayedEvent {
-  enum class Kind : uint8_t { nack, unit_done, released } kind = Kind::nack;
+  /// gpu_ack / gpu_nack: a GPU server's answer for a stream another core serves.
+  enum class Kind : uint8_t { nack, unit_done, released, gpu_ack, gpu_nack } kind = Kind::nack;
   Endpoint to;  ///< nack: the device's control address
   uint32_t stream_id = 0;
   uint32_t unit_seq = 0;
-  // nack
-  uint16_t fragment_count = 0;
+  // nack, gpu_nack
+  uint32_t fragment_count = 0;
   uint32_t round = 0;
   NackEncoding encoding = NackEncoding::list;
-  uint16_t first_fragment = 0;
-  uint16_t missing_count = 0;
+  uint32_t first_fragment = 0;
+  uint32_t missing_count = 0;
   uint16_t size = 0;
   uint8_t bytes[kMaxCommandNackBytes];
   // unit_done
@@ -40,6 +41,8 @@ class EventRelay final : public PipelineEvents {
   void send_nack(const Endpoint& device_control, const NackOut& nack) override;
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
+  /// Always taken: the consumer passes it on to its PipelineEvents::foreign_gpu_command.
+  bool foreign_gpu_command(const StreamCommand& cmd) override;
 
   /// True once after events were pushed since the last call (the producer then wakes
   /// the consumer once per batch, not once per event).
@@ -59,6 +62,7 @@ class EventRelay final : public PipelineEvents {
 
   SpscRing<RelayedEvent> ring_;
   RelayedEvent scratch_;  ///< producer-side staging, so events are built without a stack copy
+  StreamCommand command_;  ///< consumer-side staging of relayed GPU answers
   bool pushed_ = false;
   std::atomic<uint64_t> dropped_{0};
 };
