@@ -114,24 +114,30 @@ bool read_key_file(const std::string& path, std::string& hex) {
   return true;
 }
 
-void parse_ports(const toml::table& root, GatewayConfig& c, std::string& error) {
-  const toml::node* n = root.get("port");
+/// Calls `each(table, index)` for every table of the array of tables `[[key]]`, until
+/// `error` is set; an absent key is no tables, anything else than tables an error.
+template <typename Each>
+void for_each_table(const toml::table& root, const std::string& key, std::string& error, Each&& each) {
+  const toml::node* n = root.get(key);
   if (n == nullptr) return;
   const toml::array* a = n->as_array();
-  if (a == nullptr) {
-    error = "port must be an array of tables ([[port]])";
-    return;
-  }
-  c.ports.clear();
-  for (size_t i = 0; i < a->size() && error.empty(); ++i) {
+  for (size_t i = 0; a != nullptr && i < a->size() && error.empty(); ++i) {
     const toml::table* t = a->get(i)->as_table();
     if (t == nullptr) {
-      error = "port must be an array of tables ([[port]])";
-      return;
+      a = nullptr;
+      break;
     }
+    each(*t, i);
+  }
+  if (a == nullptr) error = key + " must be an array of tables ([[" + key + "]])";
+}
+
+void parse_ports(const toml::table& root, GatewayConfig& c, std::string& error) {
+  if (root.contains("port")) c.ports.clear();
+  for_each_table(root, "port", error, [&](const toml::table& t, size_t i) {
     PortConfig p;
     p.dpdk_port_id = static_cast<uint16_t>(i);
-    Table pt(t, "port[" + std::to_string(i) + "]", error);
+    Table pt(&t, "port[" + std::to_string(i) + "]", error);
     pt.get("address", p.address);
     pt.get("port", p.port);
     double gbps = p.capacity_bps / 1e9;
@@ -150,7 +156,7 @@ void parse_ports(const toml::table& root, GatewayConfig& c, std::string& error) 
     if (!parse_ipv4(p.address, p.ip)) pt.fail("address", "a dotted-quad IPv4 address");
     pt.check_unknown();
     c.ports.push_back(p);
-  }
+  });
 }
 
 /// "a.b.c.d/n" into an address and a prefix length.
@@ -164,21 +170,9 @@ bool parse_prefix(const std::string& text, uint32_t& ip, int& len) {
 }
 
 void parse_routes(const toml::table& root, GatewayConfig& c, std::string& error) {
-  const toml::node* n = root.get("route");
-  if (n == nullptr) return;
-  const toml::array* a = n->as_array();
-  if (a == nullptr) {
-    error = "route must be an array of tables ([[route]])";
-    return;
-  }
-  for (size_t i = 0; i < a->size() && error.empty(); ++i) {
-    const toml::table* t = a->get(i)->as_table();
-    if (t == nullptr) {
-      error = "route must be an array of tables ([[route]])";
-      return;
-    }
+  for_each_table(root, "route", error, [&](const toml::table& t, size_t i) {
     RouteConfig r;
-    Table rt(t, "route[" + std::to_string(i) + "]", error);
+    Table rt(&t, "route[" + std::to_string(i) + "]", error);
     std::string prefix, via;
     rt.get("prefix", prefix);
     rt.get("port", r.port_index);
@@ -188,25 +182,13 @@ void parse_routes(const toml::table& root, GatewayConfig& c, std::string& error)
     if (!parse_prefix(prefix, r.prefix, r.prefix_len)) return rt.fail("prefix", "\"a.b.c.d/len\"");
     if (!via.empty() && !parse_ipv4(via, r.via)) return rt.fail("via", "a dotted-quad IPv4 address");
     c.routes.push_back(r);
-  }
+  });
 }
 
 void parse_streams(const toml::table& root, GatewayConfig& c, std::string& error) {
-  const toml::node* n = root.get("stream");
-  if (n == nullptr) return;
-  const toml::array* a = n->as_array();
-  if (a == nullptr) {
-    error = "stream must be an array of tables ([[stream]])";
-    return;
-  }
-  for (size_t i = 0; i < a->size() && error.empty(); ++i) {
-    const toml::table* t = a->get(i)->as_table();
-    if (t == nullptr) {
-      error = "stream must be an array of tables ([[stream]])";
-      return;
-    }
+  for_each_table(root, "stream", error, [&](const toml::table& t, size_t i) {
     StreamRoute r;
-    Table st(t, "stream[" + std::to_string(i) + "]", error);
+    Table st(&t, "stream[" + std::to_string(i) + "]", error);
     st.get("id", r.stream_id);
     st.get("port", r.data_port);
     st.endpoint("source", r.source);
@@ -219,7 +201,7 @@ void parse_streams(const toml::table& root, GatewayConfig& c, std::string& error
     st.check_unknown();
     if (error.empty() && r.stream_id == 0) st.fail("id", "a stream id > 0");
     c.static_streams.push_back(r);
-  }
+  });
 }
 
 }  // namespace

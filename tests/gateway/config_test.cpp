@@ -150,6 +150,8 @@ TEST(Config, ErrorsNameTheKey) {
       {minimal() + "[socket]\nworkers = 0\n", "socket.workers"},
       {minimal() + "[socket]\nworkers = 65\n", "socket.workers"},
       {minimal() + "[socket]\nworkers = 4\n[egress]\nbind = \"127.0.0.1:65534\"\n", "socket.workers"},
+      {"route = 5\n" + minimal(), "route must be an array of tables"},
+      {"stream = [1]\n" + minimal(), "stream must be an array of tables"},
 
   };
   for (const auto& c : cases) {
