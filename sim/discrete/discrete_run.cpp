@@ -526,14 +526,7 @@ std::string Sim::run(RunReport& report) {
 
 std::string run_discrete(const Scenario& s, const DiscreteOptions& options, RunReport& report) {
   if (sodium_init() < 0) return "libsodium could not be initialised";
-  report.scenario = s.name;
-  report.mode = "discrete";
-  report.scale = s.scale;
-  report.period_ms = s.period_ms;
-  report.duration_periods = s.duration_periods;
-  report.seed = s.seed;
-  report.admission = s.controller.admission_algorithm;
-  report.migration = s.controller.migration_enabled;
+  describe_run(s, "discrete", report);
   const auto t0 = std::chrono::steady_clock::now();
   Sim sim(s, options);
   auto e = sim.run(report);

@@ -91,14 +91,7 @@ GatewayScrape scrape_gateway(uint16_t metrics_port) {
 
 std::string run_live(const Scenario& s, const LiveOptions& opt, RunReport& report, int& exit_code) {
   exit_code = 0;
-  report.scenario = s.name;
-  report.mode = "live";
-  report.scale = s.scale;
-  report.period_ms = s.period_ms;
-  report.duration_periods = s.duration_periods;
-  report.seed = s.seed;
-  report.admission = s.controller.admission_algorithm;
-  report.migration = s.controller.migration_enabled;
+  describe_run(s, "live", report);
   const auto wall0 = std::chrono::steady_clock::now();
 
   const std::string controller_bin = opt.bin_dir + "/controller/aigw-controller";

@@ -1,5 +1,7 @@
 #include "sim/report/run_report.h"
 
+#include "sim/scenario/scenario.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -100,6 +102,17 @@ nlohmann::json to_json(const RunReport& r) {
           {"gateways", gws},
           {"admission_latency", adm},
           {"extra", r.extra}};
+}
+
+void describe_run(const Scenario& s, const std::string& mode, RunReport& report) {
+  report.scenario = s.name;
+  report.mode = mode;
+  report.scale = s.scale;
+  report.period_ms = s.period_ms;
+  report.duration_periods = s.duration_periods;
+  report.seed = s.seed;
+  report.admission = s.controller.admission_algorithm;
+  report.migration = s.controller.migration_enabled;
 }
 
 }  // namespace aigw::sim

@@ -110,4 +110,9 @@ struct RunReport {
 
 nlohmann::json to_json(const RunReport& r);
 
+struct Scenario;
+/// Fills what describes the run (scenario name, mode, scale, period, duration, seed,
+/// admission algorithm, migration) from the scenario, as both modes report it.
+void describe_run(const Scenario& s, const std::string& mode, RunReport& report);
+
 }  // namespace aigw::sim
