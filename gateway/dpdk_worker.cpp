@@ -61,6 +61,9 @@ DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports
     udp_ports.push_back(ports_[q.port]->udp_port);
   }
   PipelineConfig pc = make_pipeline_config(config, indices, udp_ports);
+  // Without transmit checksum offload egress fills UDP checksums itself: from the sums
+  // taken at ingest, so forwarded payload is read once, by the copy.
+  for (const DpdkPort* p : ports_) pc.receiver.keep_payload_sums |= !p->tx_udp_cksum_offload;
   for (size_t k = 0; k < rx_.size(); ++k) {
     // The port's memory is split over its queues; queue 0 reports its streams.
     pc.data_ports[k].memory_budget_bytes /= ports_[rx_[k].port]->rx_queues;
@@ -169,7 +172,8 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
         return false;
       }
       if (f.dst_port == port.udp_port) {
-        pipeline_->on_datagram(k, Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
+        pipeline_->on_datagram(k, Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns,
+                               f.udp_payload_sum);
       } else if (f.dst_port == config_.dpdk_egress_udp_port) {
         pipeline_->on_egress_datagram(Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
       } else {
@@ -275,7 +279,8 @@ const DpdkWorker::EgressHop* DpdkWorker::resolve(uint32_t dst) {
   return &e;
 }
 
-bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) {
+bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+                      uint32_t payload_sum) {
   const EgressHop* hop = resolve(to.ip);
   if (hop == nullptr) return false;  // next hop unresolved: the fragment waits
   const size_t g = hop->port;
@@ -320,9 +325,15 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
     auto* udp = reinterpret_cast<rte_udp_hdr*>(out + net::kEthHeaderSize + net::kIpv4HeaderSize);
     udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
   } else {
-    // Checksummed while copied: one pass over the payload, headers summed from values.
+    // Headers summed from values; the payload's sum came from ingest when it could, so
+    // the payload is read once, by the copy; otherwise it is summed while copied.
     uint64_t sum = net::checksum_copy(0, body, header, kDataHeaderSize);
-    sum = net::checksum_copy(sum, body + kDataHeaderSize, payload, payload_len);
+    if (payload_sum < kNoPayloadSum) {
+      std::memcpy(body + kDataHeaderSize, payload, payload_len);
+      sum += payload_sum;
+    } else {
+      sum = net::checksum_copy(sum, body + kDataHeaderSize, payload, payload_len);
+    }
     net::set_udp_checksum(flow, udp_payload, sum, out);
   }
   q.mbufs[q.count++] = m;

@@ -84,11 +84,22 @@ ParseError parse_frame(const uint8_t* data, size_t len, UdpChecksum udp, Frame& 
     if (l4_len < kUdpHeaderSize) return ParseError::udp_truncated;
     const size_t ulen = wire::get_u16(l4 + 4);
     if (ulen < kUdpHeaderSize || ulen > l4_len) return ParseError::udp_truncated;
+    const uint16_t wire_sum = wire::get_u16(l4 + 6);
+    // Pseudo header and UDP header, summed from values; the payload is summed apart so
+    // that its own sum can travel with it (protocol/payload_sum.h).
+    const uint64_t head = udp_pseudo_sum(out.src_ip, out.dst_ip, static_cast<uint16_t>(ulen)) +
+                          wire::get_u16(l4) + wire::get_u16(l4 + 2) + ulen + wire_sum;
     if (udp == UdpChecksum::software) {
-      const uint16_t wire_sum = wire::get_u16(l4 + 6);
       if (wire_sum == 0) return ParseError::udp_no_checksum;
-      uint64_t s = udp_pseudo_sum(out.src_ip, out.dst_ip, static_cast<uint16_t>(ulen));
-      if (checksum_finish(checksum_add(s, l4, ulen)) != 0) return ParseError::udp_bad_checksum;
+      const uint64_t body = checksum_add(0, l4 + kUdpHeaderSize, ulen - kUdpHeaderSize);
+      if (checksum_finish(head + body) != 0) return ParseError::udp_bad_checksum;
+      out.udp_payload_sum = static_cast<uint16_t>(~checksum_finish(body));
+    } else if (wire_sum != 0) {
+      // A checked datagram sums to all ones, so the payload's sum is the complement of
+      // the rest.
+      out.udp_payload_sum = checksum_finish(head);
+    } else {
+      out.udp_payload_sum = kNoPayloadSum;
     }
     out.kind = FrameKind::udp;
     out.src_port = wire::get_u16(l4);

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "protocol/payload_sum.h"
+
 namespace aigw::net {
 
 using Mac = std::array<uint8_t, 6>;
@@ -68,6 +70,9 @@ struct Frame {
   size_t l4_offset = 0;
   const uint8_t* payload = nullptr;  ///< UDP payload or the ICMP message
   size_t payload_len = 0;
+  /// UDP only: the payload's ones-complement sum folded to 16 bits, when known (summed
+  /// while verifying, or worked out from a checked checksum field); else kNoPayloadSum.
+  uint32_t udp_payload_sum = kNoPayloadSum;
   Arp arp;  ///< ARP only
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "gateway/checksum.h"
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
 
@@ -39,8 +40,8 @@ class Pipeline::SenderSink final : public PacketOut, public SenderEvents {
  public:
   explicit SenderSink(Pipeline& p) : owner_(p) {}
   bool send_fragment(uint32_t stream_id, const uint8_t* header, const uint8_t* payload,
-                     size_t payload_len) override {
-    return owner_.send_egress(stream_id, header, payload, payload_len);
+                     size_t payload_len, uint32_t payload_sum) override {
+    return owner_.send_egress(stream_id, header, payload, payload_len, payload_sum);
   }
   void on_unit_released(uint32_t, uint32_t, bool) override {}
 
@@ -81,7 +82,7 @@ const PublishedPortStats& Pipeline::port_stats(size_t i) const { return ports_[i
 const UnitReceiver& Pipeline::receiver(size_t i) const { return ports_[i]->receiver; }
 
 void Pipeline::on_datagram(size_t port_index, const Endpoint& from, const uint8_t* data, size_t len,
-                           int64_t now_ns) {
+                           int64_t now_ns, uint32_t udp_payload_sum) {
   now_ns_ = now_ns;
   Port& port = *ports_[port_index];
   ++port.c[idx(PortStat::datagrams)];
@@ -110,7 +111,14 @@ void Pipeline::on_datagram(size_t port_index, const Endpoint& from, const uint8_
     ++port.c[idx(PortStat::drop_released)];
     return;
   }
-  port.receiver.on_fragment(h, data + kDataHeaderSize, now_ns);
+  uint32_t payload_sum = kNoPayloadSum;
+  if (udp_payload_sum < kNoPayloadSum && config_.receiver.keep_payload_sums) {
+    // The fragment's own sum: the datagram's less its data header's (ones-complement
+    // subtraction adds the complement).
+    const uint16_t header_sum = static_cast<uint16_t>(~net::checksum_finish(net::checksum_add(0, data, kDataHeaderSize)));
+    payload_sum = static_cast<uint16_t>(~net::checksum_finish(uint64_t{udp_payload_sum} + uint16_t(~header_sum)));
+  }
+  port.receiver.on_fragment(h, data + kDataHeaderSize, now_ns, payload_sum);
 }
 
 void Pipeline::on_complete(Port& port, const CompletedUnit& info, UnitHandle& unit) {
@@ -197,13 +205,14 @@ void Pipeline::expire_releases(int64_t now_ns) {
   }
 }
 
-bool Pipeline::send_egress(uint32_t stream_id, const uint8_t* header, const uint8_t* payload, size_t len) {
+bool Pipeline::send_egress(uint32_t stream_id, const uint8_t* header, const uint8_t* payload, size_t len,
+                           uint32_t payload_sum) {
   const StreamRoute* route = streams_.find(stream_id);
   if (route == nullptr || route->gpu.ip == 0) {
     ++egress_counts_[idx(EgressStat::fragments_without_route)];
     return true;  // nothing will ever take it: let the sender move on
   }
-  return egress_.send(route->gpu, header, payload, len);
+  return egress_.send(route->gpu, header, payload, len, payload_sum);
 }
 
 void Pipeline::apply(const StreamCommand& cmd, int64_t now_ns) {

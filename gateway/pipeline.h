@@ -53,8 +53,10 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   /// One UDP datagram received on data port `port_index` (index into data_ports).
+  /// `udp_payload_sum`: the ones-complement sum of the `len` bytes when the backend has
+  /// it (net::Frame::udp_payload_sum); kept for egress when receiver.keep_payload_sums.
   void on_datagram(size_t port_index, const Endpoint& from, const uint8_t* data, size_t len,
-                   int64_t now_ns);
+                   int64_t now_ns, uint32_t udp_payload_sum = kNoPayloadSum);
   /// One datagram received on the egress socket: a GPU server's UnitAck or
   /// RetransmitRequest inside an authenticated envelope.
   void on_egress_datagram(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
@@ -93,7 +95,8 @@ class Pipeline {
   void start_release(StreamRoute& route, uint32_t last_unit_seq, int64_t now_ns);
   void finish_release(StreamRoute& route);
   void expire_releases(int64_t now_ns);
-  bool send_egress(uint32_t stream_id, const uint8_t* header, const uint8_t* payload, size_t len);
+  bool send_egress(uint32_t stream_id, const uint8_t* header, const uint8_t* payload, size_t len,
+                   uint32_t payload_sum);
   void apply_gpu_nack(const StreamCommand& cmd, int64_t now_ns);
   Port* port_by_udp(uint16_t udp_port);
   void recount_streams();

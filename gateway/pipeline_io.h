@@ -61,9 +61,10 @@ class PipelineEvents {
 class EgressOut {
  public:
   virtual ~EgressOut() = default;
-  /// One fragment (32-byte header + payload) to `to`. False when the transport is full.
+  /// One fragment (32-byte header + payload) to `to`; `payload_sum` as in
+  /// PacketOut::send_fragment. False when the transport is full.
   virtual bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload,
-                    size_t payload_len) = 0;
+                    size_t payload_len, uint32_t payload_sum) = 0;
   /// Pushes out what send() batched.
   virtual void flush() = 0;
 };

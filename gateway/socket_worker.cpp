@@ -244,7 +244,8 @@ void SocketWorker::service() {
   ev_timer_start(loop_, &timer_);
 }
 
-bool SocketWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) {
+bool SocketWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+                        uint32_t /*payload_sum: the kernel sums*/) {
   if (tx_blocked_) return false;
   if (tx_count_ == tx_msgs_.size()) {
     flush();

@@ -75,7 +75,8 @@ class SocketWorker final : private EgressOut {
   };
 
   // EgressOut
-  bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len) override;
+  bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+            uint32_t payload_sum) override;
   void flush() override;
 
   static void on_data(struct ev_loop* loop, ev_io* w, int revents);

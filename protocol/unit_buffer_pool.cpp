@@ -14,6 +14,8 @@ UnitHandle& UnitHandle::operator=(UnitHandle&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
     capacity_ = std::exchange(o.capacity_, 0);
     index_ = std::exchange(o.index_, 0);
+    sums_offset_ = std::exchange(o.sums_offset_, 0);
+    sum_count_ = std::exchange(o.sum_count_, 0);
   }
   return *this;
 }
@@ -25,6 +27,8 @@ void UnitHandle::reset() {
   size_ = 0;
   capacity_ = 0;
   index_ = 0;
+  sums_offset_ = 0;
+  sum_count_ = 0;
 }
 
 namespace {

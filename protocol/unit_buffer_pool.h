@@ -29,6 +29,18 @@ class UnitHandle {
   explicit operator bool() const { return data_ != nullptr; }
   /// Sets the length of valid bytes (<= capacity).
   void set_size(uint32_t n) { size_ = n; }
+  /// The unit's per-fragment payload sums (protocol/payload_sum.h) kept in the same
+  /// buffer, or nullptr when none were recorded.
+  const uint16_t* payload_sums() const {
+    return sums_offset_ == 0 ? nullptr : reinterpret_cast<const uint16_t*>(data_ + sums_offset_);
+  }
+  /// How many fragments the sums describe (the geometry they were taken with).
+  uint32_t payload_sum_count() const { return sum_count_; }
+  /// Records that `count` sums sit at byte `offset` (> 0, even, within capacity).
+  void set_payload_sums(uint32_t offset, uint32_t count) {
+    sums_offset_ = offset;
+    sum_count_ = count;
+  }
   void reset();
 
  private:
@@ -38,6 +50,8 @@ class UnitHandle {
   uint32_t size_ = 0;
   uint32_t capacity_ = 0;
   uint32_t index_ = 0;
+  uint32_t sums_offset_ = 0;
+  uint32_t sum_count_ = 0;
 };
 
 /// Buffers of a few size classes (from `min_buffer` to `max_buffer`: each power of two and

@@ -57,8 +57,10 @@ inline uint32_t round8(uint32_t v) { return (v + 7u) & ~7u; }
 
 struct UnitReceiver::Impl {
   struct Unit {
-    UnitHandle buf;              // unit bytes, then the received bitmap (8-aligned)
+    UnitHandle buf;              // unit bytes, the received bitmap (8-aligned), the sums
     uint64_t* bitmap = nullptr;
+    uint16_t* sums = nullptr;    // per-fragment payload sums, when kept
+    bool sums_whole = false;     // every accepted fragment came with its sum
     uint64_t key = 0;
     uint32_t stream_slot = 0;
     uint32_t seq = 0;
@@ -101,7 +103,8 @@ struct UnitReceiver::Impl {
   Impl(const ReceiverConfig& c, UnitReceiver& r)
       : cfg(c),
         owner(r),
-        pool(c.memory_budget_bytes, round8(c.max_unit_bytes) + 8 * bitmap_words(65535)),
+        pool(c.memory_budget_bytes, round8(c.max_unit_bytes) + 8 * bitmap_words(65535) +
+                                        (c.keep_payload_sums ? 2 * 65535 : 0)),
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
@@ -170,6 +173,7 @@ struct UnitReceiver::Impl {
     if (last_slot == slot) last_slot = kNone;
     u.active = false;
     u.bitmap = nullptr;
+    u.sums = nullptr;
     free_units.push_back(slot);
     --in_flight;
     return std::move(u.buf);
@@ -190,8 +194,11 @@ struct UnitReceiver::Impl {
     const CompletedUnit info{streams[u.stream_slot].id, u.seq, u.flags, u.count,
                              u.retransmitted, u.rounds, u.first_ns, now_ns};
     const uint32_t len = u.unit_length;
+    const uint32_t sums_at = u.sums_whole ? static_cast<uint32_t>(reinterpret_cast<uint8_t*>(u.sums) - u.buf.data()) : 0;
+    const uint16_t count = u.count;
     UnitHandle buf = unlink(slot);
     buf.set_size(len);
+    if (sums_at != 0) buf.set_payload_sums(sums_at, count);
     ++counters().units_completed;
     events().on_unit_complete(info, buf);
   }
@@ -267,7 +274,8 @@ struct UnitReceiver::Impl {
       evict_oldest(LossReason::table_full);
     }
     const uint32_t words = bitmap_words(h.fragment_count);
-    const uint32_t bytes = round8(h.unit_length) + 8 * words;
+    const uint32_t sums_at = round8(h.unit_length) + 8 * words;
+    const uint32_t bytes = sums_at + (cfg.keep_payload_sums ? 2u * h.fragment_count : 0u);
     UnitHandle buf = pool.acquire(bytes);
     while (!buf && age_head != kNone) {
       evict_oldest(LossReason::memory_budget);
@@ -283,6 +291,8 @@ struct UnitReceiver::Impl {
     u.buf = std::move(buf);
     u.bitmap = reinterpret_cast<uint64_t*>(u.buf.data() + round8(h.unit_length));
     std::memset(u.bitmap, 0, 8 * size_t{words});
+    u.sums = cfg.keep_payload_sums ? reinterpret_cast<uint16_t*>(u.buf.data() + sums_at) : nullptr;
+    u.sums_whole = u.sums != nullptr;
     u.key = unit_key(h.stream_id, h.unit_seq);
     u.stream_slot = stream_slot;
     u.seq = h.unit_seq;
@@ -319,7 +329,7 @@ struct UnitReceiver::Impl {
     return slot;
   }
 
-  FragmentVerdict take(const DataHeader& h, const uint8_t* payload, int64_t now_ns) {
+  FragmentVerdict take(const DataHeader& h, const uint8_t* payload, uint32_t payload_sum, int64_t now_ns) {
     const uint64_t key = unit_key(h.stream_id, h.unit_seq);
     uint32_t slot = last_slot;
     if (slot == kNone || key != last_key) {
@@ -348,6 +358,9 @@ struct UnitReceiver::Impl {
     if (word & bit) return FragmentVerdict::duplicate;
     word |= bit;
     std::memcpy(u.buf.data() + offset, payload, len);
+    if (u.sums != nullptr) {
+      if (payload_sum < kNoPayloadSum) u.sums[idx] = static_cast<uint16_t>(payload_sum); else u.sums_whole = false;
+    }
     ++u.received;
     u.last_ns = now_ns;
     counters().bytes_accepted += len;
@@ -539,8 +552,8 @@ bool UnitReceiver::has_stream(uint32_t stream_id) const {
 }
 
 FragmentVerdict UnitReceiver::on_fragment(const DataHeader& h, const uint8_t* payload,
-                                          int64_t now_ns) {
-  const FragmentVerdict v = impl_->take(h, payload, now_ns);
+                                          int64_t now_ns, uint32_t payload_sum) {
+  const FragmentVerdict v = impl_->take(h, payload, payload_sum, now_ns);
   ++counters_.fragments[static_cast<size_t>(v)];
   return v;
 }

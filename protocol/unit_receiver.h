@@ -20,6 +20,7 @@
 
 #include "protocol/data_header.h"
 #include "protocol/nack.h"
+#include "protocol/payload_sum.h"
 #include "protocol/unit_buffer_pool.h"
 
 namespace aigw {
@@ -36,6 +37,10 @@ struct ReceiverConfig {
   int64_t unit_deadline_ns = 3'000'000'000;        ///< first fragment -> lost
   size_t nack_max_bytes = 1200;                    ///< NACK payload budget per datagram (>= 8)
   uint32_t recent_units_window = 64;               ///< finished seqs remembered per stream
+  /// Keep each fragment's payload sum with its unit (2 bytes per fragment) and hand
+  /// them on with the completed unit (UnitHandle::payload_sums) when every fragment
+  /// brought one: for an egress that fills UDP checksums itself.
+  bool keep_payload_sums = false;
 };
 
 enum class LossReason : uint8_t {
@@ -137,8 +142,10 @@ class UnitReceiver {
   bool has_stream(uint32_t stream_id) const;
 
   /// Feeds one validated fragment (decode_data_header returned ok). `payload` holds
-  /// h.payload_length bytes.
-  FragmentVerdict on_fragment(const DataHeader& h, const uint8_t* payload, int64_t now_ns);
+  /// h.payload_length bytes; `payload_sum` is their ones-complement sum when the caller
+  /// has it (protocol/payload_sum.h), kept when config().keep_payload_sums.
+  FragmentVerdict on_fragment(const DataHeader& h, const uint8_t* payload, int64_t now_ns,
+                              uint32_t payload_sum = kNoPayloadSum);
 
   /// Sends due NACKs, reports expired units. Call at or after next_timer_ns().
   void on_timer(int64_t now_ns);

@@ -334,7 +334,10 @@ struct UnitSender::Impl {
     h.send_time_us = static_cast<uint32_t>(static_cast<uint64_t>(now_ns) / 1000);
     uint8_t header[kDataHeaderSize];
     encode_data_header(h, header);
-    if (!owner.out_.send_fragment(h.stream_id, header, u.buf.data() + offset, len)) {
+    // Sums taken with the same geometry describe exactly this fragment's bytes.
+    const uint16_t* sums = u.buf.payload_sums();
+    const uint32_t sum = sums != nullptr && u.buf.payload_sum_count() == u.count ? sums[index] : kNoPayloadSum;
+    if (!owner.out_.send_fragment(h.stream_id, header, u.buf.data() + offset, len, sum)) {
       ++counters().send_blocked;
       return false;
     }

@@ -9,6 +9,7 @@
 
 #include "protocol/data_header.h"
 #include "protocol/nack.h"
+#include "protocol/payload_sum.h"
 #include "protocol/unit_buffer_pool.h"
 
 namespace aigw {
@@ -31,10 +32,12 @@ class PacketOut {
  public:
   virtual ~PacketOut() = default;
   /// `header` is kDataHeaderSize bytes, `payload` h.payload_length bytes; both valid
-  /// only during the call. Returns false when the transport is full (the sender keeps
-  /// the fragment and tries again at the next poll).
+  /// only during the call. `payload_sum` is the payload's ones-complement sum when the
+  /// unit brought its sums (UnitHandle::payload_sums), else kNoPayloadSum. Returns false
+  /// when the transport is full (the sender keeps the fragment and tries again at the
+  /// next poll).
   virtual bool send_fragment(uint32_t stream_id, const uint8_t* header, const uint8_t* payload,
-                             size_t payload_len) = 0;
+                             size_t payload_len, uint32_t payload_sum) = 0;
 };
 
 enum class SubmitError : uint8_t {

@@ -180,7 +180,7 @@ void Stream::close(int64_t forget_at_ns) {
 }
 
 bool Stream::send_fragment(uint32_t /*stream_id*/, const uint8_t* header, const uint8_t* payload,
-                           size_t payload_len) {
+                           size_t payload_len, uint32_t /*payload_sum: the kernel sums*/) {
   // The unit sequence number sits at byte 12 of the v1 header (protocol/data_header.h).
   const uint32_t unit_seq = wire::get_u32(header + 12);
   return io_.send_fragment(route_for(unit_seq).endpoint, header, kDataHeaderSize, payload,

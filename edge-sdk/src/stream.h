@@ -83,7 +83,7 @@ class Stream final : public PacketOut {
 
  private:
   bool send_fragment(uint32_t stream_id, const uint8_t* header, const uint8_t* payload,
-                     size_t payload_len) override;
+                     size_t payload_len, uint32_t payload_sum) override;
   const Route& route_for(uint32_t unit_seq) const;
   size_t wire_capacity() const;
   uint64_t first_transmissions() const;

@@ -81,7 +81,6 @@ class Sim final : public controller::Transport {
   std::priority_queue<Event> events_;
   uint64_t seq_ = 0;
   int64_t now_ = 0;
-  int64_t next_tick_ = INT64_MAX;
   std::string body_;
 };
 
@@ -405,7 +404,7 @@ std::string Sim::run(RunReport& report) {
   const uint32_t total_periods = s.duration_periods + 2;
   std::set<uint32_t> failed;
   for (uint32_t p = 1; p <= total_periods + 3; ++p) {
-    at(p * period_ns, [this, p, period_ns, &report, &failed, total_periods] {
+    at(p * period_ns, [this, p, &report, &failed, total_periods] {
       // Units of this period, to each stream's gateway.
       std::map<uint32_t, uint32_t> last_seq;
       for (auto& d : devices) {

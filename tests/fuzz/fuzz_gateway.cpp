@@ -19,7 +19,7 @@ struct NullEvents : aigw::PipelineEvents {
 };
 
 struct NullEgress : aigw::EgressOut {
-  bool send(const aigw::Endpoint&, const uint8_t*, const uint8_t*, size_t) override { return true; }
+  bool send(const aigw::Endpoint&, const uint8_t*, const uint8_t*, size_t, uint32_t) override { return true; }
   void flush() override {}
 };
 

@@ -43,6 +43,31 @@ TEST(FrameParser, ParsesUdp) {
   EXPECT_EQ(out.src_mac, test_flow().src_mac);
 }
 
+// Ones-complement sums are equal modulo 0xffff (0x0000 and 0xffff are both zero).
+uint32_t ones(uint32_t sum) { return sum % 0xffff; }
+
+TEST(FrameParser, UdpPayloadSumIsKnownWhenTheChecksumIs) {
+  for (size_t n : {0u, 1u, 64u, 727u, 760u}) {
+    const auto p = payload(n);
+    auto f = udp_frame(test_flow(), p);
+    const uint32_t expect = static_cast<uint16_t>(~checksum_finish(checksum_add(0, p.data(), p.size())));
+    Frame sw, skipped;
+    ASSERT_EQ(parse_frame(f.data(), f.size(), UdpChecksum::software, sw), ParseError::ok);
+    ASSERT_EQ(parse_frame(f.data(), f.size(), UdpChecksum::skip, skipped), ParseError::ok);
+    ASSERT_LT(sw.udp_payload_sum, kNoPayloadSum);
+    EXPECT_EQ(ones(sw.udp_payload_sum), ones(expect)) << n;
+    // Worked out from the (offload-checked) checksum field without reading the payload.
+    ASSERT_LT(skipped.udp_payload_sum, kNoPayloadSum);
+    EXPECT_EQ(ones(skipped.udp_payload_sum), ones(expect)) << n;
+  }
+  // No checksum on the wire: nothing to work it out from.
+  auto f = udp_frame(test_flow(), payload(64));
+  wire::put_u16(f.data() + kEthHeaderSize + kIpv4HeaderSize + 6, 0);
+  Frame out;
+  ASSERT_EQ(parse_frame(f.data(), f.size(), UdpChecksum::skip, out), ParseError::ok);
+  EXPECT_EQ(out.udp_payload_sum, kNoPayloadSum);
+}
+
 TEST(FrameParser, EthernetPaddingIsIgnored) {
   auto f = udp_frame(test_flow(), payload(4));
   f.resize(kMinFrameSize, 0);

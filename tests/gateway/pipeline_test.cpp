@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "gateway/checksum.h"
 #include "protocol/byte_order.h"
 #include "protocol/control.pb.h"
 #include "protocol/data_header.h"
@@ -50,12 +51,14 @@ struct Events : PipelineEvents {
 
 struct Egress : EgressOut {
   std::vector<std::pair<Endpoint, std::vector<uint8_t>>> sent;
+  std::vector<uint32_t> payload_sums;  // per sent fragment
   bool full = false;
-  bool send(const Endpoint& to, const uint8_t* h, const uint8_t* p, size_t len) override {
+  bool send(const Endpoint& to, const uint8_t* h, const uint8_t* p, size_t len, uint32_t payload_sum) override {
     if (full) return false;
     std::vector<uint8_t> d(h, h + kDataHeaderSize);
     d.insert(d.end(), p, p + len);
     sent.push_back({to, std::move(d)});
+    payload_sums.push_back(payload_sum);
     return true;
   }
   void flush() override {}
@@ -171,6 +174,37 @@ TEST_F(PipelineTest, WholeUnitIsForwardedByteIdentical) {
   EXPECT_EQ(stat(0, PortStat::units_completed), 1u);
   EXPECT_EQ(stat(0, PortStat::datagrams), frags.size());
   EXPECT_EQ(pipe->egress_stats().get(static_cast<size_t>(EgressStat::units_forwarded)), 1u);
+}
+
+// Folded ones-complement sum of some bytes, the form the backends hand over.
+uint32_t folded_sum(const uint8_t* p, size_t n) {
+  return static_cast<uint16_t>(~net::checksum_finish(net::checksum_add(0, p, n)));
+}
+
+TEST_F(PipelineTest, IngestPayloadSumsReachEgressForTheSameBytes) {
+  pc.receiver.keep_payload_sums = true;
+  pipe = std::make_unique<Pipeline>(pc, events, egress, keys);
+  assign(1, 9000);
+  assign(2, 9000);
+  for (auto& f : fragments(1, 0, 100'000)) pipe->on_datagram(0, kDevice, f.data(), f.size(), now, folded_sum(f.data(), f.size()));
+  for (auto& f : fragments(2, 0, 50'000)) pipe->on_datagram(0, kDevice, f.data(), f.size(), now);  // no sums known
+  advance(5 * kMs);
+  ASSERT_EQ(reassemble_egress().units.size(), 2u);
+  ASSERT_EQ(egress.payload_sums.size(), egress.sent.size());
+  size_t with_sum = 0;
+  for (size_t i = 0; i < egress.sent.size(); ++i) {
+    const std::vector<uint8_t>& d = egress.sent[i].second;
+    DataHeader h;
+    ASSERT_EQ(decode_data_header(d.data(), d.size(), h), DecodeError::ok);
+    if (h.stream_id == 2) {
+      EXPECT_EQ(egress.payload_sums[i], kNoPayloadSum);
+      continue;
+    }
+    ASSERT_LT(egress.payload_sums[i], kNoPayloadSum);
+    EXPECT_EQ(egress.payload_sums[i] % 0xffff, folded_sum(d.data() + kDataHeaderSize, h.payload_length) % 0xffff);
+    ++with_sum;
+  }
+  EXPECT_EQ(with_sum, fragments(1, 0, 100'000).size());
 }
 
 TEST_F(PipelineTest, NackNamesExactlyTheMissingFragmentsAndRetransmissionCompletes) {

@@ -197,7 +197,7 @@ class Device : public PacketOut {
       : stream_(stream), gateway_(gateway), sender_(device_config(), *this), rng_(seed), drops_(drops) {
     sender_.add_stream(stream);
   }
-  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len) override {
+  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len, uint32_t) override {
     std::vector<uint8_t> d(header, header + kDataHeaderSize);
     d.insert(d.end(), payload, payload + len);
     DataHeader h;

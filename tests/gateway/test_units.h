@@ -32,7 +32,7 @@ inline std::vector<uint8_t> unit_bytes(uint32_t stream, uint32_t seq, size_t con
 /// Captures each fragment as one datagram (header followed by payload).
 struct Capture : PacketOut {
   std::vector<std::vector<uint8_t>> packets;
-  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len) override {
+  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len, uint32_t) override {
     std::vector<uint8_t> d(kDataHeaderSize + len);
     std::memcpy(d.data(), header, kDataHeaderSize);
     std::memcpy(d.data() + kDataHeaderSize, payload, len);

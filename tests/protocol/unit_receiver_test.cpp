@@ -66,6 +66,54 @@ TEST(UnitReceiver, InOrderCompletion) {
   EXPECT_TRUE(ev.lost.empty());
 }
 
+// Keeps what a completed unit's handle says about its payload sums.
+struct SumRecorder : ReceiverEvents {
+  std::vector<std::vector<uint16_t>> sums;  // empty: none kept
+  void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {
+    const uint16_t* s = unit.payload_sums();
+    EXPECT_TRUE(s == nullptr || unit.payload_sum_count() == info.fragment_count);
+    sums.emplace_back(s, s == nullptr ? s : s + unit.payload_sum_count());
+  }
+  void on_unit_lost(const LostUnit&) override {}
+  void on_nack(const NackOut&) override {}
+};
+
+uint32_t fake_sum(uint16_t i) { return (i * 40503u + 7u) & 0xffffu; }
+
+TEST(UnitReceiver, PayloadSumsTravelWithTheCompletedUnit) {
+  SumRecorder ev;
+  ReceiverConfig c = small_config();
+  c.keep_payload_sums = true;
+  UnitReceiver rx(c, ev);
+  rx.add_stream(1);
+  const TestUnit whole = make_unit(1, 0, 100000);
+  // Out of order, with a duplicate whose (wrong) sum must not overwrite the first.
+  for (uint16_t i = whole.count; i-- > 0;) {
+    rx.on_fragment(whole.header(i), whole.payload(i), 0, fake_sum(i));
+    if (i == 5) {
+      EXPECT_EQ(rx.on_fragment(whole.header(i), whole.payload(i), 0, 0xbeef), FragmentVerdict::duplicate);
+    }
+  }
+  ASSERT_EQ(ev.sums.size(), 1u);
+  ASSERT_EQ(ev.sums[0].size(), whole.count);
+  for (uint16_t i = 0; i < whole.count; ++i) EXPECT_EQ(ev.sums[0][i], fake_sum(i)) << i;
+
+  // One fragment without its sum: the unit has no sums to hand on.
+  const TestUnit partial = make_unit(1, 1, 100000);
+  for (uint16_t i = 0; i < partial.count; ++i)
+    rx.on_fragment(partial.header(i), partial.payload(i), 0, i == 17 ? kNoPayloadSum : fake_sum(i));
+  ASSERT_EQ(ev.sums.size(), 2u);
+  EXPECT_TRUE(ev.sums[1].empty());
+
+  // Sums offered to a receiver that does not keep them are dropped.
+  SumRecorder plain_ev;
+  UnitReceiver plain(small_config(), plain_ev);
+  plain.add_stream(1);
+  for (uint16_t i = 0; i < whole.count; ++i) plain.on_fragment(whole.header(i), whole.payload(i), 0, fake_sum(i));
+  ASSERT_EQ(plain_ev.sums.size(), 1u);
+  EXPECT_TRUE(plain_ev.sums[0].empty());
+}
+
 TEST(UnitReceiver, DuplicatesAreCountedAndLateFragmentsAfterCompletion) {
   Recorder ev;
   UnitReceiver rx(small_config(), ev);

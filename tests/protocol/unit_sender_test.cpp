@@ -22,12 +22,13 @@ constexpr int64_t kMs = 1'000'000;
 struct Packet {
   DataHeader h;
   std::vector<uint8_t> payload;
+  uint32_t payload_sum = kNoPayloadSum;
 };
 
 class Capture : public PacketOut {
  public:
   bool send_fragment(uint32_t stream_id, const uint8_t* header, const uint8_t* payload,
-                     size_t payload_len) override {
+                     size_t payload_len, uint32_t payload_sum) override {
     if (full) return false;
     std::vector<uint8_t> dg(header, header + kDataHeaderSize);
     dg.insert(dg.end(), payload, payload + payload_len);
@@ -36,6 +37,7 @@ class Capture : public PacketOut {
     EXPECT_EQ(p.h.stream_id, stream_id);
     EXPECT_EQ(p.h.payload_length, payload_len);
     p.payload.assign(payload, payload + payload_len);
+    p.payload_sum = payload_sum;
     packets.push_back(std::move(p));
     return true;
   }
@@ -322,6 +324,43 @@ TEST(UnitSender, ZeroCopySubmitReturnsTheBufferOnRelease) {
   EXPECT_EQ(joined, u.bytes);
   tx.on_ack(1, 0);
   EXPECT_EQ(pool.buffers_in_use(), 0u);
+}
+
+TEST(UnitSender, PayloadSumsReachTheTransportWhenTheGeometryMatches) {
+  UnitBufferPool pool(4 << 20, 1 << 20);
+  const TestUnit u = make_unit(1, 0, 9000);
+  const auto len = static_cast<uint32_t>(u.bytes.size());
+  const uint32_t sums_at = (len + 7) & ~7u;
+  auto with_sums = [&](uint32_t count) {
+    UnitHandle h = pool.acquire(sums_at + 2 * count);
+    std::memcpy(h.data(), u.bytes.data(), len);
+    for (uint32_t i = 0; i < count; ++i) {
+      const auto s = static_cast<uint16_t>(1000 + i);
+      std::memcpy(h.data() + sums_at + 2 * i, &s, 2);
+    }
+    h.set_size(len);
+    h.set_payload_sums(sums_at, count);
+    return h;
+  };
+  Capture out;
+  UnitSender tx(config(), out);
+  tx.add_stream(1);
+  ASSERT_EQ(tx.submit(1, 0, with_sums(u.count), 0, 0), SubmitError::ok);
+  tx.poll(0, 1000);
+  ASSERT_EQ(out.packets.size(), u.count);
+  for (uint16_t i = 0; i < u.count; ++i) EXPECT_EQ(out.packets[i].payload_sum, 1000u + i);
+  nack(tx, u, {3});  // a retransmission carries the same bytes, so the same sum
+  tx.poll(1, 1000);
+  ASSERT_EQ(out.packets.size(), u.count + 1u);
+  EXPECT_EQ(out.packets.back().payload_sum, 1003u);
+
+  // Sums taken with another fragmentation describe other bytes: not passed on.
+  out.packets.clear();
+  ASSERT_EQ(tx.submit(1, 1, with_sums(u.count + 1u), 0, 0), SubmitError::ok);
+  ASSERT_EQ(submit(tx, make_unit(1, 2, 9000)), SubmitError::ok);  // a copy has none
+  tx.poll(2, 1000);
+  ASSERT_EQ(out.packets.size(), 2u * u.count);
+  for (const Packet& p : out.packets) EXPECT_EQ(p.payload_sum, kNoPayloadSum);
 }
 
 TEST(UnitSender, FullTransportKeepsTheFragment) {

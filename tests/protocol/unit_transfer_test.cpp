@@ -76,8 +76,8 @@ class Link {
 struct DataPath : PacketOut {
   Link* link = nullptr;
   int64_t now = 0;
-  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload,
-                     size_t len) override {
+  bool send_fragment(uint32_t, const uint8_t* header, const uint8_t* payload, size_t len,
+                     uint32_t) override {
     std::vector<uint8_t> dg(header, header + kDataHeaderSize);
     dg.insert(dg.end(), payload, payload + len);
     link->send(std::move(dg), now);

@@ -53,7 +53,7 @@ class Captured final : public GpuOutput {
 // Collects a UnitSender's fragments as datagrams (header + payload).
 struct Wire final : PacketOut {
   std::vector<std::vector<uint8_t>> packets;
-  bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n) override {
+  bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n, uint32_t) override {
     std::vector<uint8_t> d(h, h + kDataHeaderSize);
     d.insert(d.end(), p, p + n);
     packets.push_back(std::move(d));
