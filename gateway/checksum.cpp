@@ -163,16 +163,6 @@ uint64_t checksum_copy(uint64_t sum, uint8_t* dst, const uint8_t* src, size_t le
   return sum + to_network(kKernels.copy(dst, src, len));
 }
 
-uint16_t checksum_finish(uint64_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
-
-uint64_t udp_pseudo_sum(uint32_t src_ip, uint32_t dst_ip, uint16_t udp_length) {
-  return uint64_t{src_ip >> 16} + (src_ip & 0xffff) + (dst_ip >> 16) + (dst_ip & 0xffff) + 17 +
-         udp_length;
-}
-
 bool checksum_uses_avx2() { return kKernels.avx2; }
 
 }  // namespace aigw::net

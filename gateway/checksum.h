@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <bit>
 #include <cstring>
 
 namespace aigw::net {
@@ -20,10 +21,33 @@ uint64_t checksum_add(uint64_t sum, const uint8_t* data, size_t len);
 uint64_t checksum_copy(uint64_t sum, uint8_t* dst, const uint8_t* src, size_t len);
 
 /// Folds a running sum to 16 bits and complements it: the value to put on the wire.
-uint16_t checksum_finish(uint64_t sum);
+/// Inline, like the two below: they run several times per packet.
+inline uint16_t checksum_finish(uint64_t sum) {
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
 
 /// Ones-complement sum of the IPv4 pseudo header of a UDP datagram.
-uint64_t udp_pseudo_sum(uint32_t src_ip, uint32_t dst_ip, uint16_t udp_length);
+inline uint64_t udp_pseudo_sum(uint32_t src_ip, uint32_t dst_ip, uint16_t udp_length) {
+  return uint64_t{src_ip >> 16} + (src_ip & 0xffff) + (dst_ip >> 16) + (dst_ip & 0xffff) + 17 + udp_length;
+}
+
+/// checksum_add() of exactly 32 bytes (a data header) without a call: eight native
+/// 32-bit words, folded and swapped to network order (RFC 1071 §2(B)).
+inline uint64_t checksum_add32(uint64_t sum, const uint8_t* data) {
+  uint32_t w[8];
+  std::memcpy(w, data, sizeof w);
+  uint64_t s = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+  s = (s & 0xffffffff) + (s >> 32);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  const auto n = static_cast<uint16_t>(s);
+  return sum + (std::endian::native == std::endian::little ? static_cast<uint16_t>((n >> 8) | (n << 8)) : n);
+}
 
 /// True when a 20-byte IPv4 header (no options) checks out: the per-frame fast path,
 /// five word loads without a call.

@@ -327,7 +327,9 @@ bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* 
   } else {
     // Headers summed from values; the payload's sum came from ingest when it could, so
     // the payload is read once, by the copy; otherwise it is summed while copied.
-    uint64_t sum = net::checksum_copy(0, body, header, kDataHeaderSize);
+    static_assert(kDataHeaderSize == 32);
+    std::memcpy(body, header, kDataHeaderSize);
+    uint64_t sum = net::checksum_add32(0, header);
     if (payload_sum < kNoPayloadSum) {
       std::memcpy(body + kDataHeaderSize, payload, payload_len);
       sum += payload_sum;

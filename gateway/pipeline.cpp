@@ -115,7 +115,8 @@ void Pipeline::on_datagram(size_t port_index, const Endpoint& from, const uint8_
   if (udp_payload_sum < kNoPayloadSum && config_.receiver.keep_payload_sums) {
     // The fragment's own sum: the datagram's less its data header's (ones-complement
     // subtraction adds the complement).
-    const uint16_t header_sum = static_cast<uint16_t>(~net::checksum_finish(net::checksum_add(0, data, kDataHeaderSize)));
+    static_assert(kDataHeaderSize == 32);
+    const uint16_t header_sum = static_cast<uint16_t>(~net::checksum_finish(net::checksum_add32(0, data)));
     payload_sum = static_cast<uint16_t>(~net::checksum_finish(uint64_t{udp_payload_sum} + uint16_t(~header_sum)));
   }
   port.receiver.on_fragment(h, data + kDataHeaderSize, now_ns, payload_sum);

@@ -74,6 +74,20 @@ TEST(Checksum, UnalignedStartsMatchReference) {
   }
 }
 
+TEST(Checksum, ThirtyTwoByteSumAgreesWithTheGenericSum) {
+  std::mt19937 rng(32);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<uint8_t> d(32);
+    for (auto& b : d) b = static_cast<uint8_t>(rng());
+    if (round == 0) std::fill(d.begin(), d.end(), 0xff);  // every carry at once
+    EXPECT_EQ(checksum_finish(checksum_add32(0, d.data())), reference(d));
+    const uint64_t running = rng();  // a running sum carried in
+    EXPECT_EQ(checksum_finish(checksum_add32(running, d.data())), checksum_finish(checksum_add(running, d.data(), 32)));
+  }
+  // Folding handles a running sum of any size.
+  EXPECT_EQ(checksum_finish(~uint64_t{0}), checksum_finish(0xffff));
+}
+
 TEST(Checksum, Ipv4HeaderFastPathAgreesWithTheGenericSum) {
   std::mt19937 rng(9);
   for (int i = 0; i < 1000; ++i) {
