@@ -21,9 +21,13 @@ _aigwctl() {
   done
   case $prev in
     -s|--socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --gateway) COMPREPLY=($(compgen -W "$(aigwctl "${sock[@]}" ids gateways 2>/dev/null)" -- "$cur")); return ;;
+    --limit|--after) return ;;
   esac
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "--json --dry-run --socket --help" -- "$cur"))
+    local flags="--json --dry-run --socket --help"
+    [[ $verb == streams ]] && flags="--json --limit --after --gateway --all --socket --help"
+    COMPREPLY=($(compgen -W "$flags" -- "$cur"))
     return
   fi
   case $verb in

@@ -96,15 +96,58 @@ void print_table(const Json& rows, const std::vector<std::pair<std::string, std:
   }
 }
 
+/// One request; 0 with its result, or the exit code after saying why on stderr.
+int request(const std::string& socket_path, const Json& req, Json& result) {
+  Json resp;
+  std::string error;
+  if (!call(socket_path, req, resp, error)) {
+    fmt::print(stderr, "aigwctl: {}\n", error);
+    return kExitUnavailable;
+  }
+  if (!resp.value("ok", false)) {
+    fmt::print(stderr, "aigwctl: {}\n", resp.value("error", std::string("failed")));
+    const int code = resp.value("exit", int(kExitSoftware));
+    return code == 0 ? kExitSoftware : code;
+  }
+  result = std::move(resp["result"]);
+  return 0;
+}
+
+/// A paged listing followed through its `next` cursors to the end, as one page with
+/// every stream and no `next`.
+int request_all_pages(const std::string& socket_path, Json req, Json& result) {
+  Json page;
+  result = {{"streams", Json::array()}, {"next", nullptr}, {"total", 0}};
+  for (;;) {
+    if (const int rc = request(socket_path, req, page); rc != 0) return rc;
+    if (!page.is_object() || !page.contains("streams") || !page["streams"].is_array()) {
+      fmt::print(stderr, "aigwctl: malformed page from the controller\n");
+      return kExitSoftware;
+    }
+    for (auto& s : page["streams"]) result["streams"].push_back(std::move(s));
+    result["total"] = page.value("total", Json());
+    const Json& next = page["next"];
+    if (next.is_null()) return 0;
+    if (!next.is_number_unsigned() || (req.contains("after") && next.get<uint64_t>() <= req["after"].get<uint64_t>())) {
+      fmt::print(stderr, "aigwctl: the controller's next cursor does not advance\n");
+      return kExitSoftware;
+    }
+    req["after"] = next;
+  }
+}
+
 void print_human(const std::string& cmd, const Json& result) {
   if (cmd == "gateways") {
     print_table(result, {{"id", "ID"}, {"alive", "ALIVE"}, {"draining", "DRAINING"}, {"load", "LOAD"},
                          {"forecast", "FORECAST"}, {"streams", "STREAMS"}, {"control", "CONTROL"}});
   } else if (cmd == "streams") {
-    print_table(result, {{"id", "ID"}, {"device", "DEVICE"}, {"gateway", "GATEWAY"}, {"gpu", "GPU"},
+    print_table(result["streams"], {{"id", "ID"}, {"device", "DEVICE"}, {"gateway", "GATEWAY"}, {"gpu", "GPU"},
                          {"model", "MODEL"}, {"last_unit_seq", "LAST_SEQ"}, {"units_delivered", "DELIVERED"},
                          {"units_lost", "LOST"}, {"units_lost_failover", "FAILOVER_LOST"},
                          {"migrating_to", "MIGRATING_TO"}});
+    fmt::print("{} of {} streams", result["streams"].size(), cell(result["total"]));
+    if (!result["next"].is_null()) fmt::print("; next page: --after {}", cell(result["next"]));
+    fmt::print("\n");
   } else if (cmd == "gpus") {
     print_table(result, {{"id", "ID"}, {"address", "ADDRESS"}, {"port", "PORT"}, {"models", "MODELS"},
                          {"load", "LOAD"}, {"streams", "STREAMS"}});
@@ -134,8 +177,24 @@ int main(int argc, char** argv) {
   std::string key, value;
   uint32_t gateway = 0, stream = 0;
   std::string ids_of;
-  for (const char* verb : {"status", "gateways", "streams", "gpus", "migrations"})
+  for (const char* verb : {"status", "gateways", "gpus", "migrations"})
     app.add_subcommand(verb, fmt::format("show {}", verb))->callback([&req, verb] { req["cmd"] = verb; });
+  // Streams come a page at a time: the controller renders one page per request, so
+  // even --all never blocks it for the whole table at once.
+  uint32_t limit = 0, after = 0;
+  bool all = false;
+  CLI::App* streams = app.add_subcommand("streams", "show streams, one page (in stream id order)");
+  streams->add_option("--limit", limit, fmt::format("streams per page (default {})", kDefaultStreamPageLimit))
+      ->check(CLI::Range(1u, kMaxStreamPageLimit));
+  streams->add_option("--after", after, "start after this stream id (the `next` of the previous page)");
+  streams->add_option("--gateway", gateway, "only the streams homed on this gateway");
+  streams->add_flag("--all", all, "every page to the end, one request per page");
+  streams->callback([&] {
+    req["cmd"] = "streams";
+    if (limit != 0) req["limit"] = limit;
+    if (after != 0) req["after"] = after;
+    if (streams->count("--gateway") != 0) req["gateway"] = gateway;
+  });
   CLI::App* config = app.add_subcommand("config", "read or change the configuration");
   config->require_subcommand(1);
   config->fallthrough();
@@ -161,7 +220,10 @@ int main(int argc, char** argv) {
   CLI::App* ids = app.add_subcommand("ids", "ids of gateways or streams, one per line (for completion)");
   ids->group("");  // hidden
   ids->add_option("what", ids_of)->required()->check(CLI::IsMember({"gateways", "streams"}));
-  ids->callback([&] { req["cmd"] = ids_of; });
+  ids->callback([&] {
+    req["cmd"] = ids_of;
+    all = ids_of == "streams";
+  });
 
   try {
     app.parse(argc, argv);
@@ -175,20 +237,11 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (dry_run) req["dry_run"] = true;
-  Json resp;
-  std::string error;
-  if (!call(socket_path, req, resp, error)) {
-    fmt::print(stderr, "aigwctl: {}\n", error);
-    return kExitUnavailable;
-  }
-  if (!resp.value("ok", false)) {
-    fmt::print(stderr, "aigwctl: {}\n", resp.value("error", std::string("failed")));
-    const int code = resp.value("exit", int(kExitSoftware));
-    return code == 0 ? kExitSoftware : code;
-  }
-  const Json& result = resp["result"];
+  Json result;
+  if (const int rc = all ? request_all_pages(socket_path, req, result) : request(socket_path, req, result); rc != 0)
+    return rc;
   if (!ids_of.empty()) {
-    for (const auto& r : result) fmt::print("{}\n", r["id"].dump());
+    for (const auto& r : cmd == "streams" ? result["streams"] : result) fmt::print("{}\n", r["id"].dump());
     return kExitOk;
   }
   if (json) fmt::print("{}\n", result.dump(2));

@@ -24,6 +24,7 @@
 #include "controller/migration_executor.h"
 #include "controller/migration_planner.h"
 #include "controller/node_id.h"
+#include "controller/stream_page.h"
 #include "controller/tables.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
@@ -66,7 +67,10 @@ class Controller final : private MigrationIo {
 
   nlohmann::json status_json(int64_t now_ns) const;
   nlohmann::json gateways_json() const;
-  nlohmann::json streams_json() const;
+  /// One page of the stream listing: {"streams": [...], "next": <cursor or null>,
+  /// "total": <streams matching the filter>}. Costs O(log n + limit), whatever the
+  /// table size (docs/controller.md "Paging").
+  nlohmann::json streams_json(const StreamPageQuery& q) const;
   nlohmann::json gpus_json() const;
   nlohmann::json migrations_json() const;
   std::string prometheus(int64_t now_ns) const;
@@ -101,6 +105,10 @@ class Controller final : private MigrationIo {
   void adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id);
   void reject(const char* reason);
   void forget_stream(uint32_t stream_id);
+  /// The stream now lives on its (gateway_id, port_index), or no longer does: keeps
+  /// committed_ and by_gateway_ in step with streams_.
+  void add_home(const StreamState& s);
+  void remove_home(const StreamState& s);
 
   // controller_admission.cpp
   void decide_window();
@@ -172,7 +180,8 @@ class Controller final : private MigrationIo {
   CommittedDemand committed_;  // per-port demand of streams_, updated with it
 
   std::map<uint32_t, GatewayState> gateways_;
-  std::map<uint32_t, StreamState> streams_;
+  std::map<uint32_t, StreamState> streams_;  // ordered by id: a page starts at upper_bound(after)
+  StreamsByGateway by_gateway_;              // ids of streams_ per home gateway
   std::vector<PendingRequest> pending_;
   std::map<std::pair<uint32_t, uint64_t>, CachedReply> replies_;
   // Streams closed recently: a StreamSync that still lists one (it crossed the

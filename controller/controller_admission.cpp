@@ -153,7 +153,7 @@ ctl::AdmissionReply Controller::accept(const ctl::AdmissionRequest& req, const A
   s.gpu_id = steering_.choose(s.model, s.units_per_s());
   s.assigned_ns = now_ns_;
   auto [it, inserted] = streams_.emplace(s.stream_id, std::move(s));
-  committed_.add_home(it->second);
+  add_home(it->second);
   send_assign(it->second, false, 0);
   log::info("stream_admitted", "stream={} device={} gateway={} port={} gpu={}", it->second.stream_id,
             it->second.device_id, t.gateway_id, t.port_index, it->second.gpu_id);

@@ -312,10 +312,10 @@ void Controller::finished(const Migration& m, MigrationOutcome o) {
   const bool moved = o == MigrationOutcome::completed || o == MigrationOutcome::completed_unacked;
   if (moved && m.source_dead) report_failover_gap(m, s);
   if (moved) {
-    committed_.remove_home(s);
+    remove_home(s);
     s.gateway_id = m.target_gateway;
     s.port_index = s.target_port;
-    committed_.add_home(s);
+    add_home(s);
     s.first_unit_seq = m.switch_unit_seq;
     s.confirmed = false;
     s.assigned_ns = now_ns_;

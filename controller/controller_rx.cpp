@@ -212,7 +212,7 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   if (s.gpu_id != 0) steering_.book(s.gpu_id, s.units_per_s());
   if (s.stream_id >= next_stream_id_) next_stream_id_ = s.stream_id + 1;
   log::info("stream_adopted", "stream={} gateway={} gpu={}", s.stream_id, gateway_id, s.gpu_id);
-  committed_.add_home(streams_.emplace(s.stream_id, std::move(s)).first->second);
+  add_home(streams_.emplace(s.stream_id, std::move(s)).first->second);
 }
 
 void Controller::on_stream_sync(const ctl::StreamSync& m, const Endpoint& from) {
@@ -265,9 +265,19 @@ void Controller::forget_stream(uint32_t stream_id) {
   if (it == streams_.end()) return;
   if (it->second.gpu_id != 0) steering_.release(it->second.gpu_id, it->second.units_per_s());
   closed_[stream_id] = now_ns_ + int64_t(cfg_.dead_after_periods + 1) * cfg_.sync_period_ms * 1000000;
-  committed_.remove_home(it->second);
+  remove_home(it->second);
   committed_.remove_target(it->second);
   streams_.erase(it);
+}
+
+void Controller::add_home(const StreamState& s) {
+  committed_.add_home(s);
+  by_gateway_.add(s.gateway_id, s.stream_id);
+}
+
+void Controller::remove_home(const StreamState& s) {
+  committed_.remove_home(s);
+  by_gateway_.remove(s.gateway_id, s.stream_id);
 }
 
 void Controller::on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from) {

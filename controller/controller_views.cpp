@@ -1,6 +1,8 @@
 // Read-only views of the controller for aigwctl, the HTTP JSON API and Prometheus.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "controller/controller.h"
 
 namespace aigw::controller {
@@ -66,28 +68,58 @@ Json Controller::gateways_json() const {
   return arr;
 }
 
-Json Controller::streams_json() const {
+namespace {
+
+Json stream_row(uint32_t id, const StreamState& s) {
+  Json j;
+  j["id"] = id;
+  j["device"] = s.device_id;
+  j["gateway"] = s.gateway_id;
+  j["port_index"] = s.port_index;
+  j["gpu"] = s.gpu_id;
+  j["model"] = s.model;
+  j["bandwidth_bps"] = s.bandwidth_bps;
+  j["memory_bytes"] = s.memory_bytes;
+  j["last_unit_seq"] = s.last_unit_seq;
+  j["units_delivered"] = s.units_delivered;
+  j["units_lost"] = s.units_lost;
+  j["units_lost_failover"] = s.units_lost_failover;
+  j["confirmed"] = s.confirmed;
+  j["migrating_to"] = s.target_gateway;
+  j["device_control"] = s.device_control.str();
+  return j;
+}
+
+}  // namespace
+
+Json Controller::streams_json(const StreamPageQuery& q) const {
+  const size_t limit = std::max<uint32_t>(q.limit, 1);  // a page always moves the cursor
   Json arr = Json::array();
-  for (const auto& [id, s] : streams_) {
-    Json j;
-    j["id"] = id;
-    j["device"] = s.device_id;
-    j["gateway"] = s.gateway_id;
-    j["port_index"] = s.port_index;
-    j["gpu"] = s.gpu_id;
-    j["model"] = s.model;
-    j["bandwidth_bps"] = s.bandwidth_bps;
-    j["memory_bytes"] = s.memory_bytes;
-    j["last_unit_seq"] = s.last_unit_seq;
-    j["units_delivered"] = s.units_delivered;
-    j["units_lost"] = s.units_lost;
-    j["units_lost_failover"] = s.units_lost_failover;
-    j["confirmed"] = s.confirmed;
-    j["migrating_to"] = s.target_gateway;
-    j["device_control"] = s.device_control.str();
-    arr.push_back(std::move(j));
+  Json next = nullptr;
+  size_t total = 0;
+  // Both walks start at the first id after the cursor and stop one past the page,
+  // so a page never reads the streams before or beyond it.
+  if (q.gateway) {
+    const std::set<uint32_t>& ids = by_gateway_.on(*q.gateway);
+    total = ids.size();
+    for (auto it = ids.upper_bound(q.after); it != ids.end(); ++it) {
+      if (arr.size() == limit) {
+        next = arr.back()["id"];
+        break;
+      }
+      arr.push_back(stream_row(*it, streams_.at(*it)));
+    }
+  } else {
+    total = streams_.size();
+    for (auto it = streams_.upper_bound(q.after); it != streams_.end(); ++it) {
+      if (arr.size() == limit) {
+        next = arr.back()["id"];
+        break;
+      }
+      arr.push_back(stream_row(it->first, it->second));
+    }
   }
-  return arr;
+  return {{"streams", std::move(arr)}, {"next", std::move(next)}, {"total", total}};
 }
 
 Json Controller::gpus_json() const {

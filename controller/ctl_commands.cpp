@@ -60,6 +60,24 @@ Json drain_cmd(Controller& c, const std::string& path, const Json& req, bool dra
   return ok(result);
 }
 
+Json streams_cmd(const Controller& c, const Json& req) {
+  StreamPageQuery q;
+  std::string error;
+  if (req.contains("limit")) {
+    const Json& l = req["limit"];
+    if (!l.is_number_integer() || !check_stream_page_limit(l.get<int64_t>(), error))
+      return fail(kExitUsage, l.is_number_integer() ? error : "limit must be an integer");
+    q.limit = static_cast<uint32_t>(l.get<int64_t>());
+  }
+  if (req.contains("after") && !get_u32(req, "after", q.after)) return fail(kExitUsage, "after must be a stream id");
+  if (req.contains("gateway")) {
+    uint32_t gw = 0;
+    if (!get_u32(req, "gateway", gw)) return fail(kExitUsage, "gateway must be a gateway id");
+    q.gateway = gw;
+  }
+  return ok(c.streams_json(q));
+}
+
 Json migrate_cmd(Controller& c, const Json& req, bool dry_run, int64_t now_ns) {
   uint32_t stream = 0, gw = 0;
   if (!get_u32(req, "stream", stream) || !get_u32(req, "gateway", gw))
@@ -78,7 +96,7 @@ Json handle_ctl(Controller& c, const std::string& config_path, const Json& req, 
   const bool dry_run = req.value("dry_run", false);
   if (cmd == "status") return ok(c.status_json(now_ns));
   if (cmd == "gateways") return ok(c.gateways_json());
-  if (cmd == "streams") return ok(c.streams_json());
+  if (cmd == "streams") return streams_cmd(c, req);
   if (cmd == "gpus") return ok(c.gpus_json());
   if (cmd == "migrations") return ok(c.migrations_json());
   if (cmd == "config_get") {

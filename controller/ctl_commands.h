@@ -1,7 +1,8 @@
 // The operator command set behind aigwctl: one JSON request in, one JSON response out.
 // Requests: {"cmd": "status"|"gateways"|"streams"|"gpus"|"migrations"|"config_get"|
 // "config_set"|"drain"|"undrain"|"migrate", "key", "value", "gateway", "stream",
-// "dry_run"}. Responses: {"ok": true, "result": ...} or {"ok": false, "error": "...",
+// "dry_run", "limit", "after"}. "streams" answers one page ("limit", "after" and
+// "gateway" select it, see StreamPageQuery). Responses: {"ok": true, "result": ...} or {"ok": false, "error": "...",
 // "exit": <sysexits code>}.
 #pragma once
 

@@ -23,6 +23,15 @@ constexpr int kMaxDatagramsPerEvent = 256;
 constexpr int64_t kDocumentMaxAgeNs = 250'000'000;
 const std::vector<std::string> kDocuments = {"/api/v1/status", "/api/v1/gateways",   "/api/v1/streams",
                                              "/api/v1/gpus",   "/api/v1/migrations", "/metrics"};
+// Pages of the stream listing cached at once (each at most kMaxStreamPageLimit rows).
+constexpr size_t kMaxQueryDocuments = 64;
+
+std::map<std::string, HttpApi::QueryPath> query_documents() {
+  return {{"/api/v1/streams", {{"limit", "after", "gateway"}, [](const HttpApi::Query& q, std::string& error) {
+             StreamPageQuery page;
+             return parse_stream_page(q, page, error);
+           }}}};
+}
 }  // namespace
 
 std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::string& config_path,
@@ -68,7 +77,8 @@ std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::s
   ev_async_start(d->loop_, &d->render_);
   if (!cfg.http_listen.empty()) {
     d->http_ = HttpApi::create(
-        cfg.http_listen, kDocuments, kDocumentMaxAgeNs, [self] { ev_async_send(self->loop_, &self->render_); }, error);
+        cfg.http_listen, kDocuments, query_documents(), kMaxQueryDocuments, kDocumentMaxAgeNs,
+        [self] { ev_async_send(self->loop_, &self->render_); }, error);
     if (!d->http_) return nullptr;
   }
   ev_io_init(&d->udp_watcher_, &Daemon::on_udp, d->udp_fd_, EV_READ);
@@ -176,18 +186,25 @@ void Daemon::reschedule() {
 
 void Daemon::on_render(struct ev_loop*, ev_async* w, int) {
   auto* self = static_cast<Daemon*>(w->data);
-  for (const std::string& path : self->http_->requested())
-    self->http_->publish(path, self->render(path), log::steady_now_ns());
+  for (const HttpApi::Request& req : self->http_->requested())
+    self->http_->publish(req, self->render(req), log::steady_now_ns());
 }
 
-HttpApi::Document Daemon::render(const std::string& path) const {
+HttpApi::Document Daemon::render(const HttpApi::Request& req) const {
   const int64_t now = log::steady_now_ns();
   const Controller& c = *controller_;
+  const std::string& path = req.path;
   nlohmann::json j;
   if (path == "/metrics") return {"text/plain; version=0.0.4", c.prometheus(now)};
   if (path == "/api/v1/status") j = c.status_json(now);
   else if (path == "/api/v1/gateways") j = c.gateways_json();
-  else if (path == "/api/v1/streams") j = c.streams_json();
+  else if (path == "/api/v1/streams") {
+    // The HTTP thread checked the parameters before asking; none is the first page.
+    StreamPageQuery page;
+    std::string error;
+    if (!parse_stream_page(req.query, page, error)) return {"application/json", nlohmann::json{{"error", error}}.dump() + "\n"};
+    j = c.streams_json(page);
+  }
   else if (path == "/api/v1/gpus") j = c.gpus_json();
   else if (path == "/api/v1/migrations") j = c.migrations_json();
   return {"application/json", j.dump() + "\n"};

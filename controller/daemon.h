@@ -44,7 +44,7 @@ class Daemon final : private Transport {
   static void on_signal(struct ev_loop* loop, ev_signal* w, int revents);
   void reschedule();
   /// One document of the HTTP API, from the tables as they are now.
-  HttpApi::Document render(const std::string& path) const;
+  HttpApi::Document render(const HttpApi::Request& req) const;
 
   struct ev_loop* loop_ = nullptr;
   int udp_fd_ = -1;

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <set>
 
 #include "control_peer.h"
@@ -13,6 +15,7 @@ namespace aigw::controller {
 namespace {
 
 using namespace testing;
+using Json = nlohmann::json;
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kS = 1000 * kMs;
 
@@ -177,6 +180,17 @@ struct World : ::testing::Test {
     }
     for (uint32_t gw = 1; gw <= 8; ++gw) {
       EXPECT_EQ(ctl->committed().streams_on(gw), per_gateway[gw]) << "gateway " << gw;
+      // The listing's per-gateway index follows every move too.
+      std::vector<uint32_t> want_ids, got_ids;
+      for (const auto& [id, s] : ctl->streams())
+        if (s.gateway_id == gw) want_ids.push_back(id);
+      StreamPageQuery q;
+      q.limit = UINT32_MAX;
+      q.gateway = gw;
+      const Json page = ctl->streams_json(q);
+      for (const auto& row : page["streams"]) got_ids.push_back(row["id"]);
+      EXPECT_EQ(got_ids, want_ids) << "gateway " << gw;
+      EXPECT_EQ(page["total"], want_ids.size()) << "gateway " << gw;
       for (uint32_t port = 0; port < 2; ++port) {
         const Committed& got = ctl->committed().port(gw, port);
         const Committed want = recount[{gw, port}];
@@ -721,9 +735,81 @@ TEST_F(World, MetricsAndViews) {
   EXPECT_NE(text.find("aigw_controller_admissions_total{status=\"accepted\"} 1"), std::string::npos);
   EXPECT_NE(text.find("aigw_controller_gateway_up{gateway=\"1\"} 1"), std::string::npos);
   EXPECT_EQ(ctl->gateways_json().size(), 1u);
-  EXPECT_EQ(ctl->streams_json().size(), 1u);
+  EXPECT_EQ(ctl->streams_json({})["streams"].size(), 1u);
   EXPECT_EQ(ctl->gpus_json().size(), 1u);
   EXPECT_EQ(ctl->status_json(now)["streams"], 1);
+}
+
+/// Follows `next` from the start; every page must hold at most `limit` streams.
+std::vector<uint32_t> walk_pages(const Controller& c, StreamPageQuery q, size_t& pages) {
+  std::vector<uint32_t> ids;
+  pages = 0;
+  for (;;) {
+    const Json page = c.streams_json(q);
+    ++pages;
+    EXPECT_LE(page["streams"].size(), q.limit);
+    for (const auto& row : page["streams"]) ids.push_back(row["id"]);
+    if (page["next"].is_null()) return ids;
+    EXPECT_EQ(page["next"], ids.back()) << "the cursor is the page's last id";
+    q.after = page["next"];
+    if (pages > 1000) return ids;  // a cursor that does not advance
+  }
+}
+
+TEST_F(World, StreamPagesWalkEveryStreamOnceInIdOrder) {
+  start();
+  // Scattered ids on three gateways, adopted from their StreamSyncs.
+  std::mt19937 rng(20261123);
+  std::set<uint32_t> all;
+  while (all.size() < 95) all.insert(1 + rng() % 100000);
+  uint32_t gw = 0;
+  for (uint32_t id : all) gws[1 + gw++ % 3].streams[id] = 1;
+  period();
+  ASSERT_EQ(ctl->streams().size(), all.size());
+
+  size_t pages = 0;
+  const std::vector<uint32_t> want(all.begin(), all.end());
+  StreamPageQuery q;
+  q.limit = 10;
+  EXPECT_EQ(walk_pages(*ctl, q, pages), want);
+  EXPECT_EQ(pages, 10u);
+  q.limit = 95;  // exactly one full page: no next
+  EXPECT_EQ(walk_pages(*ctl, q, pages), want);
+  EXPECT_EQ(pages, 1u);
+  const Json first = ctl->streams_json({});  // defaults: 1000 from the start
+  EXPECT_EQ(first["streams"].size(), 95u);
+  EXPECT_TRUE(first["next"].is_null());
+  EXPECT_EQ(first["total"], 95);
+
+  // A cursor between ids, and past the end.
+  q.limit = 3;
+  q.after = want[40] - 1;
+  Json page = ctl->streams_json(q);
+  ASSERT_EQ(page["streams"].size(), 3u);
+  EXPECT_EQ(page["streams"][0]["id"], want[40]);
+  EXPECT_EQ(page["next"], want[42]);
+  q.after = UINT32_MAX;
+  page = ctl->streams_json(q);
+  EXPECT_TRUE(page["streams"].empty());
+  EXPECT_TRUE(page["next"].is_null());
+  EXPECT_EQ(page["total"], 95);
+
+  // Filtered by gateway: that gateway's streams only, and its count as the total.
+  for (uint32_t g = 1; g <= 3; ++g) {
+    std::vector<uint32_t> on;
+    for (auto [sid, gpu] : gws[g].streams) on.push_back(sid);
+    StreamPageQuery f;
+    f.limit = 4;
+    f.gateway = g;
+    EXPECT_EQ(walk_pages(*ctl, f, pages), on) << "gateway " << g;
+    EXPECT_EQ(pages, (on.size() + 3) / 4);
+    EXPECT_EQ(ctl->streams_json(f)["total"], on.size());
+  }
+  StreamPageQuery none;
+  none.gateway = 77;
+  EXPECT_TRUE(ctl->streams_json(none)["streams"].empty());
+  EXPECT_EQ(ctl->streams_json(none)["total"], 0);
+  expect_committed_consistent();
 }
 
 }  // namespace
