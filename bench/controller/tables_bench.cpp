@@ -2,8 +2,11 @@
 // real StreamSync envelopes. Each benchmark pairs the way the controller works now
 // with the way it worked before, measured in the same run on the same tables:
 //
-// The HTTP benchmarks run first, on exactly 100,000 streams (each window admits one).
+// The HTTP and paging benchmarks run first, on exactly 100,000 streams (each window
+// admits one).
 //
+// - StreamsPage/*: GET /api/v1/streams unpaged (the whole table, as it was) against
+//   one 1000-stream page (as it is now), and one page filtered by gateway.
 // - Window/*: one admission request through a whole decision window (envelope in,
 //   decision, StreamAssign and AdmissionReply sealed out). `full_scan` adds what each
 //   window used to do on top: recount the committed demand of every port from every
@@ -11,8 +14,8 @@
 // - Http/*: what the HTTP API costs. `every_250ms` renders every document, as the
 //   daemon did four times a second whether anyone read them or not, with the
 //   per-gateway stream count the gateways document used to scan for; its per-second
-//   cost is 4x the time shown. `metrics_scrape` and `streams_request` render one
-//   document, which is all a request costs now (and nothing while nobody asks).
+//   cost is 4x the time shown. `metrics_scrape` renders one document, which is all
+//   a request costs now (and nothing while nobody asks).
 //
 // CPU time per iteration (thread CPU), because the benchmark machine is shared.
 #include <benchmark/benchmark.h>
@@ -149,6 +152,13 @@ size_t old_gateway_counts(const Controller& c) {
   return total;
 }
 
+/// Every stream in one answer: the unpaged listing as it was.
+StreamPageQuery whole_list() {
+  StreamPageQuery q;
+  q.limit = UINT32_MAX;
+  return q;
+}
+
 void BM_Http(benchmark::State& state) {
   Tables& t = tables();
   const int what = int(state.range(0));
@@ -157,21 +167,47 @@ void BM_Http(benchmark::State& state) {
     switch (what) {
       case 0:  // every document, every 250 ms (before)
         bytes = t.ctl->status_json(t.now).dump().size() + t.ctl->gateways_json().dump().size() +
-                t.ctl->streams_json().dump().size() + t.ctl->gpus_json().dump().size() +
+                t.ctl->streams_json(whole_list()).dump().size() + t.ctl->gpus_json().dump().size() +
                 t.ctl->migrations_json().dump().size() + t.ctl->prometheus(t.now).size() + old_gateway_counts(*t.ctl);
         break;
       case 1: bytes = t.ctl->prometheus(t.now).size(); break;
-      case 2: bytes = t.ctl->streams_json().dump().size(); break;
     }
     benchmark::DoNotOptimize(bytes);
   }
-  static const char* kLabels[] = {"every_250ms (before, x4 per second)", "metrics_scrape (now, per request)",
-                                  "streams_request (now, per request)"};
+  static const char* kLabels[] = {"every_250ms (before, x4 per second)", "metrics_scrape (now, per request)"};
   state.SetLabel(kLabels[what]);
   state.counters["bytes"] = double(bytes);
 }
-BENCHMARK(BM_Http)->ArgName("doc")->Arg(0)->Arg(1)->Arg(2)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Http)->ArgName("doc")->Arg(0)->Arg(1)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 
+/// GET /api/v1/streams rendered and serialised: the whole list (before) against one
+/// 1000-stream page from the middle of the table (now), and one page of a single
+/// gateway's streams (the gateway filter, served by the per-gateway index).
+void BM_StreamsPage(benchmark::State& state) {
+  Tables& t = tables();
+  const int what = int(state.range(0));
+  StreamPageQuery q = whole_list();
+  if (what >= 1) {
+    q.limit = kDefaultStreamPageLimit;
+    q.after = kStreams / 2;
+  }
+  if (what == 2) {
+    q.after = 0;
+    q.gateway = kGateways / 2;
+  }
+  size_t bytes = 0, rows = 0;
+  for (auto _ : state) {
+    const nlohmann::json page = t.ctl->streams_json(q);
+    rows = page["streams"].size();
+    bytes = page.dump().size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  static const char* kLabels[] = {"whole_list (before)", "page_1000 (now)", "page_gateway (now)"};
+  state.SetLabel(kLabels[what]);
+  state.counters["bytes"] = double(bytes);
+  state.counters["rows"] = double(rows);
+}
+BENCHMARK(BM_StreamsPage)->ArgName("page")->Arg(0)->Arg(1)->Arg(2)->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
 
 /// What every decision window did before: committed demand per port from all streams.
 double recount_committed(const Controller& c) {

@@ -36,7 +36,10 @@ struct CtlCommands : ::testing::Test {
 TEST_F(CtlCommands, ReadsReturnTheViews) {
   EXPECT_EQ(run({{"cmd", "status"}})["result"]["gateways_live"], 1);
   EXPECT_EQ(run({{"cmd", "gateways"}})["result"][0]["id"], 2);
-  EXPECT_TRUE(run({{"cmd", "streams"}})["result"].empty());
+  const Json streams = run({{"cmd", "streams"}})["result"];
+  EXPECT_TRUE(streams["streams"].empty());
+  EXPECT_TRUE(streams["next"].is_null());
+  EXPECT_EQ(streams["total"], 0);
   EXPECT_TRUE(run({{"cmd", "gpus"}})["ok"]);
   EXPECT_TRUE(run({{"cmd", "migrations"}})["ok"]);
   EXPECT_EQ(run({{"cmd", "config_get"}, {"key", "migration.theta"}})["result"]["migration.theta"], 0.1);
@@ -56,6 +59,48 @@ TEST_F(CtlCommands, ErrorsCarrySysexitsCodes) {
                        {{"cmd", "config_set"}, {"key", "migration.theta"}, {"value", "0.2"}}, 0)["exit"],
             kExitIoErr);
   EXPECT_DOUBLE_EQ(ctl->config().trigger.theta, 0.1);  // not applied when it cannot be saved
+}
+
+TEST_F(CtlCommands, StreamsArePagedByLimitAfterAndGateway) {
+  // Streams 1..7 on gateway 2 and 8..12 on gateway 3, as their StreamSyncs list them.
+  Peer gw3(NodeRole::gateway, 3);
+  auto d = gw3.seal(MessageType::load_sync, load_sync(3, 1, 6003, 9003));
+  ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", 6003}, 0);
+  for (uint32_t g : {2u, 3u}) {
+    ctl::StreamSync ss;
+    ss.set_gateway_id(g);
+    ss.set_period_seq(1);
+    for (uint32_t id = g == 2 ? 1 : 8; id <= (g == 2 ? 7u : 12u); ++id) {
+      ctl::StreamEntry* e = ss.add_streams();
+      e->set_stream_id(id);
+      e->set_data_port(9000 + g);
+    }
+    Peer p(NodeRole::gateway, g, 1, test_key(), 100);
+    d = p.seal(MessageType::stream_sync, ss);
+    ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", uint16_t(6000 + g)}, 0);
+  }
+  ASSERT_EQ(ctl->streams().size(), 12u);
+  Json r = run({{"cmd", "streams"}, {"limit", 5}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["streams"].size(), 5u);
+  EXPECT_EQ(r["result"]["next"], 5);
+  EXPECT_EQ(r["result"]["total"], 12);
+  r = run({{"cmd", "streams"}, {"limit", 5}, {"after", 10}});
+  EXPECT_EQ(r["result"]["streams"].size(), 2u);
+  EXPECT_EQ(r["result"]["streams"][0]["id"], 11);
+  EXPECT_TRUE(r["result"]["next"].is_null());
+  r = run({{"cmd", "streams"}, {"gateway", 3}, {"limit", 2}, {"after", 8}});
+  EXPECT_EQ(r["result"]["streams"][0]["id"], 9);
+  EXPECT_EQ(r["result"]["streams"][1]["id"], 10);
+  EXPECT_EQ(r["result"]["next"], 10);
+  EXPECT_EQ(r["result"]["total"], 5);
+
+  for (const Json& bad : {Json{{"limit", 0}}, Json{{"limit", 10001}}, Json{{"limit", "5"}}, Json{{"limit", 2.5}},
+                          Json{{"after", -1}}, Json{{"after", "x"}}, Json{{"gateway", int64_t(1) << 32}}}) {
+    Json req = bad;
+    req["cmd"] = "streams";
+    EXPECT_EQ(run(req)["exit"], kExitUsage) << bad.dump();
+  }
 }
 
 TEST_F(CtlCommands, DryRunChangesNothing) {

@@ -179,16 +179,84 @@ TEST_F(DaemonTest, AdmissionRoundTripOverUdp) {
   ASSERT_TRUE(dev.receive(MessageType::heartbeat, body));
 
   // HTTP JSON sees the stream (the snapshot is refreshed every 250 ms).
-  nlohmann::json streams;
+  nlohmann::json page;
   for (int i = 0; i < 40; ++i) {
-    streams = nlohmann::json::parse(http_get(daemon->http_port(), "/api/v1/streams"), nullptr, false);
-    if (streams.is_array() && streams.size() == 1) break;
+    page = nlohmann::json::parse(http_get(daemon->http_port(), "/api/v1/streams"), nullptr, false);
+    if (page.is_object() && page["streams"].size() == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(streams.is_array());
-  ASSERT_EQ(streams.size(), 1u);
-  EXPECT_EQ(streams[0]["id"], reply.stream_id());
+  ASSERT_TRUE(page.is_object()) << page.dump();
+  ASSERT_EQ(page["streams"].size(), 1u);
+  EXPECT_EQ(page["streams"][0]["id"], reply.stream_id());
+  EXPECT_TRUE(page["next"].is_null());
+  EXPECT_EQ(page["total"], 1);
   EXPECT_NE(http_get(daemon->http_port(), "/nope").find("not found"), std::string::npos);
+}
+
+TEST_F(DaemonTest, StreamListingIsPagedOverHttpAndAigwctl) {
+  // Streams 1..5 on gateway 1 and 6..7 on gateway 2, as their StreamSyncs list them.
+  Node gw1(NodeRole::gateway, 1), gw2(NodeRole::gateway, 2);
+  for (Node* gw : {&gw1, &gw2}) {
+    const uint32_t id = gw == &gw1 ? 1 : 2;
+    gw->send(daemon->udp_port(), MessageType::load_sync, load_sync(id, 1, gw->port(), 9000 + id));
+    ctl::StreamSync ss;
+    ss.set_gateway_id(id);
+    ss.set_period_seq(1);
+    for (uint32_t sid = id == 1 ? 1 : 6; sid <= (id == 1 ? 5u : 7u); ++sid) {
+      ctl::StreamEntry* e = ss.add_streams();
+      e->set_stream_id(sid);
+      e->set_data_port(9000 + id);
+    }
+    gw->send(daemon->udp_port(), MessageType::stream_sync, ss);
+  }
+  const uint16_t http = daemon->http_port();
+  nlohmann::json page;
+  for (int i = 0; i < 40; ++i) {
+    page = nlohmann::json::parse(http_get(http, "/api/v1/streams?limit=3"), nullptr, false);
+    if (page.is_object() && page["total"] == 7) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(page["total"], 7) << page.dump();
+  ASSERT_EQ(page["streams"].size(), 3u);
+  EXPECT_EQ(page["next"], 3);
+  page = nlohmann::json::parse(http_get(http, "/api/v1/streams?limit=3&after=6"), nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 1u);
+  EXPECT_EQ(page["streams"][0]["id"], 7);
+  EXPECT_TRUE(page["next"].is_null());
+  page = nlohmann::json::parse(http_get(http, "/api/v1/streams?gateway=2"), nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 2u);
+  EXPECT_EQ(page["total"], 2);
+  for (const char* bad : {"/api/v1/streams?limit=0", "/api/v1/streams?limit=10001", "/api/v1/streams?after=x",
+                          "/api/v1/streams?page=2", "/api/v1/status?limit=1"})
+    EXPECT_NE(http_get(http, bad).find("\"error\""), std::string::npos) << bad;
+
+  // aigwctl: one page, or every page through `next` with --all.
+  CtlResult r = aigwctl(cfg.control_socket, "--json streams --limit 2 --after 1");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  page = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 2u) << r.out;
+  EXPECT_EQ(page["streams"][0]["id"], 2);
+  EXPECT_EQ(page["next"], 3);
+  r = aigwctl(cfg.control_socket, "streams --all --limit 2 --json");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  page = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 7u) << r.out;
+  for (uint32_t i = 0; i < 7; ++i) EXPECT_EQ(page["streams"][i]["id"], i + 1);
+  EXPECT_TRUE(page["next"].is_null());
+  EXPECT_EQ(page["total"], 7);
+  r = aigwctl(cfg.control_socket, "streams --all --limit 1 --gateway 2 --json");
+  ASSERT_EQ(r.exit, 0) << r.out;
+  page = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 2u) << r.out;
+  EXPECT_EQ(page["streams"][1]["id"], 7);
+  r = aigwctl(cfg.control_socket, "streams --limit 4");
+  ASSERT_EQ(r.exit, 0);
+  EXPECT_NE(r.out.find("MIGRATING_TO"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4 of 7 streams; next page: --after 4"), std::string::npos) << r.out;
+  r = aigwctl(cfg.control_socket, "ids streams");
+  EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n6\n7\n");
+  EXPECT_EQ(aigwctl(cfg.control_socket, "streams --limit 0").exit, 64);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "streams --limit 10001").exit, 64);
 }
 
 TEST_F(DaemonTest, ForgedAndReplayedPacketsAreRejectedAndCounted) {
