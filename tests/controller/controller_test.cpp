@@ -4,9 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <map>
-#include <random>
 #include <set>
 
 #include "control_peer.h"
@@ -738,78 +736,6 @@ TEST_F(World, MetricsAndViews) {
   EXPECT_EQ(ctl->streams_json({})["streams"].size(), 1u);
   EXPECT_EQ(ctl->gpus_json().size(), 1u);
   EXPECT_EQ(ctl->status_json(now)["streams"], 1);
-}
-
-/// Follows `next` from the start; every page must hold at most `limit` streams.
-std::vector<uint32_t> walk_pages(const Controller& c, StreamPageQuery q, size_t& pages) {
-  std::vector<uint32_t> ids;
-  pages = 0;
-  for (;;) {
-    const Json page = c.streams_json(q);
-    ++pages;
-    EXPECT_LE(page["streams"].size(), q.limit);
-    for (const auto& row : page["streams"]) ids.push_back(row["id"]);
-    if (page["next"].is_null()) return ids;
-    EXPECT_EQ(page["next"], ids.back()) << "the cursor is the page's last id";
-    q.after = page["next"];
-    if (pages > 1000) return ids;  // a cursor that does not advance
-  }
-}
-
-TEST_F(World, StreamPagesWalkEveryStreamOnceInIdOrder) {
-  start();
-  // Scattered ids on three gateways, adopted from their StreamSyncs.
-  std::mt19937 rng(20261123);
-  std::set<uint32_t> all;
-  while (all.size() < 95) all.insert(1 + rng() % 100000);
-  uint32_t gw = 0;
-  for (uint32_t id : all) gws[1 + gw++ % 3].streams[id] = 1;
-  period();
-  ASSERT_EQ(ctl->streams().size(), all.size());
-
-  size_t pages = 0;
-  const std::vector<uint32_t> want(all.begin(), all.end());
-  StreamPageQuery q;
-  q.limit = 10;
-  EXPECT_EQ(walk_pages(*ctl, q, pages), want);
-  EXPECT_EQ(pages, 10u);
-  q.limit = 95;  // exactly one full page: no next
-  EXPECT_EQ(walk_pages(*ctl, q, pages), want);
-  EXPECT_EQ(pages, 1u);
-  const Json first = ctl->streams_json({});  // defaults: 1000 from the start
-  EXPECT_EQ(first["streams"].size(), 95u);
-  EXPECT_TRUE(first["next"].is_null());
-  EXPECT_EQ(first["total"], 95);
-
-  // A cursor between ids, and past the end.
-  q.limit = 3;
-  q.after = want[40] - 1;
-  Json page = ctl->streams_json(q);
-  ASSERT_EQ(page["streams"].size(), 3u);
-  EXPECT_EQ(page["streams"][0]["id"], want[40]);
-  EXPECT_EQ(page["next"], want[42]);
-  q.after = UINT32_MAX;
-  page = ctl->streams_json(q);
-  EXPECT_TRUE(page["streams"].empty());
-  EXPECT_TRUE(page["next"].is_null());
-  EXPECT_EQ(page["total"], 95);
-
-  // Filtered by gateway: that gateway's streams only, and its count as the total.
-  for (uint32_t g = 1; g <= 3; ++g) {
-    std::vector<uint32_t> on;
-    for (auto [sid, gpu] : gws[g].streams) on.push_back(sid);
-    StreamPageQuery f;
-    f.limit = 4;
-    f.gateway = g;
-    EXPECT_EQ(walk_pages(*ctl, f, pages), on) << "gateway " << g;
-    EXPECT_EQ(pages, (on.size() + 3) / 4);
-    EXPECT_EQ(ctl->streams_json(f)["total"], on.size());
-  }
-  StreamPageQuery none;
-  none.gateway = 77;
-  EXPECT_TRUE(ctl->streams_json(none)["streams"].empty());
-  EXPECT_EQ(ctl->streams_json(none)["total"], 0);
-  expect_committed_consistent();
 }
 
 }  // namespace
