@@ -32,6 +32,15 @@ std::map<std::string, HttpApi::QueryPath> query_documents() {
              return parse_stream_page(q, page, error);
            }}}};
 }
+
+/// The page a query asks for: no parameters is the first page. The HTTP thread has
+/// already answered bad parameters with 400, so parsing here cannot fail.
+StreamPageQuery stream_page(const HttpApi::Query& q) {
+  StreamPageQuery page;
+  std::string error;
+  parse_stream_page(q, page, error);
+  return page;
+}
 }  // namespace
 
 std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::string& config_path,
@@ -198,13 +207,7 @@ HttpApi::Document Daemon::render(const HttpApi::Request& req) const {
   if (path == "/metrics") return {"text/plain; version=0.0.4", c.prometheus(now)};
   if (path == "/api/v1/status") j = c.status_json(now);
   else if (path == "/api/v1/gateways") j = c.gateways_json();
-  else if (path == "/api/v1/streams") {
-    // The HTTP thread checked the parameters before asking; none is the first page.
-    StreamPageQuery page;
-    std::string error;
-    if (!parse_stream_page(req.query, page, error)) return {"application/json", nlohmann::json{{"error", error}}.dump() + "\n"};
-    j = c.streams_json(page);
-  }
+  else if (path == "/api/v1/streams") j = c.streams_json(stream_page(req.query));
   else if (path == "/api/v1/gpus") j = c.gpus_json();
   else if (path == "/api/v1/migrations") j = c.migrations_json();
   return {"application/json", j.dump() + "\n"};

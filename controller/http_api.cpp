@@ -52,9 +52,8 @@ MHD_Result on_request(void* cls, MHD_Connection* conn, const char* url, const ch
     const std::vector<std::string>* names = api->query_names(req.path);
     if (names == nullptr) {
       // A known path that takes no parameters answers 400, an unknown one 404.
-      return api->serves(req.path)
-                 ? respond(conn, MHD_HTTP_BAD_REQUEST, "application/json", error_json(req.path + " takes no parameters"))
-                   : respond(conn, MHD_HTTP_NOT_FOUND, "application/json", error_json("not found"));
+      if (!api->serves(req.path)) return respond(conn, MHD_HTTP_NOT_FOUND, "application/json", error_json("not found"));
+      return respond(conn, MHD_HTTP_BAD_REQUEST, "application/json", error_json(req.path + " takes no parameters"));
     }
     std::string error;
     if (!read_query(conn, *names, req.query, error))
