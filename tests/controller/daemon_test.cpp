@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "control_peer.h"
+#include "sim/live/http_get.h"
 
 namespace aigw::controller {
 namespace {
@@ -74,24 +75,10 @@ class Node {
 };
 
 std::string http_get(uint16_t port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, size_t(n));
-  close(fd);
-  const auto body = out.find("\r\n\r\n");
-  return body == std::string::npos ? out : out.substr(body + 4);
+  sim::Endpoint server;
+  sim::make_endpoint("127.0.0.1", port, server);
+  sim::HttpResponse r;
+  return sim::http_get(server, path, 5000, r).empty() ? r.body : "";
 }
 
 struct CtlResult {

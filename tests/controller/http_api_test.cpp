@@ -3,10 +3,6 @@
 // bad ones, and the bound on cached query documents.
 #include "controller/http_api.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -18,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/log.h"
+#include "sim/live/http_get.h"
 
 namespace aigw::controller {
 namespace {
@@ -30,27 +27,11 @@ struct Response {
 };
 
 Response http_get(uint16_t port, const std::string& target) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  Response r;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return r;
-  }
-  const std::string req = "GET " + target + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, size_t(n));
-  close(fd);
-  if (out.rfind("HTTP/1.", 0) == 0 && out.size() > 12) r.status = std::stoi(out.substr(9, 3));
-  const auto body = out.find("\r\n\r\n");
-  r.body = body == std::string::npos ? "" : out.substr(body + 4);
-  return r;
+  sim::Endpoint server;
+  sim::make_endpoint("127.0.0.1", port, server);
+  sim::HttpResponse r;
+  if (!sim::http_get(server, target, 5000, r).empty()) return {};
+  return {r.status, r.body};
 }
 
 /// An HttpApi with a thread standing in for the daemon's event loop: each document
