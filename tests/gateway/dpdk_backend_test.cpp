@@ -31,6 +31,7 @@
 #include "gateway/frame_builder.h"
 #include "protocol/byte_order.h"
 #include "protocol/log.h"
+#include "tests/gateway/dpdk_test_rig.h"
 #include "tests/gateway/frame_test_util.h"
 #include "tests/gateway/socket_harness.h"
 
@@ -38,6 +39,8 @@ namespace aigw {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_capture;
+using test::wait_for;
 using namespace std::chrono_literals;
 
 constexpr uint32_t kGwIp = 0x0a000001;      // 10.0.0.1, port 0
@@ -51,59 +54,12 @@ const net::Mac kGwMac{0x02, 0, 0, 0, 0, 0x01};
 const net::Mac kDeviceMac{0x02, 0, 0, 0, 0, 0x02};
 const net::Mac kGpuMac{0x02, 0, 0, 0, 0, 0x09};
 
-bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
-
 /// Expected frame-level and pipeline counters for port 0, filled while writing the capture.
 struct Expect {
   size_t frames = 0;
   std::map<std::string, uint64_t> frame_stats;
   std::map<PortStat, uint64_t> port_stats;
 };
-
-class Capture {
- public:
-  explicit Capture(const std::string& path) {
-    dead_ = pcap_open_dead(DLT_EN10MB, 65535);
-    dump_ = pcap_dump_open(dead_, path.c_str());
-  }
-  ~Capture() {
-    pcap_dump_close(dump_);
-    pcap_close(dead_);
-  }
-  void add(const std::vector<uint8_t>& f) {
-    pcap_pkthdr h{};
-    h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
-    pcap_dump(reinterpret_cast<u_char*>(dump_), &h, f.data());
-    ++count;
-  }
-  size_t count = 0;
-
- private:
-  pcap_t* dead_;
-  pcap_dumper_t* dump_;
-};
-
-std::vector<std::vector<uint8_t>> read_capture(const std::string& path) {
-  char err[PCAP_ERRBUF_SIZE];
-  std::vector<std::vector<uint8_t>> out;
-  pcap_t* p = pcap_open_offline(path.c_str(), err);
-  if (p == nullptr) return out;
-  pcap_pkthdr* h;
-  const u_char* d;
-  while (pcap_next_ex(p, &h, &d) == 1) out.emplace_back(d, d + h->caplen);
-  pcap_close(p);
-  return out;
-}
-
-std::vector<std::vector<uint8_t>> unit_fragments(uint32_t stream, uint32_t seq) {
-  test::Capture cap;
-  UnitSender s(SenderConfig{}, cap);
-  s.add_stream(stream);
-  auto u = test::unit_bytes(stream, seq, kContent);
-  s.submit(stream, seq, u.data(), static_cast<uint32_t>(u.size()), 0, 0);
-  s.poll(0, 100000);
-  return cap.packets;
-}
 
 net::UdpFlow device_flow(uint16_t dst_port = kDataPort0) {
   net::UdpFlow f;
@@ -118,8 +74,7 @@ net::UdpFlow device_flow(uint16_t dst_port = kDataPort0) {
 
 struct Suite {
   fs::path dir;
-  std::string netns, veth_gw, veth_dev;
-  bool veth = false;
+  test::VethInNamespace veth;
   Expect expect;
   std::set<uint16_t> lost_fragments{3, 10};  // of stream 2 unit 1
   test::Udp device_control;                   // NACKs for the pcap devices land here
@@ -129,7 +84,7 @@ struct Suite {
   net::Mac backend_mac0{};
 
   void write_rx_capture() {
-    Capture c((dir / "rx.pcap").string());
+    test::PcapWriter c((dir / "rx.pcap").string());
     uint8_t buf[net::kMinFrameSize];
     // The GPU server announces itself (gratuitous ARP reply), then a device resolves us.
     net::Arp gpu;
@@ -158,7 +113,7 @@ struct Suite {
       expect.frame_stats["icmp_echo_answered"]++;
     }
     auto add_unit = [&](uint32_t stream, uint32_t seq, const std::set<uint16_t>& skip) {
-      auto frags = unit_fragments(stream, seq);
+      auto frags = test::unit_fragments(stream, seq, kContent);
       for (size_t i = 0; i < frags.size(); ++i)
         if (!skip.count(static_cast<uint16_t>(i))) c.add(test::udp_frame(device_flow(), frags[i]));
       return frags.size() - skip.size();
@@ -168,7 +123,7 @@ struct Suite {
     accepted += add_unit(2, 0, {});
     accepted += add_unit(2, 1, lost_fragments);
     expect.port_stats[PortStat::units_completed] = 4;
-    auto frag = unit_fragments(1, 50)[0];
+    auto frag = test::unit_fragments(1, 50, kContent)[0];
     // Malformed at every layer, each counted once.
     {
       auto f = test::udp_frame(device_flow(), frag);
@@ -196,7 +151,7 @@ struct Suite {
       c.add(test::udp_frame(device_flow(), bad));
       expect.port_stats[PortStat::drop_bad_magic] = 1;
     }
-    c.add(test::udp_frame(device_flow(), unit_fragments(99, 0)[0]));
+    c.add(test::udp_frame(device_flow(), test::unit_fragments(99, 0, kContent)[0]));
     expect.port_stats[PortStat::drop_unknown_stream] = 1;
     {
       auto flow = device_flow();
@@ -216,38 +171,17 @@ struct Suite {
     expect.port_stats[PortStat::fragments_accepted] = accepted - 4;  // completing ones counted apart
   }
 
-  void make_veth() {
-    const std::string tag = std::to_string(getpid() % 100000);
-    netns = "aigwt" + tag;
-    veth_gw = "aigwg" + tag;
-    veth_dev = "aigwd" + tag;
-    run("ip netns del " + netns);
-    veth = run("ip netns add " + netns) && run("ip link add " + veth_gw + " type veth peer name " + veth_dev) &&
-           run("ip link set " + veth_dev + " netns " + netns) &&
-           run("ip -n " + netns + " addr add 10.77.0.2/24 dev " + veth_dev) &&
-           run("ip -n " + netns + " link set " + veth_dev + " up") && run("ip -n " + netns + " link set lo up") &&
-           run("ip link set " + veth_gw + " up");
-    // The kernel must put real UDP checksums on the wire (veth offloads leave them partial).
-    if (veth) run("ip netns exec " + netns + " ethtool -K " + veth_dev + " tx off");
-  }
-
-  void remove_veth() {
-    if (netns.empty()) return;
-    run("ip link del " + veth_gw);
-    run("ip netns del " + netns);
-  }
-
   void start() {
     dir = fs::temp_directory_path() / ("aigw_dpdk_test_" + std::to_string(getpid()));
     fs::create_directories(dir);
     write_rx_capture();
-    if (geteuid() == 0) make_veth();
+    if (geteuid() == 0) veth.create("aigwt", "10.77.0.2/24");
     GatewayConfig c = test::loopback_config(0, controller.ep);
     c.backend = "dpdk";
     c.eal_args = {"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
                   "--file-prefix", "aigwtest" + std::to_string(getpid()), "--log-level", "lib.eal:error",
                   "--vdev=net_pcap0,rx_pcap=" + (dir / "rx.pcap").string() + ",tx_pcap=" + (dir / "tx.pcap").string()};
-    if (veth) c.eal_args.push_back("--vdev=net_af_packet0,iface=" + veth_gw);
+    if (veth.up) c.eal_args.push_back("--vdev=net_af_packet0,iface=" + veth.gw);
     c.dpdk_mbufs = 4095;
     c.dpdk_egress_udp_port = kEgressPort;
     c.receiver.unit_deadline_ns = 600'000'000;
@@ -262,7 +196,7 @@ struct Suite {
     p0.checksum = ChecksumPolicy::software;
     p0.memory_budget_bytes = 32u << 20;
     c.ports.push_back(p0);
-    if (veth) {
+    if (veth.up) {
       PortConfig p1 = p0;
       p1.ip = kVethGwIp;
       p1.address = "10.77.0.1";
@@ -281,7 +215,7 @@ struct Suite {
     };
     stream(1, kDataPort0, kDeviceIp);
     stream(2, kDataPort0, kDeviceIp);
-    if (veth) stream(3, kDataPort1, kVethDevIp);
+    if (veth.up) stream(3, kDataPort1, kVethDevIp);
     node = std::make_unique<test::NodeThread>(c);
     if (node->ok) backend_mac0 = backend().port(0).mac;
   }
@@ -299,34 +233,8 @@ struct Suite {
   }
 };
 
-Suite* suite = nullptr;
-
-class DpdkBackendTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    suite = new Suite;
-    suite->start();
-  }
-  static void TearDownTestSuite() {
-    suite->stop();
-    suite->node.reset();
-    suite->remove_veth();
-    fs::remove_all(suite->dir);
-    delete suite;
-    suite = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(suite->node && suite->node->ok) << "EAL or port start failed"; }
-};
-
-template <typename F>
-bool wait_for(F&& cond, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
-}
+using DpdkBackendTest = test::DpdkSuiteTest<Suite>;
+Suite*& suite = DpdkBackendTest::suite;
 
 TEST_F(DpdkBackendTest, PcapReplayIsParsedCountedAndNacked) {
   ASSERT_TRUE(wait_for([] { return suite->frame_stat(0, "rx_frames") == suite->expect.frames; }, 10s))
@@ -374,7 +282,7 @@ bool echo_from_namespace(const std::string& netns, uint32_t ip) {
     int ns = open(("/var/run/netns/" + netns).c_str(), O_RDONLY);
     if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) return;
     close(ns);
-    run("sysctl -w net.ipv4.ping_group_range='0 2147483647'");  // inside the namespace only
+    test::run_quiet("sysctl -w net.ipv4.ping_group_range='0 2147483647'");  // inside the namespace only
     int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
     if (fd < 0) return;
     timeval tv{2, 0};
@@ -393,19 +301,19 @@ bool echo_from_namespace(const std::string& netns, uint32_t ip) {
 
 TEST_F(DpdkBackendTest, AfPacketOnVethInANetworkNamespace) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for veth and network namespaces";
-  ASSERT_TRUE(suite->veth) << "could not create the veth pair / namespace";
+  ASSERT_TRUE(suite->veth.up) << "could not create the veth pair / namespace";
   // A socket that lives in the test namespace: created on a thread that entered it.
   int fd = -1;
   std::thread([&] {
-    int ns = open(("/var/run/netns/" + suite->netns).c_str(), O_RDONLY);
+    int ns = open(("/var/run/netns/" + suite->veth.netns).c_str(), O_RDONLY);
     if (ns >= 0 && setns(ns, CLONE_NEWNET) == 0) fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (ns >= 0) close(ns);
   }).join();
   ASSERT_GE(fd, 0);
-  EXPECT_TRUE(echo_from_namespace(suite->netns, kVethGwIp)) << "ICMP echo over af_packet";
+  EXPECT_TRUE(echo_from_namespace(suite->veth.netns, kVethGwIp)) << "ICMP echo over af_packet";
   sockaddr_in to = Endpoint{kVethGwIp, kDataPort1}.to_sockaddr();
   for (uint32_t q = 0; q < 2; ++q)
-    for (auto& f : unit_fragments(3, q)) {
+    for (auto& f : test::unit_fragments(3, q, kContent)) {
       ASSERT_EQ(sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
                 static_cast<ssize_t>(f.size()));
       std::this_thread::sleep_for(200us);  // the veth queue is short
@@ -480,7 +388,7 @@ TEST_F(DpdkBackendTest, TxCaptureHoldsRepliesAndWholeUnits) {
   EXPECT_TRUE(arp_reply);
   EXPECT_TRUE(echo_reply);
   std::vector<std::pair<uint32_t, uint32_t>> want{{1, 0}, {1, 1}, {1, 2}, {2, 0}};
-  if (suite->veth) want.insert(want.end(), {{3, 0}, {3, 1}});
+  if (suite->veth.up) want.insert(want.end(), {{3, 0}, {3, 1}});
   EXPECT_EQ(gpu.units.size(), want.size());
   for (const auto& u : want) {
     ASSERT_TRUE(gpu.units.count(u)) << u.first << "/" << u.second;

@@ -30,6 +30,7 @@
 #include "gateway/frame_builder.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
+#include "tests/gateway/dpdk_test_rig.h"
 #include "tests/gateway/frame_test_util.h"
 #include "tests/gateway/socket_harness.h"
 
@@ -37,6 +38,8 @@ namespace aigw {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_capture;
+using test::wait_for;
 using namespace std::chrono_literals;
 
 constexpr uint32_t kGw0 = 0x0a000001;        // 10.0.0.1/24, port 0
@@ -55,42 +58,6 @@ const net::Mac kDeviceMac{0x02, 0, 0, 0, 0, 0x02};
 const net::Mac kGpuNearMac{0x02, 0, 0, 0, 0, 0x09};
 const net::Mac kGpuFarMac{0x02, 0, 0, 0, 1, 0x09};
 const net::Mac kRouterMac{0x02, 0, 0, 0, 1, 0xfe};
-
-bool run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
-
-void write_capture(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-  pcap_dumper_t* dump = pcap_dump_open(dead, path.c_str());
-  for (const auto& f : frames) {
-    pcap_pkthdr h{};
-    h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
-    pcap_dump(reinterpret_cast<u_char*>(dump), &h, f.data());
-  }
-  pcap_dump_close(dump);
-  pcap_close(dead);
-}
-
-std::vector<std::vector<uint8_t>> read_capture(const std::string& path) {
-  char err[PCAP_ERRBUF_SIZE];
-  std::vector<std::vector<uint8_t>> out;
-  pcap_t* p = pcap_open_offline(path.c_str(), err);
-  if (p == nullptr) return out;
-  pcap_pkthdr* h;
-  const u_char* d;
-  while (pcap_next_ex(p, &h, &d) == 1) out.emplace_back(d, d + h->caplen);
-  pcap_close(p);
-  return out;
-}
-
-std::vector<std::vector<uint8_t>> unit_fragments(uint32_t stream, uint32_t seq) {
-  test::Capture cap;
-  UnitSender s(SenderConfig{}, cap);
-  s.add_stream(stream);
-  auto u = test::unit_bytes(stream, seq, kContent);
-  s.submit(stream, seq, u.data(), static_cast<uint32_t>(u.size()), 0, 0);
-  s.poll(0, 100000);
-  return cap.packets;
-}
 
 std::vector<uint8_t> arp_announce(const net::Mac& mac, uint32_t ip) {
   net::Arp a;
@@ -117,31 +84,11 @@ const PcapStream kPcapStreams[] = {
 
 struct Suite {
   fs::path dir;
-  std::string netns, veth_gw, veth_dev;
-  bool veth = false;
+  test::VethInNamespace veth;
   test::Udp device_control;
   test::Udp controller;
   std::unique_ptr<test::NodeThread> node;
   bool stopped = false;
-
-  void make_veth() {
-    const std::string tag = std::to_string(getpid() % 100000);
-    netns = "aigwmq" + tag;
-    veth_gw = "aigwmg" + tag;
-    veth_dev = "aigwmd" + tag;
-    run("ip netns del " + netns);
-    veth = run("ip netns add " + netns) && run("ip link add " + veth_gw + " type veth peer name " + veth_dev) &&
-           run("ip link set " + veth_dev + " netns " + netns) &&
-           run("ip -n " + netns + " addr add 10.78.0.2/24 dev " + veth_dev) &&
-           run("ip -n " + netns + " link set " + veth_dev + " up") && run("ip -n " + netns + " link set lo up") &&
-           run("ip link set " + veth_gw + " up");
-    if (veth) run("ip netns exec " + netns + " ethtool -K " + veth_dev + " tx off");
-  }
-  void remove_veth() {
-    if (netns.empty()) return;
-    run("ip link del " + veth_gw);
-    run("ip netns del " + netns);
-  }
 
   void start() {
     dir = fs::temp_directory_path() / ("aigw_dpdk_mq_" + std::to_string(getpid()));
@@ -157,8 +104,8 @@ struct Suite {
     flow.dst_port = kData0;
     for (const auto& s : kPcapStreams)
       for (uint32_t seq = 0; seq < 2; ++seq)
-        for (auto& f : unit_fragments(s.id, seq)) rx0.push_back(test::udp_frame(flow, f));
-    write_capture((dir / "rx0.pcap").string(), rx0);
+        for (auto& f : test::unit_fragments(s.id, seq, kContent)) rx0.push_back(test::udp_frame(flow, f));
+    test::write_capture((dir / "rx0.pcap").string(), rx0);
     // Port 1: its neighbours announce themselves (learned by the lcore serving port 1),
     // then the far GPU acks a unit of stream 2, whose pipeline is on the other lcore.
     std::vector<std::vector<uint8_t>> rx1{arp_announce(kGpuFarMac, kGpuFar), arp_announce(kRouterMac, kRouter)};
@@ -177,8 +124,8 @@ struct Suite {
       gpu.dst_port = 7300;  // dpdk.egress_udp_port
       rx1.push_back(test::udp_frame(gpu, env));
     }
-    write_capture((dir / "rx1.pcap").string(), rx1);
-    if (geteuid() == 0) make_veth();
+    test::write_capture((dir / "rx1.pcap").string(), rx1);
+    if (geteuid() == 0) veth.create("aigwm", "10.78.0.2/24");
 
     GatewayConfig c = test::loopback_config(0, controller.ep);
     c.backend = "dpdk";
@@ -190,7 +137,7 @@ struct Suite {
     // Two worker lcores on a 2-CPU machine: lcore 2 shares CPU 0 with the main lcore.
     c.eal_args = {"--lcores", "0@0,1@1,2@0", "--no-huge", "-m", "768", "--no-pci", "--no-shconf", "--file-prefix",
                   "aigwmq" + std::to_string(getpid()), "--log-level", "lib.eal:error", pcap(0), pcap(1)};
-    if (veth) c.eal_args.push_back("--vdev=net_af_packet0,iface=" + veth_gw + ",qpairs=2");
+    if (veth.up) c.eal_args.push_back("--vdev=net_af_packet0,iface=" + veth.gw + ",qpairs=2");
     c.dpdk_mbufs = 4095;
     c.receiver.unit_deadline_ns = 2'000'000'000;
     PortConfig p0;
@@ -206,7 +153,7 @@ struct Suite {
     p1.port = kData1;
     p1.dpdk_port_id = 1;
     c.ports = {p0, p1};
-    if (veth) {
+    if (veth.up) {
       PortConfig p2 = p0;
       p2.ip = kVethGw;
       p2.address = "10.78.0.1";
@@ -227,7 +174,7 @@ struct Suite {
       c.static_streams.push_back(r);
     };
     for (const auto& s : kPcapStreams) stream(s.id, kData0, kDevice, s.gpu);
-    if (veth)
+    if (veth.up)
       for (uint32_t i = 0; i < kRssStreams; ++i) stream(100 + i, kData2, kVethDev, kGpuNear);
     node = std::make_unique<test::NodeThread>(c);
   }
@@ -238,34 +185,8 @@ struct Suite {
   }
 };
 
-Suite* suite = nullptr;
-
-class DpdkMultiQueueTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    suite = new Suite;
-    suite->start();
-  }
-  static void TearDownTestSuite() {
-    suite->stop();
-    suite->node.reset();
-    suite->remove_veth();
-    fs::remove_all(suite->dir);
-    delete suite;
-    suite = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(suite->node && suite->node->ok) << "EAL or port start failed"; }
-};
-
-template <typename F>
-bool wait_for(F&& cond, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
-}
+using DpdkMultiQueueTest = test::DpdkSuiteTest<Suite>;
+Suite*& suite = DpdkMultiQueueTest::suite;
 
 /// Reassembles the egress fragments of some tx captures, recording where each left.
 struct GpuSide : ReceiverEvents {
@@ -297,11 +218,11 @@ struct GpuSide : ReceiverEvents {
 
 TEST_F(DpdkMultiQueueTest, RssQueuesShareTheStreamsOfOnePort) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for veth and network namespaces";
-  ASSERT_TRUE(suite->veth) << "could not create the veth pair / namespace";
+  ASSERT_TRUE(suite->veth.up) << "could not create the veth pair / namespace";
   // Sockets in the namespace, one source port per stream, so the fanout hash spreads them.
   std::vector<int> fds(kRssStreams, -1);
   std::thread([&] {
-    int ns = open(("/var/run/netns/" + suite->netns).c_str(), O_RDONLY);
+    int ns = open(("/var/run/netns/" + suite->veth.netns).c_str(), O_RDONLY);
     if (ns >= 0 && setns(ns, CLONE_NEWNET) == 0)
       for (auto& fd : fds) fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (ns >= 0) close(ns);
@@ -311,7 +232,7 @@ TEST_F(DpdkMultiQueueTest, RssQueuesShareTheStreamsOfOnePort) {
   size_t sent = 0;
   for (uint32_t seq = 0; seq < 2; ++seq)
     for (uint32_t i = 0; i < kRssStreams; ++i)
-      for (auto& f : unit_fragments(100 + i, seq)) {
+      for (auto& f : test::unit_fragments(100 + i, seq, kContent)) {
         ASSERT_EQ(sendto(fds[i], f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
                   static_cast<ssize_t>(f.size()));
         ++sent;
@@ -354,8 +275,8 @@ TEST_F(DpdkMultiQueueTest, EgressLeavesByThePortOfTheGpusSubnetOrRoute) {
   const uint64_t want = 2 * std::size(kPcapStreams);
   ASSERT_TRUE(wait_for([&] { return suite->node->port_stat(0, PortStat::units_completed) == want; }, 10s));
   // Every fragment of the forwarded units has been handed to a TX queue.
-  const uint64_t fragments_per_unit = unit_fragments(1, 0).size();
-  const uint64_t expect_tx = want * fragments_per_unit + (suite->veth ? 2 * kRssStreams * unit_fragments(100, 0).size() : 0);
+  const uint64_t fragments_per_unit = test::unit_fragments(1, 0, kContent).size();
+  const uint64_t expect_tx = want * fragments_per_unit + (suite->veth.up ? 2 * kRssStreams * test::unit_fragments(100, 0, kContent).size() : 0);
   ASSERT_TRUE(wait_for([&] {
     uint64_t tx = 0;
     for (size_t p = 0; p < 2; ++p) tx += suite->backend().frame_stats(p).get(static_cast<size_t>(FrameStat::tx_frames));
@@ -374,7 +295,7 @@ TEST_F(DpdkMultiQueueTest, EgressLeavesByThePortOfTheGpusSubnetOrRoute) {
       EXPECT_EQ(gpu.units.at({s.id, seq}), test::unit_bytes(s.id, seq, kContent));
     }
   }
-  if (suite->veth)
+  if (suite->veth.up)
     for (uint32_t i = 0; i < kRssStreams; ++i)
       for (uint32_t seq = 0; seq < 2; ++seq) {
         ASSERT_TRUE(gpu.units.count({100 + i, seq})) << 100 + i << "/" << seq;
