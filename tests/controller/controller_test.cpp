@@ -159,6 +159,21 @@ struct World : ::testing::Test {
     return request_id;
   }
 
+  /// Two gateways, eight streams admitted, then all of them reported on gateway 1,
+  /// which is busy (CPU 0.9) while gateway 2 is quiet (0.05).
+  void overload_gateway_one() {
+    start();
+    gws[1];
+    gws[2];
+    register_gpu();
+    period();
+    for (uint32_t d = 1; d <= 8; ++d) admit(d, d);
+    for (auto& [sid, gpu] : gws[2].streams) gws[1].streams[sid] = gpu;
+    gws[2].streams.clear();
+    gws[1].cpu = 0.9;
+    gws[2].cpu = 0.05;
+  }
+
   /// The incrementally kept committed demand equals a recount from the stream table.
   void expect_committed_consistent() const {
     std::map<std::pair<uint32_t, uint32_t>, Committed> recount;
@@ -418,17 +433,7 @@ TEST_F(World, DeadGatewayStreamsAreReHomedAndDevicesTold) {
 TEST_F(World, OverloadTriggersMigrationToTheQuietGateway) {
   cfg.trigger = {0.1, 0.05, 2};
   cfg.migration_cooldown_ms = 60000;
-  start();
-  gws[1];
-  gws[2];
-  register_gpu();
-  period();
-  for (uint32_t d = 1; d <= 8; ++d) admit(d, d);
-  // Move everything onto gateway 1 and make it busy: CPU 0.9 against 0.05.
-  for (auto& [sid, gpu] : gws[2].streams) gws[1].streams[sid] = gpu;
-  gws[2].streams.clear();
-  gws[1].cpu = 0.9;
-  gws[2].cpu = 0.05;
+  overload_gateway_one();
   for (int i = 0; i < 6; ++i) period();
   EXPECT_GE(ctl->metrics().migrations_started.get("balance"), 1u);
   EXPECT_GE(ctl->metrics().migrations_finished.get("completed"), 1u);
@@ -453,17 +458,7 @@ TEST_F(World, BalancingWaitsUntilTheLoadShowsTheLastMoves) {
   cfg.migration_cooldown_ms = 0;     // only the settle window holds the streams back
   cfg.migration_max_moves = 1;
   cfg.migration_settle_periods = 4;
-  start();
-  gws[1];
-  gws[2];
-  register_gpu();
-  period();
-  for (uint32_t d = 1; d <= 8; ++d) admit(d, d);
-  for (auto& [sid, gpu] : gws[2].streams) gws[1].streams[sid] = gpu;
-  gws[2].streams.clear();
-  // The reported CPU load stays skewed whatever moves: a stale measurement.
-  gws[1].cpu = 0.9;
-  gws[2].cpu = 0.05;
+  overload_gateway_one();  // its reported CPU load then stays skewed whatever moves: a stale measurement
   uint64_t started = 0;
   int64_t first_ns = 0;
   while (started == 0) {
