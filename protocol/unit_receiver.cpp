@@ -53,6 +53,22 @@ inline uint64_t unit_key(uint32_t stream_id, uint32_t seq) {
 inline uint32_t bitmap_words(uint32_t count) { return (count + 63) / 64; }
 inline uint32_t round8(uint32_t v) { return (v + 7u) & ~7u; }
 
+// One buffer per unit: its bytes, the received bitmap, the payload sums (when kept) and
+// the per-fragment request state (last request time, request count).
+struct BufferLayout {
+  uint32_t bitmap_at, sums_at, asked_at_at, asked_n_at, bytes;
+};
+
+inline BufferLayout buffer_layout(uint32_t unit_length, uint32_t count, bool sums) {
+  BufferLayout l;
+  l.bitmap_at = round8(unit_length);
+  l.sums_at = l.bitmap_at + 8 * bitmap_words(count);
+  l.asked_at_at = round8(l.sums_at + (sums ? 2 * count : 0));
+  l.asked_n_at = l.asked_at_at + 4 * count;
+  l.bytes = l.asked_n_at + count;
+  return l;
+}
+
 }  // namespace
 
 struct UnitReceiver::Impl {
@@ -60,6 +76,8 @@ struct UnitReceiver::Impl {
     UnitHandle buf;              // unit bytes, the received bitmap (8-aligned), the sums
     uint64_t* bitmap = nullptr;
     uint16_t* sums = nullptr;    // per-fragment payload sums, when kept
+    uint32_t* asked_at = nullptr;  // per fragment: time of its last request, us after first_ns + 1; 0 never
+    uint8_t* asked_n = nullptr;    // per fragment: how many times it was requested
     bool sums_whole = false;     // every accepted fragment came with its sum
     uint64_t key = 0;
     uint32_t stream_slot = 0;
@@ -71,7 +89,7 @@ struct UnitReceiver::Impl {
     uint32_t frontier = 0;       // highest index received + 1
     uint32_t gap_mark = 0;       // frontier when the pending gap NACK was scheduled
     uint32_t nacked_limit = 0;   // every fragment below it has been NACKed at least once
-    uint32_t rounds = 0;
+    uint32_t rounds = 0;         // most requests of any one fragment
     uint32_t retransmitted = 0;
     uint8_t flags = 0;
     bool active = false;
@@ -98,13 +116,20 @@ struct UnitReceiver::Impl {
     uint32_t finished_n = 0;
     uint32_t units_head = kNone;
     uint32_t next_free = kNone;
+    // Request -> retransmission time of this stream's device (RFC 6298 smoothing), which
+    // includes the device's queueing; a request is repeated only after the timeout.
+    // Karn's rule: a repeated request's answer is ambiguous and not sampled; instead each
+    // pass that repeats requests doubles the timeout until an unambiguous sample arrives.
+    bool have_rtt = false;
+    int64_t srtt_ns = 0;
+    int64_t rttvar_ns = 0;
+    uint32_t backoff = 0;
   };
 
   Impl(const ReceiverConfig& c, UnitReceiver& r)
       : cfg(c),
         owner(r),
-        pool(c.memory_budget_bytes, round8(c.max_unit_bytes) + 8 * bitmap_words(65535) +
-                                        (c.keep_payload_sums ? 2 * 65535 : 0)),
+        pool(c.memory_budget_bytes, buffer_layout(c.max_unit_bytes, 65535, c.keep_payload_sums).bytes),
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
@@ -174,6 +199,8 @@ struct UnitReceiver::Impl {
     u.active = false;
     u.bitmap = nullptr;
     u.sums = nullptr;
+    u.asked_at = nullptr;
+    u.asked_n = nullptr;
     free_units.push_back(slot);
     --in_flight;
     return std::move(u.buf);
@@ -273,13 +300,11 @@ struct UnitReceiver::Impl {
       }
       evict_oldest(LossReason::table_full);
     }
-    const uint32_t words = bitmap_words(h.fragment_count);
-    const uint32_t sums_at = round8(h.unit_length) + 8 * words;
-    const uint32_t bytes = sums_at + (cfg.keep_payload_sums ? 2u * h.fragment_count : 0u);
-    UnitHandle buf = pool.acquire(bytes);
+    const BufferLayout layout = buffer_layout(h.unit_length, h.fragment_count, cfg.keep_payload_sums);
+    UnitHandle buf = pool.acquire(layout.bytes);
     while (!buf && age_head != kNone) {
       evict_oldest(LossReason::memory_budget);
-      buf = pool.acquire(bytes);
+      buf = pool.acquire(layout.bytes);
     }
     if (!buf) {
       verdict = FragmentVerdict::no_memory;
@@ -289,10 +314,14 @@ struct UnitReceiver::Impl {
     free_units.pop_back();
     Unit& u = units[slot];
     u.buf = std::move(buf);
-    u.bitmap = reinterpret_cast<uint64_t*>(u.buf.data() + round8(h.unit_length));
-    std::memset(u.bitmap, 0, 8 * size_t{words});
-    u.sums = cfg.keep_payload_sums ? reinterpret_cast<uint16_t*>(u.buf.data() + sums_at) : nullptr;
+    uint8_t* base = u.buf.data();
+    u.bitmap = reinterpret_cast<uint64_t*>(base + layout.bitmap_at);
+    std::memset(u.bitmap, 0, 8 * size_t{bitmap_words(h.fragment_count)});
+    u.sums = cfg.keep_payload_sums ? reinterpret_cast<uint16_t*>(base + layout.sums_at) : nullptr;
     u.sums_whole = u.sums != nullptr;
+    u.asked_at = reinterpret_cast<uint32_t*>(base + layout.asked_at_at);
+    u.asked_n = base + layout.asked_n_at;
+    std::memset(u.asked_at, 0, layout.bytes - layout.asked_at_at);
     u.key = unit_key(h.stream_id, h.unit_seq);
     u.stream_slot = stream_slot;
     u.seq = h.unit_seq;
@@ -367,6 +396,8 @@ struct UnitReceiver::Impl {
     if (h.flags & data_flag::retransmission) {
       ++u.retransmitted;
       ++counters().retransmissions_received;
+      // Karn's rule: only a fragment asked for once tells which request it answers.
+      if (u.asked_n[idx] == 1) sample_rtt(streams[u.stream_slot], now_ns - asked_time(u, idx));
     }
     if (u.received == u.count) {
       complete(slot, now_ns);
@@ -381,13 +412,40 @@ struct UnitReceiver::Impl {
     return FragmentVerdict::accepted;
   }
 
-  // Missing fragments in [from, to), ascending, into `missing`; returns how many.
-  size_t collect_missing(const Unit& u, uint32_t from, uint32_t to) {
-    return missing_fragments(u.bitmap, from, to, missing.get());
+  static int64_t asked_time(const Unit& u, uint32_t idx) {
+    return u.first_ns + (int64_t{u.asked_at[idx]} - 1) * 1000;
   }
 
-  void send_nack(const Unit& u, size_t n, uint32_t round) {
-    NackOut out{streams[u.stream_slot].id, u.seq, u.count, round, NackChunk{}};
+  void sample_rtt(Stream& s, int64_t rtt_ns) {
+    if (rtt_ns < 0) return;
+    s.backoff = 0;
+    if (!s.have_rtt) {
+      s.have_rtt = true;
+      s.srtt_ns = rtt_ns;
+      s.rttvar_ns = rtt_ns / 2;
+      return;
+    }
+    const int64_t err = rtt_ns > s.srtt_ns ? rtt_ns - s.srtt_ns : s.srtt_ns - rtt_ns;
+    s.rttvar_ns += (err - s.rttvar_ns) / 4;
+    s.srtt_ns += (rtt_ns - s.srtt_ns) / 8;
+  }
+
+  // How long a request is given to be answered before it is repeated.
+  int64_t retransmit_timeout(const Stream& s) const {
+    const int64_t base = s.have_rtt ? std::max(s.srtt_ns + 4 * s.rttvar_ns, cfg.min_retransmit_timeout_ns)
+                                    : cfg.renack_interval_ns;
+    return std::min(base << s.backoff, cfg.max_retransmit_timeout_ns);
+  }
+
+  void mark_asked(Unit& u, uint32_t idx, int64_t now_ns) {
+    const int64_t us = (now_ns - u.first_ns) / 1000 + 1;
+    u.asked_at[idx] = static_cast<uint32_t>(std::min<int64_t>(std::max<int64_t>(us, 1), UINT32_MAX));
+    if (u.asked_n[idx] < UINT8_MAX) ++u.asked_n[idx];
+    u.rounds = std::max<uint32_t>(u.rounds, u.asked_n[idx]);
+  }
+
+  void send_nack(const Unit& u, size_t n) {
+    NackOut out{streams[u.stream_slot].id, u.seq, u.count, u.rounds, NackChunk{}};
     encode_nack(missing.get(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
                 [&](const NackChunk& c) {
                   out.chunk = c;
@@ -402,8 +460,43 @@ struct UnitReceiver::Impl {
     return u.rounds == 0 ? std::min(u.next_pass_ns, u.last_ns + cfg.idle_nack_ns) : u.next_pass_ns;
   }
 
-  // A round: asks again for everything missing (the whole unit once it is idle or its
-  // stream moved on). Waits while fragments still flow. False when the unit is gone.
+  // Outcome of selecting which missing fragments to request now.
+  struct Selection {
+    size_t n = 0;                   // fragments to request, at the front of `missing`
+    bool repeats = false;           // some of them were asked for before
+    bool exhausted = false;         // one was asked for max_nack_rounds times in vain
+    int64_t next_due = kNever;      // when the earliest pending request times out
+  };
+
+  // Among the missing fragments in [0, limit): those never asked for, and those whose
+  // last request has had its timeout to be answered. A request is repeated (a round is
+  // spent) only after the retransmission it asked for had time to arrive.
+  Selection select_requests(Unit& u, uint32_t limit, int64_t now_ns) {
+    Selection sel;
+    const size_t found = missing_fragments(u.bitmap, 0, limit, missing.get());
+    const int64_t rto = retransmit_timeout(streams[u.stream_slot]);
+    for (size_t i = 0; i < found; ++i) {
+      const uint16_t idx = missing[i];
+      if (u.asked_n[idx] != 0) {
+        const int64_t due = asked_time(u, idx) + rto;
+        if (due > now_ns) {
+          sel.next_due = std::min(sel.next_due, due);
+          continue;
+        }
+        if (u.asked_n[idx] >= cfg.max_nack_rounds) {
+          sel.exhausted = true;
+          return sel;
+        }
+        sel.repeats = true;
+      }
+      missing[sel.n++] = idx;
+    }
+    return sel;
+  }
+
+  // A pass: asks for everything missing whose request is due (the whole unit once it is
+  // idle or its stream moved on). Waits while fragments still flow. False when the unit
+  // is gone.
   bool run_pass(uint32_t slot, int64_t now_ns) {
     Unit& u = units[slot];
     const int64_t quiet_for = now_ns - u.last_ns;
@@ -413,20 +506,27 @@ struct UnitReceiver::Impl {
       return true;
     }
     const uint32_t limit = idle || u.tail ? u.count : u.frontier;
-    const size_t n = collect_missing(u, 0, limit);
-    if (n == 0) {  // only the tail is missing and may still come: wait for idle
-      u.next_pass_ns = u.last_ns + cfg.idle_nack_ns;
-      return true;
-    }
-    if (u.rounds >= cfg.max_nack_rounds) {
+    const Selection sel = select_requests(u, limit, now_ns);
+    if (sel.exhausted) {
       lose(slot, LossReason::nack_rounds);
       return false;
     }
-    ++u.rounds;
-    send_nack(u, n, u.rounds);
-    u.nacked_limit = std::max(u.nacked_limit, limit);
-    u.next_pass_ns = now_ns + cfg.renack_interval_ns;
-    u.next_gap_ns = kNever;  // every gap below the frontier was just asked for
+    if (sel.n == 0 && sel.next_due == kNever) {
+      // Only the tail is missing and may still come: wait for idle.
+      u.next_pass_ns = u.last_ns + cfg.idle_nack_ns;
+      return true;
+    }
+    int64_t next = sel.next_due;
+    Stream& s = streams[u.stream_slot];
+    if (sel.repeats && s.backoff < 16) ++s.backoff;
+    if (sel.n > 0) {
+      for (size_t i = 0; i < sel.n; ++i) mark_asked(u, missing[i], now_ns);
+      send_nack(u, sel.n);
+      u.nacked_limit = std::max(u.nacked_limit, limit);
+      u.next_gap_ns = kNever;  // every gap below the frontier was just asked for
+      next = std::min(next, now_ns + retransmit_timeout(streams[u.stream_slot]));
+    }
+    u.next_pass_ns = next;
     return true;
   }
 
@@ -436,18 +536,21 @@ struct UnitReceiver::Impl {
     const bool quiet = now_ns - u.last_ns >= cfg.reorder_tolerance_ns;
     const uint32_t limit = quiet ? u.frontier : u.gap_mark;
     const uint32_t from = std::min(u.nacked_limit, limit);
-    const size_t n = collect_missing(u, from, limit);
+    const size_t found = missing_fragments(u.bitmap, from, limit, missing.get());
+    size_t n = 0;
+    for (size_t i = 0; i < found; ++i) {
+      if (u.asked_n[missing[i]] == 0) missing[n++] = missing[i];
+    }
     u.next_gap_ns = kNever;
     if (n > 0) {
-      send_nack(u, n, 1);
-      u.nacked_limit = limit;
-      if (u.rounds == 0) {
-        u.rounds = 1;
-        u.next_pass_ns = now_ns + cfg.renack_interval_ns;
-      }
+      for (size_t i = 0; i < n; ++i) mark_asked(u, missing[i], now_ns);
+      send_nack(u, n);
+      u.nacked_limit = std::max(u.nacked_limit, limit);
+      const int64_t due = now_ns + retransmit_timeout(streams[u.stream_slot]);
+      if (u.next_pass_ns == kNever || u.next_pass_ns > due) u.next_pass_ns = due;
     }
     // Gaps that opened since get their own tolerance.
-    if (limit < u.frontier && collect_missing(u, limit, u.frontier) > 0) {
+    if (limit < u.frontier && missing_fragments(u.bitmap, limit, u.frontier, missing.get()) > 0) {
       schedule_gap(u, now_ns + cfg.reorder_tolerance_ns);
     }
   }
@@ -499,6 +602,9 @@ struct UnitReceiver::Impl {
     s.finished_n = 0;
     s.units_head = kNone;
     s.next_free = kNone;
+    s.have_rtt = false;
+    s.srtt_ns = 0;
+    s.rttvar_ns = 0;
     stream_index.insert(id, slot);
     ++live_streams;
     return true;

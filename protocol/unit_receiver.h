@@ -8,9 +8,13 @@
 //  * a gap (a later fragment index or a later unit of the stream arrived while earlier
 //    fragments are missing) schedules a NACK after `reorder_tolerance_ns`;
 //  * a unit that went quiet (`idle_nack_ns` with no fragment) NACKs its tail;
-//  * NACKed fragments still missing are NACKed again every `renack_interval_ns`;
-//  * after `max_nack_rounds` rounds or `unit_deadline_ns` since its first fragment the
-//    unit is lost and reported with the reason; over the memory budget or table size
+//  * a NACKed fragment still missing is asked for again once its request has had the
+//    stream's retransmit timeout to be answered (the measured request-to-retransmission
+//    time, RFC 6298 style; `renack_interval_ns` before the first sample), so a round is
+//    spent only when the retransmission had time to arrive: a lost NACK or a lost
+//    retransmission costs one round, a slow answer none;
+//  * once one fragment was asked for `max_nack_rounds` times in vain, or
+//    `unit_deadline_ns` after its first fragment, the unit is lost and reported with the reason; over the memory budget or table size
 //    the oldest incomplete unit is evicted and reported.
 #pragma once
 
@@ -32,7 +36,13 @@ struct ReceiverConfig {
   uint32_t max_streams = 65536;
   int64_t reorder_tolerance_ns = 3'000'000;        ///< gap -> first NACK
   int64_t idle_nack_ns = 20'000'000;               ///< quiet incomplete unit -> NACK tail
-  int64_t renack_interval_ns = 40'000'000;         ///< re-NACK still-missing fragments
+  /// How long a request waits to be answered before it is repeated, until the stream's
+  /// request-to-retransmission time has been measured; then srtt + 4 * rttvar, clamped.
+  int64_t renack_interval_ns = 40'000'000;
+  int64_t min_retransmit_timeout_ns = 10'000'000;
+  int64_t max_retransmit_timeout_ns = 500'000'000;
+  /// A unit is lost when one fragment was requested this many times, each time given its
+  /// retransmit timeout, and never arrived.
   uint32_t max_nack_rounds = 10;
   int64_t unit_deadline_ns = 3'000'000'000;        ///< first fragment -> lost
   size_t nack_max_bytes = 1200;                    ///< NACK payload budget per datagram (>= 8)
