@@ -56,7 +56,7 @@ TEST_F(Package, ExampleBuildsAgainstTheInstalledLibraryThroughPkgConfig) {
   // prefix into the DESTDIR).
   const std::string pc = "PKG_CONFIG_PATH='" + pcdir + "' PKG_CONFIG_SYSROOT_DIR='" + destdir_ + "' ";
   const std::string exe = destdir_ + "/aigw-edge-stream";
-  ASSERT_EQ(run(pc + "'" + env("AIGW_CXX") + "' -std=c++17 -Wall -Werror '" + env("AIGW_EXAMPLE") +
+  ASSERT_EQ(run(pc + env("AIGW_CXX") + " -std=c++17 -Wall -Werror '" + env("AIGW_EXAMPLE") +
                     "' $(" + pc + "pkg-config --cflags --libs aigw-edge) -o '" + exe + "'", out), 0)
       << out;
   ASSERT_EQ(run("LD_LIBRARY_PATH='" + libdir_ + "' '" + exe + "' --help", out), 0) << out;
