@@ -205,6 +205,7 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   s.device_control = Endpoint{e.device_control_address(), static_cast<uint16_t>(e.device_control_port())};
   s.bandwidth_bps = e.bandwidth_bps();
   s.memory_bytes = e.memory_bytes();
+  if (e.unit_bytes() != 0) s.unit_bytes = e.unit_bytes();
   s.last_unit_seq = e.last_unit_seq();
   s.gpu_id = e.gpu_id();
   s.confirmed = true;

@@ -223,6 +223,7 @@ bool ControlAgent::route_from(const ctl::StreamEntry& e, const std::string& gpu_
   r.gpu_id = e.gpu_id();
   r.bandwidth_bps = e.bandwidth_bps();
   r.memory_bytes = e.memory_bytes();
+  r.unit_bytes = e.unit_bytes();
   r.first_unit_seq = first_unit_seq;
   if (r.stream_id == 0 || !ok1 || !ok2 || e.data_port() > 65535 || (!ok3 && !gpu_address.empty())) {
     rx_invalid_.fetch_add(1, std::memory_order_relaxed);
@@ -401,7 +402,8 @@ void ControlAgent::sync(int64_t now_ns) {
       dropped += st.get(k);
     dropped += st.get(static_cast<size_t>(PortStat::fragments_no_memory)) +
                st.get(static_cast<size_t>(PortStat::fragments_unit_too_large)) +
-               st.get(static_cast<size_t>(PortStat::fragments_inconsistent));
+               st.get(static_cast<size_t>(PortStat::fragments_inconsistent)) +
+               st.get(static_cast<size_t>(PortStat::fragments_out_of_window));
     const Endpoint ep = dp_.data_endpoint(i);
     ctl::PortLoad* p = ls.add_ports();
     p->set_address(ipv4_to_string(ep.ip));
@@ -443,6 +445,7 @@ void ControlAgent::sync(int64_t now_ns) {
     e->set_last_unit_seq(s.last_unit_seq);
     e->set_bandwidth_bps(s.bandwidth_bps);
     e->set_memory_bytes(s.route.memory_bytes);
+    e->set_unit_bytes(s.route.unit_bytes);
     e->set_units_delivered(s.delivered);
     e->set_units_lost(s.lost);
     e->set_gpu_id(s.route.gpu_id);

@@ -240,7 +240,8 @@ void Pipeline::apply(const StreamCommand& cmd, int64_t now_ns) {
         log::warn("stream_table_full", "stream={} capacity={}", route.stream_id, streams_.capacity());
         return;
       }
-      if (!port->receiver.has_stream(route.stream_id)) port->receiver.add_stream(route.stream_id, route.first_unit_seq);
+      if (!port->receiver.has_stream(route.stream_id))
+        port->receiver.add_stream(route.stream_id, route.first_unit_seq, route.unit_bytes);
       sender_->add_stream(route.stream_id);
       break;
     }
@@ -358,6 +359,7 @@ void Pipeline::publish() {
     p->c[idx(PortStat::units_completed)] = rc.units_completed;
     for (size_t r = 0; r < 6; ++r) p->c[idx(PortStat::units_lost_deadline) + r] = rc.units_lost[r + 1];
     p->c[idx(PortStat::nacks_sent)] = rc.nacks_sent;
+    p->c[idx(PortStat::nacks_withheld)] = rc.nacks_withheld;
     p->c[idx(PortStat::nacked_fragments)] = rc.nacked_fragments;
     p->c[idx(PortStat::retransmissions_received)] = rc.retransmissions_received;
     p->c[idx(PortStat::memory_bytes)] = p->receiver.memory_in_use();

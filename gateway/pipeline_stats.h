@@ -41,6 +41,7 @@ enum class PortStat : uint8_t {
   fragments_unit_too_large,
   fragments_inconsistent,
   fragments_no_memory,
+  fragments_out_of_window,
   units_completed,
   units_lost_deadline,
   units_lost_nack_rounds,
@@ -49,6 +50,7 @@ enum class PortStat : uint8_t {
   units_lost_stream_removed,
   units_lost_superseded,
   nacks_sent,
+  nacks_withheld,
   nacked_fragments,
   retransmissions_received,
   memory_bytes,      ///< gauge: bytes held by in-flight units

@@ -22,6 +22,7 @@ struct StreamRoute {
   Endpoint gpu;                 ///< where complete units go
   double bandwidth_bps = 0;     ///< admitted profile, reported back in StreamSync
   double memory_bytes = 0;
+  uint32_t unit_bytes = 0;      ///< admitted unit size: longer units are refused; 0 unknown
   uint32_t first_unit_seq = 0;  ///< units before it are not ours (migration target)
   bool releasing = false;       ///< migration source: stop after release_after_unit_seq
   uint32_t release_after_unit_seq = 0;

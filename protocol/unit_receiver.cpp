@@ -33,6 +33,7 @@ const char* to_string(FragmentVerdict v) {
     case FragmentVerdict::unit_too_large: return "unit_too_large";
     case FragmentVerdict::inconsistent: return "inconsistent";
     case FragmentVerdict::no_memory: return "no_memory";
+    case FragmentVerdict::out_of_window: return "out_of_window";
     case FragmentVerdict::kVerdictCount: break;
   }
   return "unknown";
@@ -51,6 +52,13 @@ inline uint64_t unit_key(uint32_t stream_id, uint32_t seq) {
 }
 
 inline uint32_t bitmap_words(uint32_t count) { return (count + 63) / 64; }
+
+// What one NACK costs on the wire beyond its ranges (IP, UDP, envelope, MAC, message
+// fields): a unit may earn NACKs only up to the bytes its fragments brought.
+constexpr uint32_t kNackWireOverhead = 96;
+// Under memory pressure, how many of the oldest units are looked at for one of a stream
+// heavier than the one asking; the bound keeps a packet's cost fixed.
+constexpr uint32_t kVictimScan = 64;
 inline uint32_t round8(uint32_t v) { return (v + 7u) & ~7u; }
 
 // One buffer per unit: its bytes, the received bitmap, the payload sums (when kept) and
@@ -91,6 +99,8 @@ struct UnitReceiver::Impl {
     uint32_t nacked_limit = 0;   // every fragment below it has been NACKed at least once
     uint32_t rounds = 0;         // most requests of any one fragment
     uint32_t retransmitted = 0;
+    uint32_t wire_in = 0;        // header + payload bytes of the fragments taken
+    uint32_t wire_out = 0;       // what its NACKs cost (kNackWireOverhead + ranges each)
     uint8_t flags = 0;
     bool active = false;
     bool tail = false;           // a later unit of the stream began: NACK through the end
@@ -98,6 +108,7 @@ struct UnitReceiver::Impl {
     int64_t last_ns = 0;
     int64_t next_gap_ns = kNever;   // NACK of new gaps (first request for them)
     int64_t next_pass_ns = kNever;  // re-NACK of everything missing (a round)
+    int64_t hold_until_ns = 0;      // no pass before: the last NACK could not be paid for
     int64_t deadline_ns = 0;
     uint32_t age_prev = kNone, age_next = kNone;        // all units, oldest first
     uint32_t stream_prev = kNone, stream_next = kNone;  // units of the same stream
@@ -114,7 +125,11 @@ struct UnitReceiver::Impl {
     std::vector<uint32_t> finished;  // ring of recently finished seqs
     uint32_t finished_pos = 0;
     uint32_t finished_n = 0;
-    uint32_t units_head = kNone;
+    uint32_t units_head = kNone;  // its units, oldest first
+    uint32_t units_tail = kNone;
+    uint32_t held_units = 0;      // in flight, and their buffers' bytes
+    size_t held_bytes = 0;
+    uint32_t max_unit_bytes = 0;
     uint32_t next_free = kNone;
     // Request -> retransmission time of this stream's device (RFC 6298 smoothing), which
     // includes the device's queueing; a request is repeated only after the timeout.
@@ -192,6 +207,9 @@ struct UnitReceiver::Impl {
     if (u.stream_prev != kNone) units[u.stream_prev].stream_next = u.stream_next;
     else s.units_head = u.stream_next;
     if (u.stream_next != kNone) units[u.stream_next].stream_prev = u.stream_prev;
+    else s.units_tail = u.stream_prev;
+    --s.held_units;
+    s.held_bytes -= u.buf.capacity();
     unit_index.erase(u.key);
     timers.remove(slot);
     remember_finished(s, u.seq);
@@ -263,7 +281,22 @@ struct UnitReceiver::Impl {
     }
   }
 
-  void evict_oldest(LossReason reason) { lose(age_head, reason); }
+  // The unit to give up so that `asking` can open one more of `need` bytes (or take a
+  // table slot, `by_slots`): the oldest unit of a stream that holds more than `asking`
+  // would; failing that, `asking`'s own oldest when the new one would take it past its
+  // fair share.
+  // kNone: refuse the new unit instead (its fragments are NACKed once memory frees).
+  uint32_t pick_victim(const Stream& asking, size_t need, bool by_slots) const {
+    const auto weight = [&](const Stream& s) { return by_slots ? size_t{s.held_units} : s.held_bytes; };
+    const size_t after = weight(asking) + (by_slots ? 1 : need);
+    uint32_t seen = 0;
+    for (uint32_t i = age_head; i != kNone && seen < kVictimScan; i = units[i].age_next, ++seen) {
+      if (weight(streams[units[i].stream_slot]) > after) return i;
+    }
+    const size_t total = by_slots ? cfg.max_units_in_flight : cfg.memory_budget_bytes;
+    const size_t fair = total / std::max<size_t>(live_streams, 1);
+    return after > fair ? asking.units_head : kNone;
+  }
 
   // Opens a unit for the first fragment `h` of it; kNone with `verdict` set on refusal.
   uint32_t open_unit(const DataHeader& h, int64_t now_ns, FragmentVerdict& verdict) {
@@ -281,8 +314,12 @@ struct UnitReceiver::Impl {
       verdict = FragmentVerdict::unknown_stream;
       return kNone;
     }
-    if (h.unit_length > cfg.max_unit_bytes) {
+    if (h.unit_length > cfg.max_unit_bytes || (s.max_unit_bytes != 0 && h.unit_length > s.max_unit_bytes)) {
       verdict = FragmentVerdict::unit_too_large;
+      return kNone;
+    }
+    if (seq_before(s.newest, h.unit_seq) && h.unit_seq - s.newest > cfg.max_units_ahead) {
+      verdict = FragmentVerdict::out_of_window;
       return kNone;
     }
     const UnitGeometry g{h.unit_length, h.fragment_count};
@@ -294,16 +331,19 @@ struct UnitReceiver::Impl {
     if (!s.have_newest || seq_before(s.newest, h.unit_seq)) advance_stream(s, h.unit_seq, now_ns);
 
     if (free_units.empty()) {
-      if (age_head == kNone) {  // a table of no slots
+      const uint32_t victim = pick_victim(s, 0, true);
+      if (victim == kNone) {
         verdict = FragmentVerdict::no_memory;
         return kNone;
       }
-      evict_oldest(LossReason::table_full);
+      lose(victim, LossReason::table_full);
     }
     const BufferLayout layout = buffer_layout(h.unit_length, h.fragment_count, cfg.keep_payload_sums);
     UnitHandle buf = pool.acquire(layout.bytes);
-    while (!buf && age_head != kNone) {
-      evict_oldest(LossReason::memory_budget);
+    while (!buf) {
+      const uint32_t victim = pick_victim(s, pool.class_size(layout.bytes), false);
+      if (victim == kNone) break;
+      lose(victim, LossReason::memory_budget);
       buf = pool.acquire(layout.bytes);
     }
     if (!buf) {
@@ -334,6 +374,8 @@ struct UnitReceiver::Impl {
     u.nacked_limit = 0;
     u.rounds = 0;
     u.retransmitted = 0;
+    u.wire_in = 0;
+    u.wire_out = 0;
     u.flags = h.flags & data_flag::encrypted;
     u.active = true;
     // A unit that begins after a newer one of its stream is itself a straggler.
@@ -342,15 +384,18 @@ struct UnitReceiver::Impl {
     u.last_ns = now_ns;
     u.next_gap_ns = kNever;
     u.next_pass_ns = kNever;
+    u.hold_until_ns = 0;
     u.deadline_ns = now_ns + cfg.unit_deadline_ns;
     u.age_prev = age_tail;
     u.age_next = kNone;
     if (age_tail != kNone) units[age_tail].age_next = slot; else age_head = slot;
     age_tail = slot;
-    u.stream_prev = kNone;
-    u.stream_next = s.units_head;
-    if (s.units_head != kNone) units[s.units_head].stream_prev = slot;
-    s.units_head = slot;
+    u.stream_prev = s.units_tail;
+    u.stream_next = kNone;
+    if (s.units_tail != kNone) units[s.units_tail].stream_next = slot; else s.units_head = slot;
+    s.units_tail = slot;
+    ++s.held_units;
+    s.held_bytes += u.buf.capacity();
     unit_index.insert(u.key, slot);
     ++in_flight;
     timers.set(slot, std::min(u.deadline_ns, now_ns + cfg.idle_nack_ns));
@@ -391,6 +436,7 @@ struct UnitReceiver::Impl {
       if (payload_sum < kNoPayloadSum) u.sums[idx] = static_cast<uint16_t>(payload_sum); else u.sums_whole = false;
     }
     ++u.received;
+    u.wire_in += static_cast<uint32_t>(kDataHeaderSize) + len;
     u.last_ns = now_ns;
     counters().bytes_accepted += len;
     if (h.flags & data_flag::retransmission) {
@@ -444,12 +490,20 @@ struct UnitReceiver::Impl {
     u.rounds = std::max<uint32_t>(u.rounds, u.asked_n[idx]);
   }
 
-  void send_nack(const Unit& u, size_t n) {
+  // Whether the unit's fragments brought enough bytes to pay for one more NACK.
+  bool nack_affordable(Unit& u) {
+    if (u.wire_out + kNackWireOverhead <= u.wire_in) return true;
+    ++counters().nacks_withheld;
+    return false;
+  }
+
+  void send_nack(Unit& u, size_t n) {
     NackOut out{streams[u.stream_slot].id, u.seq, u.count, u.rounds, NackChunk{}};
     encode_nack(missing.get(), n, u.count, nack_bytes.data(), cfg.nack_max_bytes,
                 [&](const NackChunk& c) {
                   out.chunk = c;
                   ++counters().nacks_sent;
+                  u.wire_out += kNackWireOverhead + static_cast<uint32_t>(c.size);
                   events().on_nack(out);
                 });
     counters().nacked_fragments += n;
@@ -457,7 +511,8 @@ struct UnitReceiver::Impl {
 
   int64_t pass_due(const Unit& u) const {
     // Before any NACK a quiet unit asks for its tail; afterwards the pass timer rules.
-    return u.rounds == 0 ? std::min(u.next_pass_ns, u.last_ns + cfg.idle_nack_ns) : u.next_pass_ns;
+    const int64_t due = u.rounds == 0 ? std::min(u.next_pass_ns, u.last_ns + cfg.idle_nack_ns) : u.next_pass_ns;
+    return std::max(due, u.hold_until_ns);
   }
 
   // Outcome of selecting which missing fragments to request now.
@@ -517,6 +572,12 @@ struct UnitReceiver::Impl {
       return true;
     }
     int64_t next = sel.next_due;
+    if (sel.n > 0 && !nack_affordable(u)) {
+      // Too few bytes arrived to pay for asking: wait for more, or for the deadline.
+      u.hold_until_ns = now_ns + retransmit_timeout(streams[u.stream_slot]);
+      u.next_pass_ns = u.hold_until_ns;
+      return true;
+    }
     Stream& s = streams[u.stream_slot];
     if (sel.repeats && s.backoff < 16) ++s.backoff;
     if (sel.n > 0) {
@@ -542,6 +603,7 @@ struct UnitReceiver::Impl {
       if (u.asked_n[missing[i]] == 0) missing[n++] = missing[i];
     }
     u.next_gap_ns = kNever;
+    if (n > 0 && !nack_affordable(u)) n = 0;  // the next pass asks, if it can pay
     if (n > 0) {
       for (size_t i = 0; i < n; ++i) mark_asked(u, missing[i], now_ns);
       send_nack(u, n);
@@ -581,7 +643,7 @@ struct UnitReceiver::Impl {
     }
   }
 
-  bool add_stream(uint32_t id, uint32_t first_seq) {
+  bool add_stream(uint32_t id, uint32_t first_seq, uint32_t max_unit_bytes) {
     if (stream_index.find(id) != kNone || live_streams >= cfg.max_streams) return false;
     uint32_t slot = free_streams;
     if (slot != kNone) {
@@ -601,6 +663,10 @@ struct UnitReceiver::Impl {
     s.finished_pos = 0;
     s.finished_n = 0;
     s.units_head = kNone;
+    s.units_tail = kNone;
+    s.held_units = 0;
+    s.held_bytes = 0;
+    s.max_unit_bytes = max_unit_bytes;
     s.next_free = kNone;
     s.have_rtt = false;
     s.srtt_ns = 0;
@@ -630,6 +696,7 @@ ReceiverConfig sanitized(ReceiverConfig c) {
   c.max_unit_bytes = std::min(c.max_unit_bytes, 1u << 30);
   c.recent_units_window = std::min<uint32_t>(std::max<uint32_t>(c.recent_units_window, 1), 1u << 20);
   c.nack_max_bytes = std::max<size_t>(c.nack_max_bytes, 8);
+  c.max_units_ahead = std::max<uint32_t>(c.max_units_ahead, 1);
   return c;
 }
 
@@ -640,8 +707,8 @@ UnitReceiver::UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events)
 
 UnitReceiver::~UnitReceiver() { delete impl_; }
 
-bool UnitReceiver::add_stream(uint32_t stream_id, uint32_t first_unit_seq) {
-  return impl_->add_stream(stream_id, first_unit_seq);
+bool UnitReceiver::add_stream(uint32_t stream_id, uint32_t first_unit_seq, uint32_t max_unit_bytes) {
+  return impl_->add_stream(stream_id, first_unit_seq, max_unit_bytes);
 }
 
 void UnitReceiver::remove_stream(uint32_t stream_id) { impl_->remove_stream(stream_id); }

@@ -14,8 +14,13 @@
 //    spent only when the retransmission had time to arrive: a lost NACK or a lost
 //    retransmission costs one round, a slow answer none;
 //  * once one fragment was asked for `max_nack_rounds` times in vain, or
-//    `unit_deadline_ns` after its first fragment, the unit is lost and reported with the reason; over the memory budget or table size
-//    the oldest incomplete unit is evicted and reported.
+//    `unit_deadline_ns` after its first fragment, the unit is lost and reported with the
+//    reason.
+// Hostile input must not cost more than it carries: the NACKs a unit earns are bounded
+// by the bytes it brought, a unit may not be longer than its stream allows, a unit seq
+// far beyond the stream's newest is refused, and over the memory budget or table size
+// the stream holding the most pays (its oldest incomplete unit is evicted and reported)
+// — never a lighter stream for a heavier one.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +52,10 @@ struct ReceiverConfig {
   int64_t unit_deadline_ns = 3'000'000'000;        ///< first fragment -> lost
   size_t nack_max_bytes = 1200;                    ///< NACK payload budget per datagram (>= 8)
   uint32_t recent_units_window = 64;               ///< finished seqs remembered per stream
+  /// A unit seq more than this far ahead of its stream's newest is refused
+  /// (FragmentVerdict::out_of_window): one forged fragment cannot push the stream's
+  /// window past every real unit.
+  uint32_t max_units_ahead = 4096;
   /// Keep each fragment's payload sum with its unit (2 bytes per fragment) and hand
   /// them on with the completed unit (UnitHandle::payload_sums) when every fragment
   /// brought one: for an egress that fills UDP checksums itself.
@@ -74,6 +83,7 @@ enum class FragmentVerdict : uint8_t {
   unit_too_large,
   inconsistent,        ///< count/length differ from the unit's earlier fragments
   no_memory,           ///< budget exhausted and nothing evictable
+  out_of_window,       ///< unit seq more than max_units_ahead past the stream's newest
   kVerdictCount
 };
 
@@ -128,6 +138,7 @@ struct ReceiverCounters {
   uint64_t units_completed = 0;
   uint64_t units_lost[8] = {};  ///< by LossReason
   uint64_t nacks_sent = 0;
+  uint64_t nacks_withheld = 0;  ///< NACKs not sent: the unit brought too few bytes to pay for them
   uint64_t nacked_fragments = 0;
   uint64_t retransmissions_received = 0;
 };
@@ -140,8 +151,9 @@ class UnitReceiver {
   UnitReceiver& operator=(const UnitReceiver&) = delete;
 
   /// Admits a stream; fragments of other streams get FragmentVerdict::unknown_stream.
-  /// `first_unit_seq` is the first unit expected (units before it are late).
-  bool add_stream(uint32_t stream_id, uint32_t first_unit_seq = 0);
+  /// `first_unit_seq` is the first unit expected (units before it are late);
+  /// `max_unit_bytes` (0: the config's) bounds its units' length (the admitted size).
+  bool add_stream(uint32_t stream_id, uint32_t first_unit_seq = 0, uint32_t max_unit_bytes = 0);
   /// Stops accepting the stream now; its incomplete units are reported lost with
   /// LossReason::stream_removed. To let units up to a switch point finish first (stream
   /// migration), call close_stream_after() and remove the stream later.

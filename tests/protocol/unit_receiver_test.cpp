@@ -529,17 +529,115 @@ TEST(UnitReceiver, HeldUnitsExhaustTheBudget) {
   EXPECT_EQ(rx.memory_in_use(), 0u);
 }
 
-TEST(UnitReceiver, EvictsOldestWhenTableFull) {
+TEST(UnitReceiver, AFullTableTakesASlotFromTheStreamHoldingMost) {
   Recorder ev;
   ReceiverConfig cfg = small_config();
-  cfg.max_units_in_flight = 2;
+  cfg.max_units_in_flight = 3;
   UnitReceiver rx(cfg, ev);
   for (uint32_t s = 1; s <= 3; ++s) rx.add_stream(s);
-  for (uint32_t s = 1; s <= 3; ++s) feed(rx, make_unit(s, 0, 5000), 0, s);
+  feed(rx, make_unit(1, 0, 5000), 0, 1);
+  feed(rx, make_unit(1, 1, 5000), 0, 2);
+  feed(rx, make_unit(2, 0, 5000), 0, 3);
+  EXPECT_TRUE(ev.lost.empty());
+  // Stream 3 holds nothing: stream 1, holding two, gives up its oldest.
+  EXPECT_EQ(feed(rx, make_unit(3, 0, 5000), 0, 4), FragmentVerdict::accepted);
   ASSERT_EQ(ev.lost.size(), 1u);
   EXPECT_EQ(ev.lost[0].stream_id, 1u);
+  EXPECT_EQ(ev.lost[0].unit_seq, 0u);
   EXPECT_EQ(ev.lost[0].reason, LossReason::table_full);
-  EXPECT_EQ(rx.units_in_flight(), 2u);
+  // Streams holding one each: a newcomer is refused rather than evicting an equal.
+  rx.add_stream(4);
+  EXPECT_EQ(feed(rx, make_unit(4, 0, 5000), 0, 5), FragmentVerdict::no_memory);
+  EXPECT_EQ(ev.lost.size(), 1u);
+  EXPECT_EQ(rx.units_in_flight(), 3u);
+}
+
+TEST(UnitReceiver, AFloodOfFirstFragmentsOnOneStreamEvictsOnlyItsOwnUnits) {
+  Recorder ev;
+  ReceiverConfig cfg = small_config();
+  UnitBufferPool sizing(1, 1 << 30);
+  cfg.memory_budget_bytes = 4 * sizing.class_size(688688 + 2000);  // four reference units
+  cfg.max_units_in_flight = 64;
+  cfg.recent_units_window = 1024;  // keep the flood's units in the window
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1);
+  rx.add_stream(2);
+  const TestUnit real = make_unit(2, 0, 688684);
+  for (uint16_t i = 0; i < 500; ++i) feed(rx, real, i, 0);
+  // Stream 1 (or someone spoofing it) opens 200 units with one fragment each.
+  TestUnit flood = make_unit(1, 0, 688684);
+  for (uint32_t seq = 0; seq < 200; ++seq) {
+    flood.seq = seq;
+    feed(rx, flood, 0, 1000 + seq);
+  }
+  EXPECT_LE(rx.memory_in_use(), cfg.memory_budget_bytes);
+  EXPECT_GT(rx.counters().units_lost[static_cast<size_t>(LossReason::memory_budget)], 150u);
+  for (const auto& l : ev.lost) EXPECT_EQ(l.stream_id, 1u);
+  for (uint16_t i = 500; i < real.count; ++i) feed(rx, real, i, 2000);
+  ASSERT_EQ(ev.done.size(), 1u);
+  EXPECT_EQ(ev.done[0].bytes, real.bytes);
+}
+
+TEST(UnitReceiver, ALoneSmallFragmentEarnsNoNackItCannotPayFor) {
+  Recorder ev;
+  ReceiverConfig cfg = small_config();
+  cfg.unit_deadline_ns = 3000 * kMs;
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1);
+  // A 30-byte fragment of a longer unit: 62 bytes on the wire, less than a NACK.
+  const TestUnit tiny = make_unit(1, 0, 40, 30);
+  ASSERT_GE(tiny.count, 2);
+  feed(rx, tiny, 0, 0);
+  run_timers(rx, 100 * kMs);
+  EXPECT_GT(rx.next_timer_ns(), 101 * kMs);  // waits a timeout between tries, no spinning
+  run_timers(rx, 3000 * kMs);
+  EXPECT_TRUE(ev.nacks.empty());
+  EXPECT_GT(rx.counters().nacks_withheld, 0u);
+  ASSERT_EQ(ev.lost.size(), 1u);
+  EXPECT_EQ(ev.lost[0].reason, LossReason::deadline);
+}
+
+TEST(UnitReceiver, NacksForAUnitCostAtMostTheBytesItBrought) {
+  Recorder ev;
+  ReceiverConfig cfg = small_config();
+  cfg.max_nack_rounds = 100;
+  cfg.unit_deadline_ns = 100'000 * kMs;
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1);
+  const TestUnit u = make_unit(1, 0, 688684);  // one full fragment of 946 arrives
+  feed(rx, u, 0, 0);
+  run_timers(rx, 100'000 * kMs);
+  size_t cost = 0;
+  for (const auto& n : ev.nacks) cost += 96 + n.out.chunk.size;
+  EXPECT_FALSE(ev.nacks.empty());
+  EXPECT_LE(cost, kDataHeaderSize + 728);
+  EXPECT_GT(rx.counters().nacks_withheld, 0u);
+  ASSERT_EQ(ev.lost.size(), 1u);
+}
+
+TEST(UnitReceiver, AUnitSeqFarAheadOfTheStreamIsRefused) {
+  Recorder ev;
+  ReceiverConfig cfg = small_config();
+  cfg.max_units_ahead = 100;
+  UnitReceiver rx(cfg, ev);
+  rx.add_stream(1, 10);
+  EXPECT_EQ(feed(rx, make_unit(1, 10 + 101, 5000), 0, 0), FragmentVerdict::out_of_window);
+  EXPECT_EQ(feed(rx, make_unit(1, 1u << 30, 5000), 0, 0), FragmentVerdict::out_of_window);
+  EXPECT_EQ(count(rx, FragmentVerdict::out_of_window), 2u);
+  // The real units still arrive.
+  const TestUnit a = make_unit(1, 10, 5000);
+  for (uint16_t i = 0; i < a.count; ++i) feed(rx, a, i, 1);
+  ASSERT_EQ(ev.done.size(), 1u);
+  EXPECT_EQ(feed(rx, make_unit(1, 10 + 100, 5000), 0, 2), FragmentVerdict::accepted);
+}
+
+TEST(UnitReceiver, AUnitLongerThanItsStreamAllowsIsRefused) {
+  Recorder ev;
+  UnitReceiver rx(small_config(), ev);
+  rx.add_stream(1, 0, 10000);
+  EXPECT_EQ(feed(rx, make_unit(1, 0, 20000), 0, 0), FragmentVerdict::unit_too_large);
+  EXPECT_EQ(rx.units_in_flight(), 0u);
+  EXPECT_EQ(feed(rx, make_unit(1, 1, 9000), 0, 0), FragmentVerdict::accepted);
 }
 
 TEST(UnitReceiver, LaterUnitTriggersTailNackOfEarlierOne) {
