@@ -122,6 +122,13 @@ struct UnitSender::Impl {
     tokens = std::min(tokens, bucket_depth);
   }
 
+  // Tokens the bucket must hold again before a dry pacer sends: a batch less the one
+  // fragment the bucket may overdraw.
+  double resume_level() const {
+    const double batch = std::min<double>(cfg.pace_batch_bytes, bucket_depth);
+    return std::max(0.0, batch - (double{kDataHeaderSize} + cfg.max_payload));
+  }
+
   void refill(int64_t now_ns) {
     if (!clock_started) {
       clock_started = true;
@@ -397,7 +404,7 @@ struct UnitSender::Impl {
     if (has_pending()) {
       t = last_poll_ns;
       if (rate > 0 && tokens < 0) {
-        t = refill_ns + static_cast<int64_t>(std::ceil(-tokens / rate * 1e9));
+        t = refill_ns + static_cast<int64_t>(std::ceil((resume_level() - tokens) / rate * 1e9));
       }
     }
     if (age_head != kNone) t = std::min(t, stored[age_head].submit_ns + cfg.store_ttl_ns);

@@ -21,6 +21,10 @@ struct SenderConfig {
   int64_t store_ttl_ns = 3'000'000'000;  ///< a unit older than this is expired
   double pace_bytes_per_s = 0;           ///< 0: no pacing (send as fast as polled)
   uint32_t burst_bytes = 64 * 1024;      ///< token-bucket depth of the pacer
+  /// Once the bucket runs dry, sending resumes only when it holds this much again (at
+  /// most burst_bytes), so paced fragments leave in batches — one sendmmsg or GSO send,
+  /// one wake-up — instead of one per wake-up. 0: as soon as one fragment may go.
+  uint32_t pace_batch_bytes = 0;
   uint32_t max_streams = 4096;
   size_t store_budget_bytes = size_t{64} << 20;  ///< memory of the retransmit store
   uint32_t max_unit_bytes = 16u << 20;   ///< larger units are refused (<= 1 GiB)

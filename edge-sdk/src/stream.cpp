@@ -13,6 +13,7 @@ namespace aigw::edge {
 namespace {
 
 constexpr size_t kUdpIpOverhead = 28;  // IPv4 + UDP headers, for the pacing estimate
+constexpr uint32_t kPaceBatchFragments = 16;
 
 size_t wire_bytes(const StreamSetup& s) {
   return size_t{s.unit_bytes} + (s.encrypted ? AIGW_UNIT_SEAL_OVERHEAD : kUnitDigestSize);
@@ -41,6 +42,10 @@ SenderConfig sender_config(const StreamSetup& s, const StreamLimits& l) {
     const double bytes = static_cast<double>(wire + fragments * (kDataHeaderSize + kUdpIpOverhead));
     c.pace_bytes_per_s = 2.0 * bytes * 1000.0 / s.period_ms;
   }
+  // Paced fragments leave kPaceBatchFragments at a time: one send call (sendmmsg, or one
+  // UDP GSO datagram) and one wake-up per batch instead of per fragment; a batch is
+  // ~12 KB, far below any socket buffer.
+  c.pace_batch_bytes = kPaceBatchFragments * (static_cast<uint32_t>(kDataHeaderSize) + l.max_payload);
   return c;
 }
 

@@ -147,6 +147,36 @@ TEST(UnitSender, PacesWithATokenBucket) {
   EXPECT_EQ(tx.poll(now, 100000), 946u);
 }
 
+TEST(UnitSender, PacedFragmentsLeaveInBatches) {
+  Capture out;
+  SenderConfig cfg = config();
+  cfg.pace_bytes_per_s = 10e6;
+  cfg.burst_bytes = 64 * 1024;
+  const double wire = kDataHeaderSize + 728;
+  cfg.pace_batch_bytes = static_cast<uint32_t>(16 * wire);
+  UnitSender tx(cfg, out);
+  tx.add_stream(1);
+  ASSERT_EQ(submit(tx, make_unit(1, 0, 688684)), SubmitError::ok);
+  int64_t now = 0;
+  size_t polls = 0;
+  std::vector<size_t> batches;
+  while (tx.has_pending() && polls < 5000) {
+    const size_t before = out.packets.size();
+    tx.poll(now, 100000);
+    ++polls;
+    batches.push_back(out.packets.size() - before);
+    EXPECT_LE(double(tx.counters().bytes_sent), cfg.burst_bytes + cfg.pace_bytes_per_s * double(now) * 1e-9 + wire);
+    if (tx.has_pending()) now = tx.next_poll_ns();
+  }
+  EXPECT_EQ(out.packets.size(), 946u);
+  // After the first burst, each wake-up sends a whole batch (16 fragments), not one.
+  for (size_t i = 1; i + 1 < batches.size(); ++i) EXPECT_GE(batches[i], 15u) << "poll " << i;
+  EXPECT_LT(polls, 946u / 15 + 2);
+  // The rate is kept: the last batch left when the bucket allowed it, within one batch.
+  const double ideal_s = (double(tx.counters().bytes_sent) - cfg.burst_bytes) / cfg.pace_bytes_per_s;
+  EXPECT_NEAR(double(now) * 1e-9, ideal_s, 16 * wire / cfg.pace_bytes_per_s + 1e-4);
+}
+
 TEST(UnitSender, AnswersANackWithExactlyThoseFragments) {
   Capture out;
   UnitSender tx(config(), out);
