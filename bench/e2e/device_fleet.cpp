@@ -76,6 +76,7 @@ struct Options {
   uint32_t period_ms = 1000;
   double seconds = 15;
   double drain_seconds = 3;
+  bool plain_path = false;  // one datagram per fragment instead of UDP GSO
   // --udp-source
   std::string udp_target = "127.0.0.1";
   uint16_t first_udp_port = 0;
@@ -107,6 +108,7 @@ int run_devices(const Options& o) {
     opt.key = key;
     opt.mode = AIGW_MODE_EVENT_LOOP;
     opt.log_level = AIGW_LOG_WARN;
+    opt.data_path = o.plain_path ? AIGW_DATA_PATH_PLAIN : AIGW_DATA_PATH_AUTO;
     Device& d = fleet[i];
     if (auto s = d.client.create(opt); !s) {
       std::cerr << "device " << opt.device_id << ": create: " << s.message() << '\n';
@@ -284,11 +286,15 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds, "how long units are sent")->check(CLI::Range(0.1, 3600.0));
   app.add_option("--drain-seconds", o.drain_seconds, "how long NACKs are still answered afterwards")
       ->check(CLI::Range(0.0, 60.0));
+  std::string data_path = "auto";
+  app.add_option("--data-path", data_path, "auto (UDP GSO when the kernel has it) or plain")
+      ->check(CLI::IsMember({"auto", "plain"}));
   app.add_flag("--udp-source", udp_source, "send raw datagrams at the same rate instead (peer-tool baseline)");
   app.add_option("--udp-target", o.udp_target, "--udp-source: IPv4 address");
   app.add_option("--first-udp-port", o.first_udp_port, "--udp-source: port of stream 0; stream i gets +i");
   app.add_option("--datagram-bytes", o.datagram_bytes, "--udp-source: datagram size")->check(CLI::Range(16u, 65000u));
   CLI11_PARSE(app, argc, argv);
+  o.plain_path = data_path == "plain";
   if (udp_source) {
     if (o.first_udp_port == 0) {
       std::cerr << "--udp-source needs --first-udp-port\n";

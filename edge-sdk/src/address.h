@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace aigw::edge {
@@ -24,6 +25,8 @@ struct Endpoint {
   std::string to_string() const;
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
   sockaddr* sa() { return reinterpret_cast<sockaddr*>(&addr); }
+  /// Byte-wise: both were built zeroed, so padding compares equal.
+  bool operator==(const Endpoint& o) const { return len == o.len && std::memcmp(&addr, &o.addr, len) == 0; }
 };
 
 /// Parses "a.b.c.d:port", "[v6]:port". False on anything else.

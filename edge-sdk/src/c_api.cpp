@@ -1,6 +1,8 @@
 // The C ABI (aigw/edge.h): argument and struct-size checks, then the Edge object.
 // Nothing thrown inside crosses this boundary: each entry point maps exceptions
 // (allocation failure, thread creation) to error codes.
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <system_error>
@@ -56,10 +58,15 @@ int aigw_edge_create(const aigw_edge_options* options, aigw_edge** out) {
   if (out == nullptr) return AIGW_ERR_INVALID_ARG;
   *out = nullptr;
   if (options == nullptr) return AIGW_ERR_INVALID_ARG;
-  if (!struct_ok(options)) return AIGW_ERR_STRUCT_SIZE;
+  // 0.1 callers' struct ends before data_path: take what they declared, default the rest.
+  if (options->size < offsetof(aigw_edge_options, data_path)) return AIGW_ERR_STRUCT_SIZE;
+  aigw_edge_options o;
+  aigw_edge_options_init(&o);
+  std::memcpy(&o, options, std::min<size_t>(options->size, sizeof o));
+  o.size = sizeof o;
   return guarded([&] {
     Edge* e = nullptr;
-    const int rc = Edge::create(*options, &e);
+    const int rc = Edge::create(o, &e);
     if (rc == AIGW_OK) *out = reinterpret_cast<aigw_edge*>(e);
     return rc;
   });

@@ -49,6 +49,7 @@ int validate(const aigw_edge_options& o, Endpoint& controller, Endpoint& control
   if (o.device_id == 0 || o.device_id > kMaxNodeId) return AIGW_ERR_INVALID_ARG;
   if (o.key == nullptr) return AIGW_ERR_INVALID_ARG;
   if (o.mode != AIGW_MODE_EVENT_LOOP && o.mode != AIGW_MODE_THREAD) return AIGW_ERR_INVALID_ARG;
+  if (o.data_path != AIGW_DATA_PATH_AUTO && o.data_path != AIGW_DATA_PATH_PLAIN) return AIGW_ERR_INVALID_ARG;
   if ((o.alloc == nullptr) != (o.free == nullptr)) return AIGW_ERR_INVALID_ARG;
   if (o.log_level < AIGW_LOG_DEBUG || o.log_level > AIGW_LOG_OFF) return AIGW_ERR_INVALID_ARG;
   if (o.max_payload != 0 && (o.max_payload < kMinPayload || o.max_payload > kMaxPayload))
@@ -114,7 +115,9 @@ int Edge::create(const aigw_edge_options& o, Edge** out) {
 int Edge::start(const aigw_edge_options& o, const Endpoint& controller,
                 const Endpoint& control_bind, const Endpoint& data_bind) {
   const uint16_t max_payload = static_cast<uint16_t>(o.max_payload == 0 ? 728 : o.max_payload);
-  if (const int rc = io_.open(control_bind, data_bind, max_payload); rc != AIGW_OK) return rc;
+  if (const int rc = io_.open(control_bind, data_bind, max_payload, o.data_path != AIGW_DATA_PATH_PLAIN);
+      rc != AIGW_OK)
+    return rc;
   CoreConfig c;
   c.device_id = o.device_id;
   c.key_id = o.key_id;
@@ -142,9 +145,12 @@ int Edge::start(const aigw_edge_options& o, const Endpoint& controller,
   admission_timeout_ns_ = c.admission_timeout_ns;
   core_ = alloc_.make<DeviceCore>(c, io_, alloc_, log_);
   if (core_ == nullptr) return AIGW_ERR_NO_MEMORY;
-  log_.info("edge_created", "device={} controller={} control={}:{} data={}:{} mode={}",
+  log_.info("edge_created", "device={} controller={} control={}:{} data={}:{} mode={} send_path={}",
             o.device_id, controller.to_string(), c.control_address, c.control_port,
-            c.source_address, c.source_port, o.mode == AIGW_MODE_THREAD ? "thread" : "event_loop");
+            c.source_address, c.source_port, o.mode == AIGW_MODE_THREAD ? "thread" : "event_loop",
+            to_string(io_.send_path()));
+  if (io_.send_path() != SendPath::gso && o.data_path != AIGW_DATA_PATH_PLAIN)
+    log_.warn("udp_gso_unavailable", "device={} fallback=sendmmsg", o.device_id);
   if (mode_ == AIGW_MODE_THREAD) thread_ = std::thread([this] { run_thread(); });
   return AIGW_OK;
 }

@@ -1,5 +1,6 @@
 #include "edge-sdk/src/socket_io.h"
 
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -19,6 +20,7 @@ namespace {
 
 constexpr size_t kBatch = 64;            // fragments per sendmmsg
 constexpr int kSendBuffer = 4 << 20;     // a few units' worth of fragments in the kernel
+constexpr size_t kGsoMaxBytes = 65000;   // one GSO datagram, below the 64 KiB IP limit
 
 int udp_socket(const Endpoint& bind_to, Endpoint& local) {
   const int fd = socket(bind_to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -40,7 +42,16 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// Whether the kernel takes UDP_SEGMENT on this socket (Linux 4.18+). Setting 0 means
+// "no segmentation by default": the per-send cmsg decides.
+bool kernel_has_gso(int fd) {
+  int off = 0;
+  return setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof off) == 0;
+}
+
 }  // namespace
+
+const char* to_string(SendPath p) { return p == SendPath::gso ? "gso" : "sendmmsg"; }
 
 SocketIo::~SocketIo() {
   flush();
@@ -51,12 +62,14 @@ SocketIo::~SocketIo() {
   close_fd(epoll_fd_);
 }
 
-int SocketIo::open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload) {
+int SocketIo::open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload,
+                   bool try_gso) {
   control_fd_ = udp_socket(control_bind, control_local_);
   if (control_fd_ < 0) return AIGW_ERR_IO;
   data_fd_ = udp_socket(data_bind, data_local_);
   if (data_fd_ < 0) return AIGW_ERR_IO;
   setsockopt(data_fd_, SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
+  gso_ = try_gso && kernel_has_gso(data_fd_);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -151,27 +164,63 @@ bool SocketIo::send_fragment(const Endpoint& to, const uint8_t* header, size_t h
 void SocketIo::flush() {
   size_t done = 0;
   while (done < batched_) {
+    // One message per run of fragments to the same gateway: with GSO a run of equal
+    // lengths (the last may be shorter, as the kernel allows) is one datagram carrying
+    // up to kBatch fragments; without, every fragment is its own message.
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
-    const size_t n = batched_ - done;
-    for (size_t i = 0; i < n; ++i) {
-      Slot& s = slots_[done + i];
-      iov[i].iov_base = slot_data_.get() + (done + i) * slot_bytes_;
-      iov[i].iov_len = s.len;
-      std::memset(&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_name = s.to.sa();
-      msgs[i].msg_hdr.msg_namelen = s.to.len;
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    size_t runs[kBatch];  // fragments per message
+    alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(uint16_t))];
+    size_t m = 0;
+    for (size_t i = done; i < batched_; ++m) {
+      const Slot& first = slots_[i];
+      size_t n = 1, bytes = first.len;
+      if (gso_) {
+        while (i + n < batched_ && slots_[i + n - 1].len == first.len && slots_[i + n].len <= first.len &&
+               bytes + slots_[i + n].len <= kGsoMaxBytes && slots_[i + n].to == first.to) {
+          bytes += slots_[i + n].len;
+          ++n;
+        }
+      }
+      std::memset(&msgs[m], 0, sizeof msgs[m]);
+      for (size_t k = 0; k < n; ++k) {
+        iov[i - done + k].iov_base = slot_data_.get() + (i + k) * slot_bytes_;
+        iov[i - done + k].iov_len = slots_[i + k].len;
+      }
+      msghdr& h = msgs[m].msg_hdr;
+      h.msg_name = const_cast<sockaddr*>(first.to.sa());
+      h.msg_namelen = first.to.len;
+      h.msg_iov = &iov[i - done];
+      h.msg_iovlen = n;
+      if (n > 1) {
+        h.msg_control = control[m];
+        h.msg_controllen = sizeof control[m];
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t segment = static_cast<uint16_t>(first.len);
+        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+      }
+      runs[m] = n;
+      i += n;
     }
-    const int sent = sendmmsg(data_fd_, msgs, static_cast<unsigned>(n), 0);
+    const int sent = sendmmsg(data_fd_, msgs, static_cast<unsigned>(m), 0);
     if (sent > 0) {
-      done += static_cast<size_t>(sent);
+      for (int k = 0; k < sent; ++k) {
+        done += runs[k];
+        if (runs[k] > 1) ++counters_.gso_sends;
+      }
     } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
       break;  // kept; sent when the socket drains (EPOLLOUT)
+    } else if (runs[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
+      // The route refuses GSO (e.g. no checksum offload): one datagram per fragment
+      // from now on; nothing is lost, the batch goes again.
+      gso_ = false;
+      ++counters_.gso_fallbacks;
     } else if (errno != EINTR) {
-      ++done;  // this datagram cannot be sent (e.g. unreachable): the NACK path recovers it
-      ++counters_.fragment_send_errors;
+      done += runs[0];  // cannot be sent (e.g. unreachable): the NACK path recovers it
+      counters_.fragment_send_errors += runs[0];
     }
   }
   if (done > 0 && done < batched_) {

@@ -1,5 +1,7 @@
 // The device's sockets: one UDP control socket (admission, heartbeats, NACKs in), one
-// UDP data socket (fragments out, batched with sendmmsg), a timerfd for the core's
+// UDP data socket (fragments out, batched with sendmmsg; runs of equal-size fragments
+// to one gateway go as one UDP GSO datagram when the kernel has UDP_SEGMENT, which it
+// splits into the same datagrams), a timerfd for the core's
 // next deadline and an eventfd to wake the background thread, all behind one epoll
 // descriptor the application (or the thread) waits on.
 //
@@ -23,7 +25,16 @@ struct IoCounters {
   uint64_t control_send_errors = 0;
   uint64_t fragment_send_errors = 0;  ///< dropped by the kernel with an error (not EAGAIN)
   uint64_t send_blocked = 0;          ///< batch could not drain: socket buffer full
+  uint64_t gso_sends = 0;             ///< GSO datagrams sent (each several fragments)
+  uint64_t gso_fallbacks = 0;         ///< GSO refused at send time: switched it off
 };
+
+/// How fragments leave the data socket.
+enum class SendPath : uint8_t {
+  gso,       ///< UDP GSO (UDP_SEGMENT) over sendmmsg
+  sendmmsg,  ///< one datagram per fragment (kernel without UDP_SEGMENT, or asked)
+};
+const char* to_string(SendPath p);
 
 class SocketIo final : public CoreIo {
  public:
@@ -33,8 +44,11 @@ class SocketIo final : public CoreIo {
   SocketIo& operator=(const SocketIo&) = delete;
 
   /// Binds both sockets and builds the epoll set. `max_payload` sizes the batch slots.
+  /// `try_gso`: use UDP GSO when the kernel has it (probed here; see send_path()).
   /// Returns an aigw_error code (AIGW_ERR_IO with errno set on socket failures).
-  int open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload);
+  int open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload,
+           bool try_gso = true);
+  SendPath send_path() const { return gso_ ? SendPath::gso : SendPath::sendmmsg; }
 
   /// The local address that routes to `peer` (what gateways should send NACKs to).
   std::string local_address_towards(const Endpoint& peer) const;
@@ -85,6 +99,7 @@ class SocketIo final : public CoreIo {
   int timer_fd_ = -1;
   int wake_fd_ = -1;
   bool watching_writable_ = false;
+  bool gso_ = false;
   Endpoint control_local_;
   Endpoint data_local_;
   std::vector<uint8_t> rx_;

@@ -89,6 +89,16 @@ TEST(CApi, StrerrorNamesEveryCode) {
   EXPECT_STREQ(aigw_edge_version(), AIGW_EDGE_VERSION);
 }
 
+TEST(CApi, AnOptionsStructOfTheFirstLayoutIsAccepted) {
+  // A 0.1 application declares the struct without data_path: it gets the default.
+  auto o = options_for("127.0.0.1:7700");
+  o.size = static_cast<uint32_t>(offsetof(aigw_edge_options, data_path));
+  o.data_path = 99;  // beyond the declared size: must not be read
+  aigw_edge* e = nullptr;
+  ASSERT_EQ(aigw_edge_create(&o, &e), AIGW_OK);
+  aigw_edge_destroy(e);
+}
+
 TEST(CApi, CreateRejectsInvalidOptions) {
   aigw_edge* e = reinterpret_cast<aigw_edge*>(0x1);
   auto o = options_for("127.0.0.1:7700");
@@ -108,6 +118,7 @@ TEST(CApi, CreateRejectsInvalidOptions) {
   bad = o; bad.controller = "controller:7700"; expect_invalid(bad, "DNS name");
   bad = o; bad.controller = "127.0.0.1:0"; expect_invalid(bad, "port 0");
   bad = o; bad.device_id = 0; expect_invalid(bad, "device 0");
+  bad = o; bad.data_path = 7; expect_invalid(bad, "unknown data path");
   bad = o; bad.device_id = 1u << 24; expect_invalid(bad, "device id beyond 24 bits");
   bad = o; bad.key = nullptr; expect_invalid(bad, "no key");
   bad = o; bad.mode = 2; expect_invalid(bad, "mode");

@@ -51,6 +51,12 @@ enum aigw_edge_mode {
   AIGW_MODE_THREAD = 1      /**< a background thread owned by the handle does */
 };
 
+enum aigw_data_path {
+  AIGW_DATA_PATH_AUTO = 0,  /**< UDP GSO (one send per run of fragments) when the kernel
+                                 has UDP_SEGMENT, else one datagram per fragment (logged) */
+  AIGW_DATA_PATH_PLAIN = 1  /**< one datagram per fragment, batched with sendmmsg */
+};
+
 enum aigw_log_level {
   AIGW_LOG_DEBUG = 0,
   AIGW_LOG_INFO = 1,
@@ -119,6 +125,8 @@ typedef struct aigw_edge_options {
   void* alloc_user;
   aigw_event_fn on_event;         /**< NULL: events are only counted */
   void* event_user;
+  int data_path;                  /**< enum aigw_data_path (added in 0.2; a 0.1 struct
+                                       without it gets AIGW_DATA_PATH_AUTO) */
 } aigw_edge_options;
 
 typedef struct aigw_stream_profile {
