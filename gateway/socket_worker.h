@@ -72,6 +72,7 @@ class SocketWorker final : private EgressOut {
     int fd = -1;
     Endpoint bound;
     ev_io io{};
+    bool backlog = false;  // the last read stopped at the per-turn bound, not at EAGAIN
   };
 
   // EgressOut
