@@ -78,6 +78,7 @@ struct GatewayConfig {
   int socket_buffer_bytes = 32 << 20;
   unsigned socket_batch = 64;           ///< datagrams per recvmmsg/sendmmsg
   unsigned socket_batches_per_turn = 8; ///< bound on work per readable event
+  bool socket_gro = true;               ///< UDP GRO on the data ports when the kernel has it
   unsigned socket_workers = 1;          ///< pipeline threads sharing the data ports (SO_REUSEPORT)
 
   // DPDK backend.

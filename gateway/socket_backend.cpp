@@ -48,7 +48,10 @@ bool SocketBackend::start(std::string& error) {
     workers_[0]->attach(loop_);
   }
   for (size_t i = 0; i < data.size(); ++i)
-    log::info("data_port_open", "port={} backend=socket workers={}", to_string(data[i]), n);
+    log::info("data_port_open", "port={} backend=socket workers={} gro={}", to_string(data[i]), n,
+              workers_.front()->gro_enabled() ? "on" : "off");
+  if (config_.socket_gro && !workers_.front()->gro_enabled())
+    log::warn("udp_gro_unavailable", "fallback=recvmmsg");
   for (const auto& w : workers_) log::info("egress_open", "address={}", to_string(w->egress_endpoint()));
   return true;
 }
@@ -127,9 +130,10 @@ void SocketBackend::drain_events() {
 }
 
 void SocketBackend::render_backend_metrics(std::string& out) const {
-  uint64_t oversize = 0, rx = 0, tx = 0, dropped = 0;
+  uint64_t oversize = 0, rx = 0, tx = 0, dropped = 0, gro = 0;
   for (const auto& w : workers_) {
     oversize += w->rx_oversize();
+    gro += w->rx_gro_segments();
     rx += w->rx_errors();
     tx += w->tx_errors();
   }
@@ -139,6 +143,9 @@ void SocketBackend::render_backend_metrics(std::string& out) const {
   out += fmt::format("aigw_gateway_socket_errors_total{{reason=\"oversize\"}} {}\n", oversize);
   out += fmt::format("aigw_gateway_socket_errors_total{{reason=\"recv\"}} {}\n", rx);
   out += fmt::format("aigw_gateway_socket_errors_total{{reason=\"send\"}} {}\n", tx);
+  out += "# HELP aigw_gateway_socket_gro_datagrams_total Datagrams received inside coalesced (UDP GRO) receives\n";
+  out += "# TYPE aigw_gateway_socket_gro_datagrams_total counter\n";
+  out += fmt::format("aigw_gateway_socket_gro_datagrams_total {}\n", gro);
   out += "# HELP aigw_gateway_socket_events_dropped_total Pipeline events lost because a worker's ring to the agent "
          "was full\n";
   out += "# TYPE aigw_gateway_socket_events_dropped_total counter\n";

@@ -1,8 +1,10 @@
 #include "gateway/socket_worker.h"
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -16,6 +18,8 @@ namespace aigw {
 namespace {
 
 constexpr size_t kMaxDatagram = 9216;  // jumbo frames; larger datagrams are counted and dropped
+constexpr size_t kMaxGroReceive = 65535;  // one coalesced receive
+constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int));
 constexpr int64_t kBlockedRetryNs = 200'000;
 constexpr size_t kCommandRing = 1024;
 
@@ -52,6 +56,7 @@ bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egres
     p.index = i;
     p.fd = open_udp_socket(data[i], opts, p.bound, error);
     if (p.fd < 0) return false;
+    p.gro = config_.socket_gro && enable_udp_gro(p.fd);
     indices.push_back(i);
     udp_ports.push_back(p.bound.port);
   }
@@ -66,8 +71,10 @@ bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egres
   pipeline_ = std::make_unique<Pipeline>(pc, events_, out, keys_);
 
   const size_t batch = config_.socket_batch;
-  slot_bytes_ = kMaxDatagram;
+  const bool gro = std::any_of(ports_.begin(), ports_.end(), [](const PortSocket& p) { return p.gro; });
+  slot_bytes_ = gro ? kMaxGroReceive : kMaxDatagram;
   rx_buf_.resize(batch * slot_bytes_);
+  rx_control_.assign(batch * kControlBytes, 0);
   rx_msgs_.resize(batch);
   rx_iov_.resize(batch);
   rx_addr_.resize(batch);
@@ -195,6 +202,10 @@ void SocketWorker::read_port(PortSocket& p) {
       rx_msgs_[i].msg_hdr.msg_iovlen = 1;
       rx_msgs_[i].msg_hdr.msg_name = &rx_addr_[i];
       rx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      if (p.gro) {
+        rx_msgs_[i].msg_hdr.msg_control = rx_control_.data() + i * kControlBytes;
+        rx_msgs_[i].msg_hdr.msg_controllen = kControlBytes;
+      }
     }
     const int n = recvmmsg(p.fd, rx_msgs_.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
     if (n <= 0) {
@@ -209,8 +220,12 @@ void SocketWorker::read_port(PortSocket& p) {
         ++rx_oversize_;
         continue;
       }
-      pipeline_->on_datagram(p.index, Endpoint::from_sockaddr(rx_addr_[static_cast<size_t>(i)]),
-                             rx_buf_.data() + static_cast<size_t>(i) * slot_bytes_, m.msg_len, now);
+      const Endpoint from = Endpoint::from_sockaddr(rx_addr_[static_cast<size_t>(i)]);
+      const size_t segment = p.gro ? gro_segment_size(m.msg_hdr) : 0;
+      const size_t n_segments = for_each_gro_segment(
+          rx_buf_.data() + static_cast<size_t>(i) * slot_bytes_, m.msg_len, segment,
+          [&](const uint8_t* d, size_t len) { pipeline_->on_datagram(p.index, from, d, len, now); });
+      if (n_segments > 1) rx_gro_segments_ += n_segments;
     }
     if (static_cast<size_t>(n) < batch) {
       p.backlog = false;
@@ -244,6 +259,7 @@ void SocketWorker::service() {
     pipeline_->poll(now_ns());
   }
   published_oversize_.store(rx_oversize_, std::memory_order_relaxed);
+  published_gro_segments_.store(rx_gro_segments_, std::memory_order_relaxed);
   published_rx_errors_.store(rx_errors_, std::memory_order_relaxed);
   published_tx_errors_.store(tx_errors_, std::memory_order_relaxed);
   int64_t next = pipeline_->next_deadline_ns();

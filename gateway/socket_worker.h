@@ -62,6 +62,9 @@ class SocketWorker final : private EgressOut {
   Endpoint egress_endpoint() const { return egress_bound_; }
   const Pipeline& pipeline() const { return *pipeline_; }
   uint64_t rx_oversize() const { return published_oversize_.load(std::memory_order_relaxed); }
+  /// Datagrams that arrived inside coalesced (GRO) receives.
+  uint64_t rx_gro_segments() const { return published_gro_segments_.load(std::memory_order_relaxed); }
+  bool gro_enabled() const { return !ports_.empty() && ports_[0].gro; }
   uint64_t rx_errors() const { return published_rx_errors_.load(std::memory_order_relaxed); }
   uint64_t tx_errors() const { return published_tx_errors_.load(std::memory_order_relaxed); }
 
@@ -73,6 +76,7 @@ class SocketWorker final : private EgressOut {
     Endpoint bound;
     ev_io io{};
     bool backlog = false;  // the last read stopped at the per-turn bound, not at EAGAIN
+    bool gro = false;      // UDP GRO on: a receive may hold several datagrams
   };
 
   // EgressOut
@@ -125,6 +129,9 @@ class SocketWorker final : private EgressOut {
   bool tx_blocked_ = false;
 
   uint64_t rx_oversize_ = 0;  ///< datagrams larger than a receive slot
+  uint64_t rx_gro_segments_ = 0;
+  std::atomic<uint64_t> published_gro_segments_ = 0;
+  std::vector<uint8_t> rx_control_;  // one UDP_GRO control message per receive slot
   uint64_t rx_errors_ = 0;
   uint64_t tx_errors_ = 0;
   std::atomic<uint64_t> published_oversize_ = 0, published_rx_errors_ = 0, published_tx_errors_ = 0;
