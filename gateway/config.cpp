@@ -258,6 +258,8 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   eg.get("pace_mbps", pace_mbps);
   c.egress.pace_bytes_per_s = pace_mbps * 1e6 / 8;
   eg.get("burst_bytes", c.egress.burst_bytes);
+  eg.ms("probe_ms", c.egress.probe_timeout_ns);
+  eg.get("max_probes", c.egress.max_probes);
   eg.check_unknown();
 
   Table rc(root["receiver"].as_table(), "receiver", error);
@@ -339,6 +341,8 @@ bool validate_config(const GatewayConfig& c, std::string& error) {
     return bad("load weights must be >= 0");
   if (c.egress.max_payload < 64 || c.egress.max_payload > 8900) return bad("egress.max_payload must be in 64..8900");
   if (c.egress.store_units == 0) return bad("egress.store_units must be >= 1");
+  if (c.egress.probe_timeout_ns < 0 || c.egress.probe_timeout_ns > c.egress.store_ttl_ns)
+    return bad("egress.probe_ms must be in 0..store_ttl_ms");
   if (c.receiver.nack_max_bytes < 64 || c.receiver.nack_max_bytes > 1400)
     return bad("receiver.nack_max_bytes must be in 64..1400");
   if (c.receiver.max_units_in_flight == 0) return bad("receiver.max_units_in_flight must be >= 1");

@@ -47,6 +47,13 @@ struct RouteConfig {
   uint32_t via = 0;
 };
 
+// The egress's sender: GPU servers acknowledge units, so unacked ones are probed.
+inline SenderConfig default_egress() {
+  SenderConfig c;
+  c.probe_timeout_ns = 100'000'000;
+  return c;
+}
+
 struct GatewayConfig {
   uint32_t gateway_id = 1;
   std::string log_level = "info";
@@ -63,7 +70,7 @@ struct GatewayConfig {
 
   // Egress to GPU servers (source address of forwarded units; GPU acks come back here).
   Endpoint egress_bind{0x7f000001, 0};
-  SenderConfig egress;
+  SenderConfig egress = default_egress();
 
   std::vector<PortConfig> ports;
   ReceiverConfig receiver;  ///< memory_budget_bytes is taken per port from PortConfig

@@ -372,6 +372,7 @@ void Pipeline::publish() {
   egress_counts_[idx(EgressStat::bytes_sent)] = sc.bytes_sent;
   egress_counts_[idx(EgressStat::units_acked)] = sc.units_acked;
   egress_counts_[idx(EgressStat::units_expired)] = sc.units_expired;
+  egress_counts_[idx(EgressStat::probes_sent)] = sc.probes_sent;
   egress_counts_[idx(EgressStat::units_evicted)] = sc.units_evicted;
   egress_counts_[idx(EgressStat::send_blocked)] = sc.send_blocked;
   egress_published_.store(egress_counts_);

@@ -71,6 +71,7 @@ constexpr StatInfo kEgressInfo[kEgressStatCount] = {
     {"egress_units_released_total", "evicted", false, "Units leaving the egress store"},
     {"egress_send_blocked_total", nullptr, false, "Sends deferred because the transport was full"},
     {"egress_fragments_without_route_total", nullptr, false, "Fragments of streams no longer routed"},
+    {"egress_probes_total", nullptr, false, "Last fragments resent because a GPU server had not acked the unit"},
 };
 
 }  // namespace

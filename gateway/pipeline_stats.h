@@ -75,6 +75,7 @@ enum class EgressStat : uint8_t {
   units_evicted,
   send_blocked,
   fragments_without_route,  ///< stream gone before its stored fragments were sent
+  probes_sent,              ///< tail-loss probes of units the GPU server had not acked
   kCount
 };
 

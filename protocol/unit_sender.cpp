@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocol/flat_index.h"
+#include "protocol/timer_heap.h"
 
 namespace aigw {
 
@@ -57,6 +58,7 @@ struct UnitSender::Impl {
     uint32_t age_prev = kNone, age_next = kNone;    // all stored units, oldest first
     uint32_t send_prev = kNone, send_next = kNone;  // units with unsent fragments
     bool in_send_list = false;
+    uint32_t probes = 0;         // tail-loss probes sent for it
   };
 
   struct Stream {
@@ -83,6 +85,7 @@ struct UnitSender::Impl {
         stored(size_t{c.max_streams} * depth),
         stream_index(c.max_streams),
         resend(std::max<uint32_t>(c.resend_queue_entries, 1)),
+        probe_timers(c.probe_timeout_ns > 0 ? stored.size() : 0),
         decoded(new uint16_t[65535]) {
     for (size_t i = streams.size(); i > 0; --i) {
       streams[i - 1].next_free = free_streams;
@@ -104,6 +107,7 @@ struct UnitSender::Impl {
   size_t store_bytes = 0;
   std::vector<Resend> resend;  // ring
   size_t resend_head = 0, resend_n = 0;
+  TimerHeap probe_timers;  // by store slot: when its unacked unit is probed next
   std::unique_ptr<uint16_t[]> decoded;  // scratch for one NACK; left uninitialised
   // Token bucket, in bytes; sending is allowed while tokens >= 0.
   double rate = 0;
@@ -171,6 +175,7 @@ struct UnitSender::Impl {
     if (u.age_prev != kNone) stored[u.age_prev].age_next = u.age_next; else age_head = u.age_next;
     if (u.age_next != kNone) stored[u.age_next].age_prev = u.age_prev; else age_tail = u.age_prev;
     unlink_send(i);
+    if (probing()) probe_timers.remove(i);
     store_bytes -= u.buf.capacity();
     u.buf.reset();
     u.active = false;
@@ -285,7 +290,7 @@ struct UnitSender::Impl {
 
   NackAnswer on_nack(uint32_t stream_id, uint32_t seq, uint32_t fragment_count,
                      NackEncoding encoding, uint32_t first_fragment, uint32_t missing_count,
-                     const uint8_t* bytes, size_t size) {
+                     const uint8_t* bytes, size_t size, int64_t now_ns) {
     ++counters().nacks_received;
     const uint32_t s = stream_index.find(stream_id);
     NackAnswer answer = NackAnswer::queued;
@@ -311,17 +316,44 @@ struct UnitSender::Impl {
       while (j < n && decoded[j] == decoded[j - 1] + 1) ++j;
       const uint32_t first = decoded[i];
       const uint32_t end = std::min<uint32_t>(decoded[j - 1] + 1u, u.cursor);
-      if (first < end) {
-        if (resend_n == resend.size()) {
-          counters().resend_dropped += end - first;
-        } else {
-          resend[(resend_head + resend_n) % resend.size()] = Resend{slot, u.gen, first, end};
-          ++resend_n;
-        }
-      }
+      if (first < end) queue_resend(slot, first, end);
       i = j;
     }
+    // The receiver knows the unit and drives its recovery: probe only if it falls silent.
+    if (probing() && probe_timers.contains(slot)) probe_timers.set(slot, now_ns + probe_wait(u.probes));
     return NackAnswer::queued;
+  }
+
+  bool probing() const { return cfg.probe_timeout_ns > 0; }
+
+  int64_t probe_wait(uint32_t probes_sent) const {
+    return cfg.probe_timeout_ns << std::min<uint32_t>(probes_sent, 20);
+  }
+
+  void queue_resend(uint32_t slot, uint32_t first, uint32_t end) {
+    if (resend_n == resend.size()) {
+      counters().resend_dropped += end - first;
+      return;
+    }
+    resend[(resend_head + resend_n) % resend.size()] = Resend{slot, stored[slot].gen, first, end};
+    ++resend_n;
+  }
+
+  // Queues the last fragment of every unit whose probe is due.
+  void probe(int64_t now_ns) {
+    while (!probe_timers.empty() && probe_timers.top_key() <= now_ns) {
+      const uint32_t slot = probe_timers.top_id();
+      Stored& u = stored[slot];
+      if (u.probes >= cfg.max_probes) {
+        probe_timers.remove(slot);  // the store's expiry reports it if no ack comes
+        continue;
+      }
+      queue_resend(slot, u.count - 1u, u.count);
+      ++u.probes;
+      ++counters().probes_sent;
+      if (u.probes < cfg.max_probes) probe_timers.set(slot, now_ns + probe_wait(u.probes));
+      else probe_timers.remove(slot);
+    }
   }
 
   bool emit(uint32_t slot, uint32_t index, bool resent, int64_t now_ns) {
@@ -379,13 +411,20 @@ struct UnitSender::Impl {
       blocked = true;
       return false;
     }
-    if (++u.cursor == u.count) unlink_send(slot);
+    if (++u.cursor == u.count) {
+      unlink_send(slot);
+      if (probing()) {
+        u.probes = 0;
+        probe_timers.set(slot, now_ns + probe_wait(0));
+      }
+    }
     return true;
   }
 
   size_t poll(int64_t now_ns, size_t max_fragments) {
     last_poll_ns = now_ns;
     expire(now_ns);
+    probe(now_ns);
     refill(now_ns);
     size_t sent = 0;
     bool blocked = false;
@@ -408,6 +447,7 @@ struct UnitSender::Impl {
       }
     }
     if (age_head != kNone) t = std::min(t, stored[age_head].submit_ns + cfg.store_ttl_ns);
+    if (!probe_timers.empty()) t = std::min(t, probe_timers.top_key());
     return t;
   }
 
@@ -470,9 +510,9 @@ SubmitError UnitSender::submit(uint32_t stream_id, uint32_t unit_seq, UnitHandle
 NackAnswer UnitSender::on_nack(uint32_t stream_id, uint32_t unit_seq, uint32_t fragment_count,
                                NackEncoding encoding, uint32_t first_fragment,
                                uint32_t missing_count, const uint8_t* bytes, size_t size,
-                               int64_t /*now_ns*/) {
+                               int64_t now_ns) {
   return impl_->on_nack(stream_id, unit_seq, fragment_count, encoding, first_fragment,
-                        missing_count, bytes, size);
+                        missing_count, bytes, size, now_ns);
 }
 
 void UnitSender::on_ack(uint32_t stream_id, uint32_t unit_seq) {

@@ -29,6 +29,14 @@ struct SenderConfig {
   size_t store_budget_bytes = size_t{64} << 20;  ///< memory of the retransmit store
   uint32_t max_unit_bytes = 16u << 20;   ///< larger units are refused (<= 1 GiB)
   uint32_t resend_queue_entries = 65536;  ///< runs of fragments queued for retransmission
+  /// For a receiver that acknowledges units (the gateway's egress): a unit still
+  /// unacknowledged this long after its last fragment first left has that fragment sent
+  /// again (a tail-loss probe, as TCP's TLP), so a receiver that missed the whole unit
+  /// learns of it and NACKs the rest, and one whose ack was lost acknowledges again.
+  /// Repeated after twice the wait each time, at most `max_probes` times; a NACK for the
+  /// unit postpones the next probe. 0: no probes (the device uplink, which is not acked).
+  int64_t probe_timeout_ns = 0;
+  uint32_t max_probes = 3;
 };
 
 /// Where fragments go. One call per fragment; implementations batch (sendmmsg, bursts).
@@ -75,6 +83,7 @@ struct SenderCounters {
   uint64_t units_evicted = 0;  ///< dropped from the store by D or the budget before expiry
   uint64_t send_blocked = 0;
   uint64_t resend_dropped = 0;  ///< NACKed fragments not queued: retransmit queue full
+  uint64_t probes_sent = 0;     ///< tail-loss probes (last fragments of unacked units) queued
 };
 
 /// Callback for units leaving the store (for loss accounting on the egress side).
@@ -111,7 +120,7 @@ class UnitSender {
 
   /// Sends what pacing allows now (retransmissions first). Returns fragments sent.
   size_t poll(int64_t now_ns, size_t max_fragments = 256);
-  /// Time of the next poll with work (pacing or expiry), or INT64_MAX. A time at or
+  /// Time of the next poll with work (pacing, a probe or expiry), or INT64_MAX. A time at or
   /// before the last poll means "now" (fragments wait and pacing allows them).
   int64_t next_poll_ns() const;
   /// True when fragments are queued and not yet sent.

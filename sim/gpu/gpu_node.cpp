@@ -106,7 +106,31 @@ void GpuNode::on_data(const Endpoint& from, const uint8_t* data, size_t len, int
   }
   auto& slot = it->second.sources[h.unit_seq % kSourceRing];
   if (slot.first != h.unit_seq || !(slot.second == from)) slot = {h.unit_seq, from};
-  receiver_->on_fragment(h, data + kDataHeaderSize, now_ns);
+  const FragmentVerdict v = receiver_->on_fragment(h, data + kDataHeaderSize, now_ns);
+  // A resent last fragment of a unit verified here is the gateway's tail-loss probe: the
+  // ack did not arrive. One ack (~100 bytes) per such fragment (~760): no amplification.
+  constexpr uint8_t kProbe = data_flag::retransmission | data_flag::last_fragment;
+  if (v == FragmentVerdict::late && (h.flags & kProbe) == kProbe && it->second.was_verified(h.unit_seq)) {
+    send_ack(it->second, h.stream_id, h.unit_seq);
+    ++counters_.acks_repeated;
+  }
+}
+
+bool GpuNode::StreamRoute::was_verified(uint32_t seq) const {
+  const size_t n = std::min<size_t>(verified_n, kVerifiedRing);
+  return std::find(verified.begin(), verified.begin() + static_cast<std::ptrdiff_t>(n), seq) !=
+         verified.begin() + static_cast<std::ptrdiff_t>(n);
+}
+
+void GpuNode::send_ack(const StreamRoute& r, uint32_t stream_id, uint32_t unit_seq) {
+  const Endpoint* gw = source_of(r, unit_seq);
+  if (gw == nullptr) return;
+  ctl::UnitAck ack;
+  ack.set_stream_id(stream_id);
+  ack.set_unit_seq(unit_seq);
+  ack.SerializeToString(&body_);
+  send_gateway(*gw, MessageType::unit_ack, body_);
+  ++counters_.acks_sent;
 }
 
 const Endpoint* GpuNode::source_of(const StreamRoute& r, uint32_t unit_seq) const {
@@ -123,7 +147,7 @@ void GpuNode::on_unit_complete(const CompletedUnit& info, UnitHandle& unit) {
   ++counters_.units_completed;
   GpuStreamRecord& rec = records_[info.stream_id];
   rec.last_seq = std::max(rec.last_seq, info.unit_seq);
-  const StreamRoute& route = routes_[info.stream_id];
+  StreamRoute& route = routes_[info.stream_id];
   if (!verify_unit_digest(unit.data(), unit.size())) {
     ++counters_.units_corrupt;
     ++rec.corrupt;
@@ -133,14 +157,8 @@ void GpuNode::on_unit_complete(const CompletedUnit& info, UnitHandle& unit) {
   ++counters_.units_verified;
   ++rec.verified;
   if (info.nack_rounds > 0) ++rec.recovered;
-  if (const Endpoint* gw = source_of(route, info.unit_seq)) {
-    ctl::UnitAck ack;
-    ack.set_stream_id(info.stream_id);
-    ack.set_unit_seq(info.unit_seq);
-    ack.SerializeToString(&body_);
-    send_gateway(*gw, MessageType::unit_ack, body_);
-    ++counters_.acks_sent;
-  }
+  route.verified[route.verified_n++ % kVerifiedRing] = info.unit_seq;
+  send_ack(route, info.stream_id, info.unit_seq);
   accel_.advance(info.completed_ns, *this);  // batches due before this unit go first
   if (!accel_.enqueue(route.model, {info.stream_id, info.unit_seq, unit.size(), info.completed_ns}))
     ++counters_.units_not_queued;

@@ -66,6 +66,7 @@ struct GpuNodeCounters {
   uint64_t units_lost = 0;
   uint64_t units_not_queued = 0;   ///< accelerator queue full
   uint64_t acks_sent = 0;
+  uint64_t acks_repeated = 0;      ///< for a gateway's probe of a unit already verified
   uint64_t nacks_sent = 0;
   uint64_t syncs_sent = 0;
   uint64_t seal_failures = 0;
@@ -95,9 +96,14 @@ class GpuNode final : ReceiverEvents, BatchSink {
   // The source of each of a stream's recent units: NACKs go to the gateway that sent
   // the unit (during a migration the old and the new gateway both send).
   static constexpr size_t kSourceRing = 16;
+  // Recently verified units: a gateway's probe for one of them means the ack was lost.
+  static constexpr size_t kVerifiedRing = 16;
   struct StreamRoute {
     std::array<std::pair<uint32_t, Endpoint>, kSourceRing> sources{};
+    std::array<uint32_t, kVerifiedRing> verified{};
+    uint32_t verified_n = 0;  // entries written (the ring holds the last kVerifiedRing)
     uint32_t model = 0;
+    bool was_verified(uint32_t seq) const;
   };
 
   void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override;
@@ -106,6 +112,7 @@ class GpuNode final : ReceiverEvents, BatchSink {
   void on_batch(const BatchResult&) override {}
 
   const Endpoint* source_of(const StreamRoute& r, uint32_t unit_seq) const;
+  void send_ack(const StreamRoute& r, uint32_t stream_id, uint32_t unit_seq);
   void send_gateway(const Endpoint& to, MessageType type, const std::string& body);
   void send_controller(MessageType type, const std::string& body);
   void send_register(bool leaving);

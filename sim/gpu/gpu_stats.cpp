@@ -38,6 +38,7 @@ nlohmann::json gpu_stats_json(const GpuNode& node, uint32_t gpu_id) {
             {"units_lost", c.units_lost},
             {"units_not_queued", c.units_not_queued},
             {"acks_sent", c.acks_sent},
+            {"acks_repeated", c.acks_repeated},
             {"nacks_sent", c.nacks_sent},
             {"syncs_sent", c.syncs_sent}}},
           {"receiver",

@@ -245,6 +245,74 @@ TEST(UnitSender, ExpiresOldUnits) {
   EXPECT_EQ(tx.next_poll_ns(), INT64_MAX);
 }
 
+// A unit the receiver has not acknowledged gets its last fragment again after the probe
+// timeout, then after twice and four times that; the store's expiry reports it after the
+// last probe. Without probe_timeout_ns nothing is probed (ExpiresOldUnits).
+TEST(UnitSender, AnUnackedUnitIsProbedWithItsLastFragmentAtDoublingIntervals) {
+  Capture out;
+  Releases rel;
+  SenderConfig cfg = config();
+  cfg.probe_timeout_ns = 100 * kMs;
+  cfg.max_probes = 3;
+  cfg.store_ttl_ns = 3000 * kMs;
+  UnitSender tx(cfg, out, &rel);
+  tx.add_stream(1);
+  const TestUnit u = make_unit(1, 4, 5000);
+  submit(tx, u, 0);
+  tx.poll(0);
+  ASSERT_EQ(out.packets.size(), u.count);
+  EXPECT_EQ(tx.next_poll_ns(), 100 * kMs);
+  out.packets.clear();
+  tx.poll(100 * kMs - 1);
+  EXPECT_TRUE(out.packets.empty());
+  for (const int64_t at : {100 * kMs, 300 * kMs, 700 * kMs}) {
+    tx.poll(at);
+    ASSERT_EQ(out.packets.size(), 1u) << at;
+    const Packet& p = out.packets[0];
+    EXPECT_EQ(p.h.fragment_index, u.count - 1);
+    EXPECT_EQ(p.h.flags & (data_flag::retransmission | data_flag::last_fragment),
+              data_flag::retransmission | data_flag::last_fragment);
+    EXPECT_EQ(p.payload, std::vector<uint8_t>(u.payload(u.count - 1), u.payload(u.count - 1) + p.h.payload_length));
+    out.packets.clear();
+  }
+  EXPECT_EQ(tx.counters().probes_sent, 3u);
+  EXPECT_EQ(tx.next_poll_ns(), 3000 * kMs);  // no fourth probe: only the expiry is left
+  tx.poll(3000 * kMs);
+  EXPECT_TRUE(out.packets.empty());
+  ASSERT_EQ(rel.released.size(), 1u);
+  EXPECT_EQ(rel.released[0], std::make_tuple(1u, 4u, false));
+}
+
+// A NACK shows the receiver knows the unit: the probe waits a full timeout from it. An
+// ack ends probing.
+TEST(UnitSender, ANackPostponesTheProbeAndAnAckEndsIt) {
+  Capture out;
+  SenderConfig cfg = config();
+  cfg.probe_timeout_ns = 100 * kMs;
+  UnitSender tx(cfg, out);
+  tx.add_stream(1);
+  const TestUnit u = make_unit(1, 0, 5000);
+  submit(tx, u, 0);
+  tx.poll(0);
+  out.packets.clear();
+  std::vector<uint8_t> scratch(1200);
+  const std::vector<uint16_t> missing{1};
+  encode_nack(missing.data(), missing.size(), u.count, scratch.data(), scratch.size(), [&](const NackChunk& c) {
+    EXPECT_EQ(tx.on_nack(1, 0, u.count, c.encoding, c.first_fragment, c.missing_count, c.bytes, c.size, 60 * kMs),
+              NackAnswer::queued);
+  });
+  tx.poll(60 * kMs);
+  ASSERT_EQ(out.packets.size(), 1u);
+  EXPECT_EQ(out.packets[0].h.fragment_index, 1);
+  EXPECT_EQ(tx.next_poll_ns(), 160 * kMs);
+  tx.on_ack(1, 0);
+  EXPECT_EQ(tx.next_poll_ns(), INT64_MAX);
+  out.packets.clear();
+  tx.poll(1000 * kMs);
+  EXPECT_TRUE(out.packets.empty());
+  EXPECT_EQ(tx.counters().probes_sent, 0u);
+}
+
 TEST(UnitSender, AckReleasesTheUnit) {
   Capture out;
   Releases rel;

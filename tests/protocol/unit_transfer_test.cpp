@@ -422,5 +422,82 @@ TEST(UnitTransfer, RelayForwardsByReferenceAndReleasesOnAck) {
   EXPECT_EQ(gpu_rx.memory_in_use(), 0u);
 }
 
+// A burst that takes a whole unit (every fragment, so the receiver never learns it
+// existed) is recovered by the sender's tail-loss probe: the probe opens the unit at the
+// receiver, whose gap NACK asks for the rest. Under fake time, no sockets.
+TEST(UnitTransfer, AUnitLostWholeIsRecoveredThroughTheProbe) {
+  struct Wire : PacketOut {
+    std::vector<std::vector<uint8_t>> sent;
+    bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n, uint32_t) override {
+      std::vector<uint8_t> d(h, h + kDataHeaderSize);
+      d.insert(d.end(), p, p + n);
+      sent.push_back(std::move(d));
+      return true;
+    }
+  } wire;
+  struct Gpu : ReceiverEvents {
+    UnitSender* tx = nullptr;
+    int64_t now = 0;
+    std::map<uint32_t, std::vector<uint8_t>> units;
+    size_t lost = 0;
+    void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {
+      units[info.unit_seq].assign(unit.data(), unit.data() + unit.size());
+      tx->on_ack(info.stream_id, info.unit_seq);
+    }
+    void on_unit_lost(const LostUnit&) override { ++lost; }
+    void on_nack(const NackOut& n) override {
+      EXPECT_EQ(tx->on_nack(n.stream_id, n.unit_seq, n.fragment_count, n.chunk.encoding, n.chunk.first_fragment,
+                            n.chunk.missing_count, n.chunk.bytes, n.chunk.size, now),
+                NackAnswer::queued);
+    }
+  } gpu;
+  SenderConfig scfg;
+  scfg.max_streams = 2;
+  scfg.probe_timeout_ns = 100 * kMs;
+  UnitSender tx(scfg, wire);
+  gpu.tx = &tx;
+  ReceiverConfig rcfg;
+  rcfg.max_streams = 2;
+  rcfg.max_units_in_flight = 8;
+  rcfg.memory_budget_bytes = 8 << 20;
+  UnitReceiver rx(rcfg, gpu);
+  tx.add_stream(3);
+  rx.add_stream(3, 0);
+
+  const test::TestUnit a = test::make_unit(3, 0, 688684), b = test::make_unit(3, 1, 688684);
+  ASSERT_EQ(tx.submit(3, 0, a.bytes.data(), static_cast<uint32_t>(a.bytes.size()), 0, 0), SubmitError::ok);
+  ASSERT_EQ(tx.submit(3, 1, b.bytes.data(), static_cast<uint32_t>(b.bytes.size()), 0, 0), SubmitError::ok);
+  int64_t now = 0;
+  tx.poll(now, 100000);
+  ASSERT_EQ(wire.sent.size(), size_t{a.count} + b.count);
+  // Every fragment of unit 0 is lost; unit 1 arrives whole and is acknowledged.
+  for (size_t i = a.count; i < wire.sent.size(); ++i) {
+    DataHeader h;
+    ASSERT_EQ(decode_data_header(wire.sent[i].data(), wire.sent[i].size(), h), DecodeError::ok);
+    rx.on_fragment(h, wire.sent[i].data() + kDataHeaderSize, now);
+  }
+  ASSERT_EQ(gpu.units.count(1), 1u);
+  ASSERT_EQ(gpu.units.count(0), 0u);
+  wire.sent.clear();
+  for (int guard = 0; guard < 10'000 && gpu.units.count(0) == 0; ++guard) {
+    now = std::max(now, std::min(tx.next_poll_ns(), rx.next_timer_ns()));
+    gpu.now = now;
+    tx.poll(now, 100000);
+    for (const auto& d : wire.sent) {
+      DataHeader h;
+      ASSERT_EQ(decode_data_header(d.data(), d.size(), h), DecodeError::ok);
+      rx.on_fragment(h, d.data() + kDataHeaderSize, now);
+    }
+    wire.sent.clear();
+    if (rx.next_timer_ns() <= now) rx.on_timer(now);
+  }
+  ASSERT_EQ(gpu.units.count(0), 1u);
+  EXPECT_EQ(gpu.units[0], a.bytes);
+  EXPECT_EQ(gpu.lost, 0u);
+  EXPECT_EQ(tx.counters().probes_sent, 1u);
+  EXPECT_EQ(tx.counters().units_acked, 2u);
+  EXPECT_LT(now, 300 * kMs);  // one probe timeout and a NACK round trip, not the deadline
+}
+
 }  // namespace
 }  // namespace aigw

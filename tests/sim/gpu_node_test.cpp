@@ -143,6 +143,39 @@ TEST_F(GpuNodeTest, WholeUnitIsVerifiedAndAcknowledgedToItsGateway) {
   EXPECT_EQ(node.accelerator().stats()[0].units_inferred, 1u);
 }
 
+// The gateway probes a unit whose ack it never got with the unit's last fragment
+// (retransmission flag set): a verified unit is acknowledged again, once per probe; a
+// corrupt one is not, and an ordinary late duplicate earns nothing.
+TEST_F(GpuNodeTest, AProbeOfAVerifiedUnitIsAcknowledgedAgain) {
+  GpuNode node(cfg_, out_, now_);
+  const auto good = fragments(0, 20'000);
+  deliver(node, good, gw_a_);
+  const auto bad = fragments(1, 20'000, /*corrupt=*/true);
+  deliver(node, bad, gw_a_);
+  ASSERT_EQ(out_.of<ctl::UnitAck>(out_.gateway, MessageType::unit_ack).size(), 1u);
+
+  const auto as_probe = [](std::vector<uint8_t> d) {  // the sender's resend of the last fragment
+    DataHeader h;
+    EXPECT_EQ(decode_data_header(d.data(), d.size(), h), DecodeError::ok);
+    EXPECT_NE(h.flags & data_flag::last_fragment, 0);
+    h.flags |= data_flag::retransmission;
+    encode_data_header(h, d.data());
+    return d;
+  };
+  const std::vector<uint8_t> probe = as_probe(good.back());
+  node.on_data(gw_a_, good.back().data(), good.back().size(), now_);  // a plain duplicate
+  EXPECT_EQ(out_.of<ctl::UnitAck>(out_.gateway, MessageType::unit_ack).size(), 1u);
+  node.on_data(gw_a_, probe.data(), probe.size(), now_);
+  auto acks = out_.of<ctl::UnitAck>(out_.gateway, MessageType::unit_ack);
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[1].unit_seq(), 0u);
+  EXPECT_EQ(node.counters().acks_repeated, 1u);
+
+  const std::vector<uint8_t> bad_probe = as_probe(bad.back());
+  node.on_data(gw_a_, bad_probe.data(), bad_probe.size(), now_);
+  EXPECT_EQ(out_.of<ctl::UnitAck>(out_.gateway, MessageType::unit_ack).size(), 2u);
+}
+
 TEST_F(GpuNodeTest, MissingFragmentsAreNackedToTheGatewayAndRecovered) {
   GpuNode node(cfg_, out_, now_);
   auto pkts = fragments(0, 20'000);
