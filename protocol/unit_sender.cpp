@@ -85,7 +85,7 @@ struct UnitSender::Impl {
         stored(size_t{c.max_streams} * depth),
         stream_index(c.max_streams),
         resend(std::max<uint32_t>(c.resend_queue_entries, 1)),
-        probe_timers(c.probe_timeout_ns > 0 ? stored.size() : 0),
+        probe_timers(c.probe_timeout_ns > 0 && c.max_probes > 0 ? stored.size() : 0),
         decoded(new uint16_t[65535]) {
     for (size_t i = streams.size(); i > 0; --i) {
       streams[i - 1].next_free = free_streams;
@@ -324,7 +324,7 @@ struct UnitSender::Impl {
     return NackAnswer::queued;
   }
 
-  bool probing() const { return cfg.probe_timeout_ns > 0; }
+  bool probing() const { return cfg.probe_timeout_ns > 0 && cfg.max_probes > 0; }
 
   int64_t probe_wait(uint32_t probes_sent) const {
     return cfg.probe_timeout_ns << std::min<uint32_t>(probes_sent, 20);
@@ -344,15 +344,11 @@ struct UnitSender::Impl {
     while (!probe_timers.empty() && probe_timers.top_key() <= now_ns) {
       const uint32_t slot = probe_timers.top_id();
       Stored& u = stored[slot];
-      if (u.probes >= cfg.max_probes) {
-        probe_timers.remove(slot);  // the store's expiry reports it if no ack comes
-        continue;
-      }
       queue_resend(slot, u.count - 1u, u.count);
       ++u.probes;
       ++counters().probes_sent;
       if (u.probes < cfg.max_probes) probe_timers.set(slot, now_ns + probe_wait(u.probes));
-      else probe_timers.remove(slot);
+      else probe_timers.remove(slot);  // the store's expiry reports it if no ack comes
     }
   }
 

@@ -68,12 +68,12 @@ SubmitError submit(UnitSender& tx, const TestUnit& u, int64_t now = 0) {
 
 // Feeds every chunk of a NACK for `missing` to the sender.
 void nack(UnitSender& tx, const TestUnit& u, const std::vector<uint16_t>& missing,
-          NackAnswer expect = NackAnswer::queued) {
+          NackAnswer expect = NackAnswer::queued, int64_t now = 0) {
   std::vector<uint8_t> scratch(1200);
   encode_nack(missing.data(), missing.size(), u.count, scratch.data(), scratch.size(),
               [&](const NackChunk& c) {
                 EXPECT_EQ(tx.on_nack(u.stream_id, u.seq, u.count, c.encoding, c.first_fragment,
-                                     c.missing_count, c.bytes, c.size, 0),
+                                     c.missing_count, c.bytes, c.size, now),
                           expect);
               });
 }
@@ -295,12 +295,7 @@ TEST(UnitSender, ANackPostponesTheProbeAndAnAckEndsIt) {
   submit(tx, u, 0);
   tx.poll(0);
   out.packets.clear();
-  std::vector<uint8_t> scratch(1200);
-  const std::vector<uint16_t> missing{1};
-  encode_nack(missing.data(), missing.size(), u.count, scratch.data(), scratch.size(), [&](const NackChunk& c) {
-    EXPECT_EQ(tx.on_nack(1, 0, u.count, c.encoding, c.first_fragment, c.missing_count, c.bytes, c.size, 60 * kMs),
-              NackAnswer::queued);
-  });
+  nack(tx, u, {1}, NackAnswer::queued, 60 * kMs);
   tx.poll(60 * kMs);
   ASSERT_EQ(out.packets.size(), 1u);
   EXPECT_EQ(out.packets[0].h.fragment_index, 1);
