@@ -293,6 +293,7 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   so.get("batch", c.socket_batch);
   so.get("batches_per_turn", c.socket_batches_per_turn);
   so.get("gro", c.socket_gro);
+  so.get("gso", c.socket_gso);
   so.get("workers", c.socket_workers);
   so.check_unknown();
 

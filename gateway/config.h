@@ -86,6 +86,7 @@ struct GatewayConfig {
   unsigned socket_batch = 64;           ///< datagrams per recvmmsg/sendmmsg
   unsigned socket_batches_per_turn = 8; ///< bound on work per readable event
   bool socket_gro = true;               ///< UDP GRO on the data ports when the kernel has it
+  bool socket_gso = true;               ///< UDP GSO on egress sends when the kernel has it
   unsigned socket_workers = 1;          ///< pipeline threads sharing the data ports (SO_REUSEPORT)
 
   // DPDK backend.

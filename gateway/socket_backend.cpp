@@ -52,7 +52,10 @@ bool SocketBackend::start(std::string& error) {
               workers_.front()->gro_enabled() ? "on" : "off");
   if (config_.socket_gro && !workers_.front()->gro_enabled())
     log::warn("udp_gro_unavailable", "fallback=recvmmsg");
-  for (const auto& w : workers_) log::info("egress_open", "address={}", to_string(w->egress_endpoint()));
+  for (const auto& w : workers_)
+    log::info("egress_open", "address={} gso={}", to_string(w->egress_endpoint()), w->gso_enabled() ? "on" : "off");
+  if (config_.socket_gso && !workers_.front()->gso_enabled())
+    log::warn("udp_gso_unavailable", "fallback=sendmmsg");
   return true;
 }
 
@@ -130,10 +133,11 @@ void SocketBackend::drain_events() {
 }
 
 void SocketBackend::render_backend_metrics(std::string& out) const {
-  uint64_t oversize = 0, rx = 0, tx = 0, dropped = 0, gro = 0;
+  uint64_t oversize = 0, rx = 0, tx = 0, dropped = 0, gro = 0, gso = 0;
   for (const auto& w : workers_) {
     oversize += w->rx_oversize();
     gro += w->rx_gro_segments();
+    gso += w->tx_gso_sends();
     rx += w->rx_errors();
     tx += w->tx_errors();
   }
@@ -146,6 +150,9 @@ void SocketBackend::render_backend_metrics(std::string& out) const {
   out += "# HELP aigw_gateway_socket_gro_datagrams_total Datagrams received inside coalesced (UDP GRO) receives\n";
   out += "# TYPE aigw_gateway_socket_gro_datagrams_total counter\n";
   out += fmt::format("aigw_gateway_socket_gro_datagrams_total {}\n", gro);
+  out += "# HELP aigw_gateway_socket_gso_sends_total Egress sends that carried several fragments (UDP GSO)\n";
+  out += "# TYPE aigw_gateway_socket_gso_sends_total counter\n";
+  out += fmt::format("aigw_gateway_socket_gso_sends_total {}\n", gso);
   out += "# HELP aigw_gateway_socket_events_dropped_total Pipeline events lost because a worker's ring to the agent "
          "was full\n";
   out += "# TYPE aigw_gateway_socket_events_dropped_total counter\n";

@@ -18,12 +18,14 @@ namespace aigw {
 namespace {
 
 constexpr size_t kMaxDatagram = 9216;  // jumbo frames; larger datagrams are counted and dropped
-constexpr size_t kMaxGroReceive = 65535;  // one coalesced receive
-constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int));
 constexpr int64_t kBlockedRetryNs = 200'000;
 constexpr size_t kCommandRing = 1024;
 
 int64_t now_ns() { return log::steady_now_ns(); }
+
+bool same_address(const sockaddr_in& a, const sockaddr_in& b) {
+  return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
+}
 
 uint64_t clock_ns(clockid_t clock) {
   timespec ts{};
@@ -62,6 +64,7 @@ bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egres
   }
   egress_fd_ = open_udp_socket(egress, UdpSocketOptions{config_.socket_buffer_bytes, false}, egress_bound_, error);
   if (egress_fd_ < 0) return false;
+  gso_ = gso_at_open_ = config_.socket_gso && udp_gso_available(egress_fd_);
   EgressOut& out = *this;
   PipelineConfig pc = make_pipeline_config(config_, indices, udp_ports);
   for (PipelinePort& p : pc.data_ports) {
@@ -72,14 +75,16 @@ bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egres
 
   const size_t batch = config_.socket_batch;
   const bool gro = std::any_of(ports_.begin(), ports_.end(), [](const PortSocket& p) { return p.gro; });
-  slot_bytes_ = gro ? kMaxGroReceive : kMaxDatagram;
+  slot_bytes_ = gro ? kGroMaxReceive : kMaxDatagram;
   rx_buf_.resize(batch * slot_bytes_);
-  rx_control_.assign(batch * kControlBytes, 0);
+  rx_control_.resize(batch);
   rx_msgs_.resize(batch);
   rx_iov_.resize(batch);
   rx_addr_.resize(batch);
   tx_buf_.resize(batch * (kDataHeaderSize + config_.egress.max_payload));
   tx_msgs_.resize(batch);
+  tx_control_.resize(batch);
+  tx_runs_.resize(batch);
   tx_iov_.resize(batch);
   tx_addr_.resize(batch);
   return true;
@@ -202,10 +207,7 @@ void SocketWorker::read_port(PortSocket& p) {
       rx_msgs_[i].msg_hdr.msg_iovlen = 1;
       rx_msgs_[i].msg_hdr.msg_name = &rx_addr_[i];
       rx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      if (p.gro) {
-        rx_msgs_[i].msg_hdr.msg_control = rx_control_.data() + i * kControlBytes;
-        rx_msgs_[i].msg_hdr.msg_controllen = kControlBytes;
-      }
+      if (p.gro) expect_gro_segment(rx_msgs_[i].msg_hdr, rx_control_[i]);
     }
     const int n = recvmmsg(p.fd, rx_msgs_.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
     if (n <= 0) {
@@ -260,6 +262,7 @@ void SocketWorker::service() {
   }
   published_oversize_.store(rx_oversize_, std::memory_order_relaxed);
   published_gro_segments_.store(rx_gro_segments_, std::memory_order_relaxed);
+  published_gso_sends_.store(tx_gso_sends_, std::memory_order_relaxed);
   published_rx_errors_.store(rx_errors_, std::memory_order_relaxed);
   published_tx_errors_.store(tx_errors_, std::memory_order_relaxed);
   int64_t next = pipeline_->next_deadline_ns();
@@ -291,32 +294,56 @@ bool SocketWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t
   std::memcpy(b + kDataHeaderSize, payload, payload_len);
   tx_iov_[tx_count_] = {b, kDataHeaderSize + payload_len};
   tx_addr_[tx_count_] = to.to_sockaddr();
-  mmsghdr& m = tx_msgs_[tx_count_];
-  m.msg_hdr = msghdr{};
-  m.msg_hdr.msg_iov = &tx_iov_[tx_count_];
-  m.msg_hdr.msg_iovlen = 1;
-  m.msg_hdr.msg_name = &tx_addr_[tx_count_];
-  m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
   ++tx_count_;
   return true;
 }
 
 void SocketWorker::flush() {
-  size_t sent = 0;
+  size_t sent = 0;  // datagrams
   while (sent < tx_count_) {
-    int n = sendmmsg(egress_fd_, tx_msgs_.data() + sent, static_cast<unsigned>(tx_count_ - sent), MSG_DONTWAIT);
+    // One message per run of fragments to one GPU server: with GSO a run of equal-size
+    // fragments (a unit's, or several units' to the same server) is one send.
+    size_t messages = 0;
+    for (size_t i = sent; i < tx_count_; ++messages) {
+      const size_t run =
+          gso_ ? gso_run(
+                     i, tx_count_, [&](size_t k) { return tx_iov_[k].iov_len; },
+                     [&](size_t a, size_t b) { return same_address(tx_addr_[a], tx_addr_[b]); })
+               : 1;
+      msghdr& h = tx_msgs_[messages].msg_hdr;
+      h = msghdr{};
+      h.msg_iov = &tx_iov_[i];
+      h.msg_iovlen = run;
+      h.msg_name = &tx_addr_[i];
+      h.msg_namelen = sizeof(sockaddr_in);
+      if (run > 1) set_gso_segment(h, tx_control_[messages], static_cast<uint16_t>(tx_iov_[i].iov_len));
+      tx_runs_[messages] = run;
+      i += run;
+    }
+    const int n = sendmmsg(egress_fd_, tx_msgs_.data(), static_cast<unsigned>(messages), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
         tx_blocked_ = true;
         break;
       }
       if (errno == EINTR) continue;
+      if (tx_runs_[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
+        // The route refuses GSO (no checksum offload on the device): one datagram per
+        // fragment from now on; the batch goes again, nothing is lost.
+        gso_ = false;
+        published_gso_refused_.store(true, std::memory_order_relaxed);
+        log::warn("udp_gso_refused", "egress={} errno={} fallback=sendmmsg", to_string(egress_bound_), errno);
+        continue;
+      }
       // A datagram the kernel refuses (e.g. unreachable): skip it, count it.
-      ++tx_errors_;
-      ++sent;
+      tx_errors_ += tx_runs_[0];
+      sent += tx_runs_[0];
       continue;
     }
-    sent += static_cast<size_t>(n);
+    for (int k = 0; k < n; ++k) {
+      sent += tx_runs_[static_cast<size_t>(k)];
+      if (tx_runs_[static_cast<size_t>(k)] > 1) ++tx_gso_sends_;
+    }
   }
   if (sent == tx_count_) {
     tx_count_ = 0;
@@ -329,8 +356,6 @@ void SocketWorker::flush() {
     std::memmove(tx_buf_.data() + i * slot, tx_iov_[sent + i].iov_base, tx_iov_[sent + i].iov_len);
     tx_iov_[i] = {tx_buf_.data() + i * slot, tx_iov_[sent + i].iov_len};
     tx_addr_[i] = tx_addr_[sent + i];
-    tx_msgs_[i].msg_hdr.msg_iov = &tx_iov_[i];
-    tx_msgs_[i].msg_hdr.msg_name = &tx_addr_[i];
   }
   tx_count_ = left;
 }

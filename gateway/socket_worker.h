@@ -23,6 +23,7 @@
 #include "gateway/config.h"
 #include "gateway/pipeline.h"
 #include "gateway/spsc_ring.h"
+#include "protocol/udp_offload.h"
 
 namespace aigw {
 
@@ -65,6 +66,13 @@ class SocketWorker final : private EgressOut {
   /// Datagrams that arrived inside coalesced (GRO) receives.
   uint64_t rx_gro_segments() const { return published_gro_segments_.load(std::memory_order_relaxed); }
   bool gro_enabled() const { return !ports_.empty() && ports_[0].gro; }
+  /// Whether egress sends go as UDP GSO runs (false when the kernel lacks it, the
+  /// config turned it off, or a route refused it; see gso_refused()).
+  bool gso_enabled() const { return gso_at_open_ && !gso_refused(); }
+  /// Egress GSO sends (each several fragments).
+  uint64_t tx_gso_sends() const { return published_gso_sends_.load(std::memory_order_relaxed); }
+  /// A route refused a GSO send, so the worker fell back to one datagram per fragment.
+  bool gso_refused() const { return published_gso_refused_.load(std::memory_order_relaxed); }
   uint64_t rx_errors() const { return published_rx_errors_.load(std::memory_order_relaxed); }
   uint64_t tx_errors() const { return published_tx_errors_.load(std::memory_order_relaxed); }
 
@@ -120,18 +128,26 @@ class SocketWorker final : private EgressOut {
   std::vector<mmsghdr> rx_msgs_;
   std::vector<iovec> rx_iov_;
   std::vector<sockaddr_in> rx_addr_;
-  // Transmit batch (sendmmsg), allocated once.
+  // Transmit batch, allocated once: datagrams (buffer, iovec, address) queued by send()
+  // and, built by flush(), one message per GSO run (or per datagram without GSO).
   std::vector<uint8_t> tx_buf_;
-  std::vector<mmsghdr> tx_msgs_;
   std::vector<iovec> tx_iov_;
   std::vector<sockaddr_in> tx_addr_;
+  std::vector<mmsghdr> tx_msgs_;
+  std::vector<UdpOffloadControl> tx_control_;
+  std::vector<size_t> tx_runs_;  // datagrams per message
   size_t tx_count_ = 0;
   bool tx_blocked_ = false;
+  bool gso_ = false;         // this thread's switch
+  bool gso_at_open_ = false; // what open() found (read by any thread)
+  uint64_t tx_gso_sends_ = 0;
+  std::atomic<uint64_t> published_gso_sends_ = 0;
+  std::atomic<bool> published_gso_refused_ = false;
 
   uint64_t rx_oversize_ = 0;  ///< datagrams larger than a receive slot
   uint64_t rx_gro_segments_ = 0;
   std::atomic<uint64_t> published_gro_segments_ = 0;
-  std::vector<uint8_t> rx_control_;  // one UDP_GRO control message per receive slot
+  std::vector<UdpOffloadControl> rx_control_;  // one UDP_GRO control message per receive slot
   uint64_t rx_errors_ = 0;
   uint64_t tx_errors_ = 0;
   std::atomic<uint64_t> published_oversize_ = 0, published_rx_errors_ = 0, published_tx_errors_ = 0;

@@ -1,7 +1,6 @@
 #include "gateway/udp_socket.h"
 
 #include <fcntl.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,22 +40,6 @@ int open_udp_socket(const Endpoint& bind_to, const UdpSocketOptions& opts, Endpo
   getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
   bound = Endpoint::from_sockaddr(sa);
   return fd;
-}
-
-bool enable_udp_gro(int fd) {
-  int one = 1;
-  return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
-}
-
-size_t gro_segment_size(const msghdr& h) {
-  for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int size = 0;
-      std::memcpy(&size, CMSG_DATA(c), sizeof size);
-      return size > 0 ? static_cast<size_t>(size) : 0;
-    }
-  }
-  return 0;
 }
 
 }  // namespace aigw

@@ -1,6 +1,5 @@
 #include "edge-sdk/src/socket_io.h"
 
-#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -13,6 +12,7 @@
 #include "aigw/edge_error.h"
 #include "protocol/data_header.h"
 #include "protocol/envelope.h"
+#include "protocol/udp_offload.h"
 
 namespace aigw::edge {
 
@@ -20,7 +20,6 @@ namespace {
 
 constexpr size_t kBatch = 64;            // fragments per sendmmsg
 constexpr int kSendBuffer = 4 << 20;     // a few units' worth of fragments in the kernel
-constexpr size_t kGsoMaxBytes = 65000;   // one GSO datagram, below the 64 KiB IP limit
 
 int udp_socket(const Endpoint& bind_to, Endpoint& local) {
   const int fd = socket(bind_to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -40,13 +39,6 @@ int udp_socket(const Endpoint& bind_to, Endpoint& local) {
 void close_fd(int& fd) {
   if (fd >= 0) close(fd);
   fd = -1;
-}
-
-// Whether the kernel takes UDP_SEGMENT on this socket (Linux 4.18+). Setting 0 means
-// "no segmentation by default": the per-send cmsg decides.
-bool kernel_has_gso(int fd) {
-  int off = 0;
-  return setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof off) == 0;
 }
 
 }  // namespace
@@ -69,7 +61,7 @@ int SocketIo::open(const Endpoint& control_bind, const Endpoint& data_bind, uint
   data_fd_ = udp_socket(data_bind, data_local_);
   if (data_fd_ < 0) return AIGW_ERR_IO;
   setsockopt(data_fd_, SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
-  gso_ = try_gso && kernel_has_gso(data_fd_);
+  gso_ = try_gso && udp_gso_available(data_fd_);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -170,18 +162,14 @@ void SocketIo::flush() {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
     size_t runs[kBatch];  // fragments per message
-    alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(uint16_t))];
+    UdpOffloadControl control[kBatch];
     size_t m = 0;
     for (size_t i = done; i < batched_; ++m) {
       const Slot& first = slots_[i];
-      size_t n = 1, bytes = first.len;
-      if (gso_) {
-        while (i + n < batched_ && slots_[i + n - 1].len == first.len && slots_[i + n].len <= first.len &&
-               bytes + slots_[i + n].len <= kGsoMaxBytes && slots_[i + n].to == first.to) {
-          bytes += slots_[i + n].len;
-          ++n;
-        }
-      }
+      const size_t n = gso_ ? gso_run(
+                                  i, batched_, [&](size_t k) { return slots_[k].len; },
+                                  [&](size_t a, size_t b) { return slots_[a].to == slots_[b].to; })
+                            : 1;
       std::memset(&msgs[m], 0, sizeof msgs[m]);
       for (size_t k = 0; k < n; ++k) {
         iov[i - done + k].iov_base = slot_data_.get() + (i + k) * slot_bytes_;
@@ -192,16 +180,7 @@ void SocketIo::flush() {
       h.msg_namelen = first.to.len;
       h.msg_iov = &iov[i - done];
       h.msg_iovlen = n;
-      if (n > 1) {
-        h.msg_control = control[m];
-        h.msg_controllen = sizeof control[m];
-        cmsghdr* c = CMSG_FIRSTHDR(&h);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        const uint16_t segment = static_cast<uint16_t>(first.len);
-        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-      }
+      if (n > 1) set_gso_segment(h, control[m], static_cast<uint16_t>(first.len));
       runs[m] = n;
       i += n;
     }

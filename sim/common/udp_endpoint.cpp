@@ -95,9 +95,12 @@ int open_udp_socket(const Endpoint& local, int buffer_bytes, std::string& error,
   const int one = 1;
   if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (buffer_bytes > 0) {
-    // Best effort: the kernel caps these at net.core.[rw]mem_max.
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
+    // The forced variants ignore net.core.[rw]mem_max (which would cap a 16 MiB request
+    // at a few hundred KiB) but need CAP_NET_ADMIN; otherwise best effort.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer_bytes, sizeof buffer_bytes) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
   }
   if (bind(fd, reinterpret_cast<const sockaddr*>(&local.addr), local.len) != 0) {
     error = fmt::format("bind {}: {}", local.to_string(), std::strerror(errno));

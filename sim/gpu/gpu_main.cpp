@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "protocol/log.h"
+#include "protocol/udp_offload.h"
 #include "sim/common/mono_clock.h"
 #include "sim/gpu/gpu_config.h"
 #include "sim/gpu/gpu_stats.h"
@@ -28,7 +29,8 @@ constexpr int kExitUsage = 64;
 constexpr int kExitUnavailable = 69;
 constexpr int kExitConfig = 78;
 constexpr size_t kBatch = 64;
-constexpr size_t kSlot = 2048;
+constexpr size_t kPlainSlot = 2048;  // one fragment; a GRO receive takes kGroMaxReceive
+constexpr int kDataSocketBuffer = 64 << 20;  // several seconds of units from every gateway
 
 using namespace aigw::sim;
 
@@ -43,13 +45,16 @@ class Emulator final : public GpuOutput {
 
   std::string start() {
     std::string e;
-    data_fd_ = open_udp_socket(cfg_.data_bind, 16 << 20, e);
+    data_fd_ = open_udp_socket(cfg_.data_bind, kDataSocketBuffer, e);
     if (data_fd_ < 0) return "data socket: " + e;
+    gro_ = aigw::enable_udp_gro(data_fd_);
+    slot_ = gro_ ? aigw::kGroMaxReceive : kPlainSlot;
+    if (!gro_) aigw::log::warn("udp_gro_unavailable", "socket=data fallback=recvmmsg");
     control_fd_ = open_udp_socket(cfg_.control_bind, 0, e);
     if (control_fd_ < 0) return "control socket: " + e;
     cfg_.node.data_endpoint = cfg_.advertise.valid() ? cfg_.advertise : local_endpoint(data_fd_);
     cfg_.node.control_endpoint = local_endpoint(control_fd_);
-    rx_.resize(kBatch * kSlot);
+    rx_.resize(kBatch * slot_);
     node_.emplace(cfg_.node, *this, mono_now_ns());
     ev_io_init(&data_io_, &Emulator::on_data, data_fd_, EV_READ);
     data_io_.data = this;
@@ -60,8 +65,9 @@ class Emulator final : public GpuOutput {
     ev_init(&timer_, &Emulator::on_timer);
     timer_.data = this;
     rearm();
-    aigw::log::info("gpu_started", "gpu_id={} data={} control={} controller={} models={} scale={} stats_file=\"{}\"",
-                    cfg_.node.gpu_id, cfg_.node.data_endpoint.to_string(), cfg_.node.control_endpoint.to_string(),
+    aigw::log::info("gpu_started",
+                    "gpu_id={} data={} gro={} control={} controller={} models={} scale={} stats_file=\"{}\"",
+                    cfg_.node.gpu_id, cfg_.node.data_endpoint.to_string(), gro_ ? "on" : "off", cfg_.node.control_endpoint.to_string(),
                     cfg_.controller.to_string(), fmt::join(cfg_.node.models, ","), cfg_.node.accelerator.scale,
                     cfg_.stats_file);
     return {};
@@ -112,14 +118,17 @@ class Emulator final : public GpuOutput {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
     sockaddr_storage from[kBatch];
+    aigw::UdpOffloadControl control[kBatch];
+    const size_t slot = self->slot_;
     for (int turn = 0; turn < 8; ++turn) {
       for (size_t i = 0; i < kBatch; ++i) {
-        iov[i] = {self->rx_.data() + i * kSlot, kSlot};
+        iov[i] = {self->rx_.data() + i * slot, slot};
         msgs[i].msg_hdr = msghdr{};
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &from[i];
         msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        if (self->gro_) aigw::expect_gro_segment(msgs[i].msg_hdr, control[i]);
       }
       const int n = recvmmsg(self->data_fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) break;
@@ -128,7 +137,9 @@ class Emulator final : public GpuOutput {
         Endpoint ep;
         ep.addr = from[i];
         ep.len = msgs[i].msg_hdr.msg_namelen;
-        self->node_->on_data(ep, self->rx_.data() + size_t(i) * kSlot, msgs[i].msg_len, now);
+        const size_t segment = self->gro_ ? aigw::gro_segment_size(msgs[i].msg_hdr) : 0;
+        aigw::for_each_gro_segment(self->rx_.data() + size_t(i) * slot, msgs[i].msg_len, segment,
+                                   [&](const uint8_t* d, size_t len) { self->node_->on_data(ep, d, len, now); });
       }
       if (static_cast<size_t>(n) < kBatch) break;
     }
@@ -156,6 +167,8 @@ class Emulator final : public GpuOutput {
   int control_fd_ = -1;
   std::optional<GpuNode> node_;
   std::vector<uint8_t> rx_;
+  bool gro_ = false;  // UDP GRO on the data socket: a receive may hold a run of fragments
+  size_t slot_ = kPlainSlot;
   ev_io data_io_{};
   ev_io control_io_{};
   ev_timer timer_{};
