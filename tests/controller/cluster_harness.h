@@ -38,6 +38,7 @@
 #include "sim/live/http_get.h"
 #include "sim/live/process_group.h"
 #include "sim/live/prom_text.h"
+#include "tests/common/shell_command.h"
 
 namespace aigw::controller::itest {
 
@@ -204,21 +205,9 @@ class Cluster {
   std::vector<sim::PromSample> controller_metrics() const { return scrape(http_port_); }
   std::vector<sim::PromSample> gateway_metrics(uint32_t id) const { return scrape(gateways_.at(id).metrics_port); }
 
-  struct CtlResult {
-    int exit = -1;
-    std::string out;
-  };
+  using CtlResult = test::CommandResult;
   CtlResult aigwctl(const std::string& args) const {
-    CtlResult r;
-    const std::string cmd = aigwctl_bin_ + " -s " + control_socket() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test::run_command(aigwctl_bin_ + " -s " + control_socket() + " " + args);
   }
 
   /// Polls `ready` every 20 ms for up to `timeout_ms`; fails the test if a child died
@@ -432,6 +421,34 @@ inline void print_accounts(const std::map<uint32_t, StreamAccount>& acc) {
 inline double metric(const std::vector<sim::PromSample>& samples, const std::string& name,
                      const std::map<std::string, std::string>& labels = {}) {
   return sim::prom_sum(samples, name, labels);
+}
+
+// After the devices stop: time for the last NACK rounds and the GPU's unit deadline.
+inline constexpr int kDrainMs = 1800;
+
+/// Every unit of every stream verified once at the GPU, nothing lost or corrupt.
+inline void expect_lossless(const std::map<uint32_t, StreamAccount>& acc) {
+  for (const auto& [id, a] : acc) {
+    EXPECT_GT(a.sent, 0u) << "stream " << id;
+    EXPECT_EQ(a.verified, a.sent) << "stream " << id;
+    EXPECT_EQ(a.gpu_lost, 0u) << "stream " << id;
+    EXPECT_EQ(a.corrupt, 0u) << "stream " << id;
+  }
+}
+
+inline uint64_t total_sent(const std::map<uint32_t, StreamAccount>& acc) {
+  uint64_t n = 0;
+  for (const auto& [id, a] : acc) n += a.sent;
+  return n;
+}
+
+/// Stops the devices, lets NACK rounds and deadlines finish, stops the GPU emulator.
+inline std::map<uint32_t, StreamAccount> finish(Cluster& c, Fleet& fleet) {
+  fleet.stop();
+  c.run_for(kDrainMs);
+  auto acc = account(fleet, {c.stop_gpu(1)});
+  print_accounts(acc);
+  return acc;
 }
 
 }  // namespace aigw::controller::itest

@@ -20,6 +20,7 @@
 
 #include "control_peer.h"
 #include "sim/live/http_get.h"
+#include "tests/common/shell_command.h"
 
 namespace aigw::controller {
 namespace {
@@ -81,24 +82,14 @@ std::string http_get(uint16_t port, const std::string& path) {
   return sim::http_get(server, path, 5000, r).empty() ? r.body : "";
 }
 
-struct CtlResult {
-  int exit = -1;
-  std::string out;
-};
+using test::CommandResult;
 
-CtlResult aigwctl(const std::string& socket, const std::string& args) {
+// aigwctl's exit status and stdout (its stderr is discarded: the tests parse stdout).
+CommandResult aigwctl(const std::string& socket, const std::string& args) {
   const char* exe = std::getenv("AIGWCTL");
   EXPECT_NE(exe, nullptr) << "AIGWCTL is not set";
-  CtlResult r;
-  if (exe == nullptr) return r;
-  const std::string cmd = std::string(exe) + " -s " + socket + " " + args + " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  if (exe == nullptr) return {};
+  return test::run_command(std::string(exe) + " -s " + socket + " " + args + " 2>/dev/null");
 }
 
 struct DaemonTest : ::testing::Test {
@@ -218,32 +209,32 @@ TEST_F(DaemonTest, StreamListingIsPagedOverHttpAndAigwctl) {
     EXPECT_NE(http_get(http, bad).find("\"error\""), std::string::npos) << bad;
 
   // aigwctl: one page, or every page through `next` with --all.
-  CtlResult r = aigwctl(cfg.control_socket, "--json streams --limit 2 --after 1");
-  ASSERT_EQ(r.exit, 0) << r.out;
-  page = nlohmann::json::parse(r.out, nullptr, false);
-  ASSERT_EQ(page["streams"].size(), 2u) << r.out;
+  CommandResult r = aigwctl(cfg.control_socket, "--json streams --limit 2 --after 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  page = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 2u) << r.output;
   EXPECT_EQ(page["streams"][0]["id"], 2);
   EXPECT_EQ(page["next"], 3);
   r = aigwctl(cfg.control_socket, "streams --all --limit 2 --json");
-  ASSERT_EQ(r.exit, 0) << r.out;
-  page = nlohmann::json::parse(r.out, nullptr, false);
-  ASSERT_EQ(page["streams"].size(), 7u) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  page = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 7u) << r.output;
   for (uint32_t i = 0; i < 7; ++i) EXPECT_EQ(page["streams"][i]["id"], i + 1);
   EXPECT_TRUE(page["next"].is_null());
   EXPECT_EQ(page["total"], 7);
   r = aigwctl(cfg.control_socket, "streams --all --limit 1 --gateway 2 --json");
-  ASSERT_EQ(r.exit, 0) << r.out;
-  page = nlohmann::json::parse(r.out, nullptr, false);
-  ASSERT_EQ(page["streams"].size(), 2u) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  page = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_EQ(page["streams"].size(), 2u) << r.output;
   EXPECT_EQ(page["streams"][1]["id"], 7);
   r = aigwctl(cfg.control_socket, "streams --limit 4");
-  ASSERT_EQ(r.exit, 0);
-  EXPECT_NE(r.out.find("MIGRATING_TO"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("4 of 7 streams; next page: --after 4"), std::string::npos) << r.out;
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("MIGRATING_TO"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("4 of 7 streams; next page: --after 4"), std::string::npos) << r.output;
   r = aigwctl(cfg.control_socket, "ids streams");
-  EXPECT_EQ(r.out, "1\n2\n3\n4\n5\n6\n7\n");
-  EXPECT_EQ(aigwctl(cfg.control_socket, "streams --limit 0").exit, 64);
-  EXPECT_EQ(aigwctl(cfg.control_socket, "streams --limit 10001").exit, 64);
+  EXPECT_EQ(r.output, "1\n2\n3\n4\n5\n6\n7\n");
+  EXPECT_EQ(aigwctl(cfg.control_socket, "streams --limit 0").exit_code, 64);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "streams --limit 10001").exit_code, 64);
 }
 
 TEST_F(DaemonTest, ForgedAndReplayedPacketsAreRejectedAndCounted) {
@@ -271,63 +262,63 @@ TEST_F(DaemonTest, AigwctlReadsChangesAndPersists) {
   Node gw(NodeRole::gateway, 3);
   gw.send(daemon->udp_port(), MessageType::load_sync, load_sync(3, 1, gw.port(), 9003));
 
-  CtlResult r = aigwctl(cfg.control_socket, "--json status");
-  ASSERT_EQ(r.exit, 0) << r.out;
-  auto status = nlohmann::json::parse(r.out, nullptr, false);
-  ASSERT_TRUE(status.is_object()) << r.out;
+  CommandResult r = aigwctl(cfg.control_socket, "--json status");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto status = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_TRUE(status.is_object()) << r.output;
   EXPECT_EQ(status["admission_algorithm"], "balanced");
 
   r = aigwctl(cfg.control_socket, "--json gateways");
-  ASSERT_EQ(r.exit, 0);
-  auto gws = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_EQ(r.exit_code, 0);
+  auto gws = nlohmann::json::parse(r.output, nullptr, false);
   ASSERT_TRUE(gws.is_array());
   ASSERT_EQ(gws.size(), 1u);
   EXPECT_EQ(gws[0]["id"], 3);
 
   r = aigwctl(cfg.control_socket, "gateways --json");  // the flag after the verb works too
-  EXPECT_EQ(r.exit, 0);
-  EXPECT_TRUE(nlohmann::json::parse(r.out, nullptr, false).is_array()) << r.out;
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(nlohmann::json::parse(r.output, nullptr, false).is_array()) << r.output;
 
   r = aigwctl(cfg.control_socket, "gateways");
-  EXPECT_EQ(r.exit, 0);
-  EXPECT_NE(r.out.find("FORECAST"), std::string::npos);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("FORECAST"), std::string::npos);
 
   // A dry run changes nothing.
   r = aigwctl(cfg.control_socket, "config set migration.theta 0.3 --dry-run");
-  EXPECT_EQ(r.exit, 0);
+  EXPECT_EQ(r.exit_code, 0);
   r = aigwctl(cfg.control_socket, "--json config get migration.theta");
-  EXPECT_EQ(nlohmann::json::parse(r.out)["migration.theta"], 0.1);
+  EXPECT_EQ(nlohmann::json::parse(r.output)["migration.theta"], 0.1);
 
   r = aigwctl(cfg.control_socket, "config set migration.theta 0.3");
-  EXPECT_EQ(r.exit, 0);
+  EXPECT_EQ(r.exit_code, 0);
   r = aigwctl(cfg.control_socket, "--json config get migration.theta");
-  EXPECT_EQ(nlohmann::json::parse(r.out)["migration.theta"], 0.3);
+  EXPECT_EQ(nlohmann::json::parse(r.output)["migration.theta"], 0.3);
   ControllerConfig saved;
   std::string error;
   ASSERT_TRUE(load_config(config_path, saved, error)) << error;
   EXPECT_DOUBLE_EQ(saved.trigger.theta, 0.3);
 
   r = aigwctl(cfg.control_socket, "config set admission.algorithm iadga");
-  EXPECT_EQ(r.exit, 0);
+  EXPECT_EQ(r.exit_code, 0);
   r = aigwctl(cfg.control_socket, "--json status");
-  EXPECT_EQ(nlohmann::json::parse(r.out)["admission_algorithm"], "iadga");
+  EXPECT_EQ(nlohmann::json::parse(r.output)["admission_algorithm"], "iadga");
 
-  EXPECT_EQ(aigwctl(cfg.control_socket, "config set migration.theta 7").exit, 78);
-  EXPECT_EQ(aigwctl(cfg.control_socket, "config set no.such.key 1").exit, 64);
-  EXPECT_EQ(aigwctl(cfg.control_socket, "frobnicate").exit, 64);
-  EXPECT_EQ(aigwctl(cfg.control_socket, "drain 99").exit, 65);
-  EXPECT_EQ(aigwctl(cfg.control_socket, "migrate 5 3").exit, 65);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "config set migration.theta 7").exit_code, 78);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "config set no.such.key 1").exit_code, 64);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "frobnicate").exit_code, 64);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "drain 99").exit_code, 65);
+  EXPECT_EQ(aigwctl(cfg.control_socket, "migrate 5 3").exit_code, 65);
 
   r = aigwctl(cfg.control_socket, "drain 3 --dry-run");
-  EXPECT_EQ(r.exit, 0);
+  EXPECT_EQ(r.exit_code, 0);
   r = aigwctl(cfg.control_socket, "drain 3");
-  EXPECT_EQ(r.exit, 0);
+  EXPECT_EQ(r.exit_code, 0);
   ASSERT_TRUE(load_config(config_path, saved, error)) << error;
   EXPECT_EQ(saved.drained_gateways, (std::vector<uint32_t>{3}));
   r = aigwctl(cfg.control_socket, "--json gateways");
-  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["draining"], true);
+  EXPECT_EQ(nlohmann::json::parse(r.output)[0]["draining"], true);
 
-  EXPECT_EQ(aigwctl(dir + "/absent.sock", "status").exit, 69);
+  EXPECT_EQ(aigwctl(dir + "/absent.sock", "status").exit_code, 69);
 }
 
 /// What the bash completion offers for `words` (the last one being completed).
@@ -341,12 +332,7 @@ std::string complete(const std::string& words) {
   const std::string cmd = "PATH='" + dir + "':\"$PATH\" bash -c 'source \"" + script +
                           "\"; COMP_WORDS=(" + words + "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _aigwctl; "
                           "echo \"${COMPREPLY[*]}\"'";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[1024];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
+  std::string out = test::run_command(cmd).output;
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
@@ -355,7 +341,7 @@ TEST_F(DaemonTest, BashCompletionOffersVerbsKeysAndLiveIds) {
   Node gw(NodeRole::gateway, 3);
   gw.send(daemon->udp_port(), MessageType::load_sync, load_sync(3, 1, gw.port(), 9003));
   // Make sure the load sync has been handled before asking for ids.
-  for (int i = 0; i < 40 && aigwctl(cfg.control_socket, "--json gateways").out.find("\"id\"") == std::string::npos; ++i)
+  for (int i = 0; i < 40 && aigwctl(cfg.control_socket, "--json gateways").output.find("\"id\"") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   EXPECT_EQ(complete("aigwctl mi"), "migrations migrate");
   EXPECT_EQ(complete("aigwctl config s"), "set");

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "tests/common/shell_command.h"
+
 namespace {
 
 std::string env(const char* name) {
@@ -16,13 +18,9 @@ std::string env(const char* name) {
 
 // Runs a shell command, returning its exit status and (merged) output.
 int run(const std::string& cmd, std::string& output) {
-  output.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p) != nullptr) output += buf;
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const aigw::test::CommandResult r = aigw::test::run_command(cmd);
+  output = r.output;
+  return r.exit_code;
 }
 
 class Package : public ::testing::Test {

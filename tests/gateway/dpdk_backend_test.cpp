@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -276,15 +278,27 @@ TEST_F(DpdkBackendTest, PcapReplayIsParsedCountedAndNacked) {
 
 /// Sends one ICMP echo request from inside `netns` (an unprivileged ICMP datagram
 /// socket, which needs no ping binary) and waits for the reply.
-bool echo_from_namespace(const std::string& netns, uint32_t ip) {
-  bool ok = false;
+::testing::AssertionResult echo_from_namespace(const std::string& netns, uint32_t ip) {
+  ::testing::AssertionResult result = ::testing::AssertionFailure() << "no ICMP echo reply";
   std::thread([&] {
     int ns = open(("/var/run/netns/" + netns).c_str(), O_RDONLY);
-    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) return;
+    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+      result = ::testing::AssertionFailure() << "cannot enter network namespace " << netns << ": " << strerror(errno);
+      if (ns >= 0) close(ns);
+      return;
+    }
     close(ns);
-    test::run_quiet("sysctl -w net.ipv4.ping_group_range='0 2147483647'");  // inside the namespace only
+    // Inside the namespace only: lets this unprivileged-style ICMP socket open.
+    const auto sysctl = test::setup_step("sysctl -w net.ipv4.ping_group_range='0 2147483647'");
+    if (!sysctl) {
+      result = sysctl;
+      return;
+    }
     int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
-    if (fd < 0) return;
+    if (fd < 0) {
+      result = ::testing::AssertionFailure() << "ICMP datagram socket: " << strerror(errno);
+      return;
+    }
     timeval tv{2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     uint8_t req[16] = {8, 0, 0, 0, 0, 0, 0, 1, 'a', 'i', 'g', 'w'};
@@ -292,16 +306,16 @@ bool echo_from_namespace(const std::string& netns, uint32_t ip) {
     if (sendto(fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof req) {
       uint8_t rep[64];
       ssize_t n = recv(fd, rep, sizeof rep, 0);
-      ok = n >= 8 && rep[0] == 0;
+      if (n >= 8 && rep[0] == 0) result = ::testing::AssertionSuccess();
     }
     close(fd);
   }).join();
-  return ok;
+  return result;
 }
 
 TEST_F(DpdkBackendTest, AfPacketOnVethInANetworkNamespace) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for veth and network namespaces";
-  ASSERT_TRUE(suite->veth.up) << "could not create the veth pair / namespace";
+  ASSERT_TRUE(suite->veth.up) << suite->veth.error;
   // A socket that lives in the test namespace: created on a thread that entered it.
   int fd = -1;
   std::thread([&] {

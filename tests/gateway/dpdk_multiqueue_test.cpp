@@ -218,7 +218,7 @@ struct GpuSide : ReceiverEvents {
 
 TEST_F(DpdkMultiQueueTest, RssQueuesShareTheStreamsOfOnePort) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for veth and network namespaces";
-  ASSERT_TRUE(suite->veth.up) << "could not create the veth pair / namespace";
+  ASSERT_TRUE(suite->veth.up) << suite->veth.error;
   // Sockets in the namespace, one source port per stream, so the fanout hash spreads them.
   std::vector<int> fds(kRssStreams, -1);
   std::thread([&] {

@@ -16,12 +16,10 @@
 #include <vector>
 
 #include "protocol/unit_sender.h"
+#include "tests/common/veth_namespace.h"
 #include "tests/gateway/test_units.h"
 
 namespace aigw::test {
-
-/// Runs a shell command quietly; true when it succeeded.
-inline bool run_quiet(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
 
 /// Writes Ethernet frames to a pcap file (a net_pcap rx_pcap).
 class PcapWriter {
@@ -77,35 +75,6 @@ inline std::vector<std::vector<uint8_t>> unit_fragments(uint32_t stream, uint32_
   return cap.packets;
 }
 
-/// A veth pair: `gw` stays in this namespace (for net_af_packet), `dev` lives in the
-/// network namespace `netns` with address `dev_cidr`. Root only; names carry the pid.
-struct VethInNamespace {
-  std::string netns, gw, dev;
-  bool up = false;
-
-  /// `prefix` (≤ 5 characters) keeps the test programs' names apart.
-  bool create(const std::string& prefix, const std::string& dev_cidr) {
-    const std::string tag = std::to_string(getpid() % 100000);
-    netns = prefix + "n" + tag;
-    gw = prefix + "g" + tag;
-    dev = prefix + "d" + tag;
-    run_quiet("ip netns del " + netns);
-    up = run_quiet("ip netns add " + netns) && run_quiet("ip link add " + gw + " type veth peer name " + dev) &&
-         run_quiet("ip link set " + dev + " netns " + netns) &&
-         run_quiet("ip -n " + netns + " addr add " + dev_cidr + " dev " + dev) &&
-         run_quiet("ip -n " + netns + " link set " + dev + " up") && run_quiet("ip -n " + netns + " link set lo up") &&
-         run_quiet("ip link set " + gw + " up");
-    // The kernel must put real UDP checksums on the wire (veth offloads leave them partial).
-    if (up) run_quiet("ip netns exec " + netns + " ethtool -K " + dev + " tx off");
-    return up;
-  }
-  void remove() {
-    if (netns.empty()) return;
-    run_quiet("ip link del " + gw);
-    run_quiet("ip netns del " + netns);
-  }
-};
-
 /// Polls `cond` every 5 ms for at most `limit`; its last value.
 template <typename F>
 bool wait_for(F&& cond, std::chrono::milliseconds limit) {
@@ -138,7 +107,13 @@ class DpdkSuiteTest : public ::testing::Test {
     delete suite;
     suite = nullptr;
   }
-  void SetUp() override { ASSERT_TRUE(suite->node && suite->node->ok) << "EAL or port start failed"; }
+  void SetUp() override {
+    // As root every case counts on the veth pair; without it they would pass on less.
+    if (geteuid() == 0) {
+      ASSERT_TRUE(suite->veth.up) << suite->veth.error;
+    }
+    ASSERT_TRUE(suite->node && suite->node->ok) << "EAL or port start failed";
+  }
 };
 
 }  // namespace aigw::test
