@@ -1,6 +1,7 @@
 #include "controller/config.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <toml++/toml.h>
 
+#include "controller/socket_address.h"
 #include "protocol/envelope.h"
 #include "protocol/log.h"
 
@@ -56,7 +58,7 @@ template <typename T>
 bool from_toml(const toml::node& n, T& v) {
   if constexpr (std::is_same_v<T, double>) {
     auto x = n.value<double>();
-    if (!x) return false;
+    if (!x || !std::isfinite(*x)) return false;  // NaN passes no range check; inf passes some
     v = *x;
   } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
     auto x = n.value<T>();
@@ -138,6 +140,14 @@ Check<double> open_unit() {
 Check<uint32_t> at_least(uint32_t lo) {
   return [lo](const uint32_t& v) { return v >= lo; };
 }
+/// "host:port" that a socket can bind (empty allowed when `optional`).
+Check<std::string> listen_address(bool optional) {
+  return [optional](const std::string& v) {
+    sockaddr_storage sa;
+    socklen_t len;
+    return (optional && v.empty()) || parse_host_port(v, sa, len);
+  };
+}
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = [] {
@@ -145,11 +155,12 @@ const std::vector<Field>& fields() {
     std::vector<Field> f;
     f.push_back(field<uint32_t>("controller_id", false, [](C& c) -> uint32_t& { return c.controller_id; },
                                 [](const uint32_t& v) { return v >= 1 && v <= 0xFFFFFF; }, "1 .. 16777215"));
-    f.push_back(field<std::string>("listen", false, [](C& c) -> std::string& { return c.listen; }, any<std::string>(), ""));
+    f.push_back(field<std::string>("listen", false, [](C& c) -> std::string& { return c.listen; },
+                                   listen_address(false), "host:port (port 0..65535)"));
     f.push_back(field<std::string>("control_socket", false, [](C& c) -> std::string& { return c.control_socket; },
                                    any<std::string>(), ""));
     f.push_back(field<std::string>("http_listen", false, [](C& c) -> std::string& { return c.http_listen; },
-                                   any<std::string>(), ""));
+                                   listen_address(true), "host:port (port 0..65535), or empty for none"));
     f.push_back(field<uint32_t>("controller_key_id", false, [](C& c) -> uint32_t& { return c.controller_key_id; },
                                 any<uint32_t>(), ""));
     f.push_back(field<std::string>("log_level", true, [](C& c) -> std::string& { return c.log_level; },
@@ -243,6 +254,11 @@ bool parse_keys(const toml::table& root, ControllerConfig& cfg, std::string& err
       return false;
     }
     k.id = static_cast<uint32_t>(*id);
+    for (const KeyConfig& earlier : cfg.keys)
+      if (earlier.id == k.id) {
+        error = "keys: id " + std::to_string(k.id) + " appears twice";
+        return false;
+      }
     k.hex = *hex;
     if (const toml::array* roles = (*t)["roles"].as_array()) {
       for (const toml::node& r : *roles) {
@@ -255,6 +271,25 @@ bool parse_keys(const toml::table& root, ControllerConfig& cfg, std::string& err
       }
     }
     cfg.keys.push_back(std::move(k));
+  }
+  return true;
+}
+
+/// The first key of the file that no setting reads: a typo must not be ignored.
+bool check_unknown_keys(const toml::table& root, std::string& error) {
+  for (const auto& [k, v] : root) {
+    const std::string key(k.str());
+    if (key == "keys" || key == "drained_gateways" || find_field(key)) continue;
+    const toml::table* section = v.as_table();
+    if (section == nullptr) {
+      error = "unknown key " + key;
+      return false;
+    }
+    for (const auto& [k2, v2] : *section)
+      if (!find_field(key + "." + std::string(k2.str()))) {
+        error = "unknown key " + key + "." + std::string(k2.str());
+        return false;
+      }
   }
   return true;
 }
@@ -299,6 +334,7 @@ bool parse_config(const std::string& text, ControllerConfig& cfg, std::string& e
     error = os.str();
     return false;
   }
+  if (!check_unknown_keys(root, error)) return false;
   for (const auto& f : fields()) {
     toml::node_view n = root.at_path(f.key);
     if (!n) continue;

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -13,6 +14,10 @@ namespace aigw {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
+// Upper bounds that keep every converted value far from overflow; no real setting is near.
+constexpr double kMaxMs = 86'400'000;    // a day
+constexpr double kMaxMiB = 1 << 20;      // 1 TiB
+constexpr double kMaxCapacityBps = 1e13; // 10 Tbit/s
 
 /// Reads typed keys from one table and remembers which keys exist, so unknown keys
 /// (typos) are reported instead of silently ignored.
@@ -36,7 +41,8 @@ class Table {
       out = *v;
     } else if constexpr (std::is_floating_point_v<T>) {
       auto v = n->value<double>();
-      if (!v) return fail(key, "a number");
+      // NaN and infinity would pass every range check below and then be cast to integers.
+      if (!v || !std::isfinite(*v)) return fail(key, "a finite number");
       out = static_cast<T>(*v);
     } else {
       auto v = n->value<int64_t>();
@@ -49,7 +55,7 @@ class Table {
   void ms(const char* key, int64_t& out_ns) {
     double v = static_cast<double>(out_ns) / kMs;
     get(key, v);
-    if (v < 0) return fail(key, "a non-negative duration in ms");
+    if (v < 0 || v > kMaxMs) return fail(key, "a duration in 0..86400000 ms (a day)");
     out_ns = static_cast<int64_t>(v * kMs);
   }
   /// Mebibytes into bytes.
@@ -57,7 +63,7 @@ class Table {
   void mb(const char* key, T& out_bytes) {
     double v = static_cast<double>(out_bytes) / (1 << 20);
     get(key, v);
-    if (v < 0) return fail(key, "a non-negative size in MiB");
+    if (v < 0 || v > kMaxMiB) return fail(key, "a size in 0..1048576 MiB (1 TiB)");
     out_bytes = static_cast<T>(v * (1 << 20));
   }
   void endpoint(const char* key, Endpoint& out) {
@@ -346,6 +352,7 @@ bool validate_config(const GatewayConfig& c, std::string& error) {
     return bad("egress.probe_ms must be in 0..store_ttl_ms");
   if (c.receiver.nack_max_bytes < 64 || c.receiver.nack_max_bytes > 1400)
     return bad("receiver.nack_max_bytes must be in 64..1400");
+  if (c.receiver.unit_deadline_ns <= 0) return bad("receiver.unit_deadline_ms must be > 0 (0 would lose every unit)");
   if (c.receiver.max_units_in_flight == 0) return bad("receiver.max_units_in_flight must be >= 1");
   if (c.socket_batch == 0 || c.socket_batch > 1024) return bad("socket.batch must be in 1..1024");
   if (c.socket_batches_per_turn == 0) return bad("socket.batches_per_turn must be >= 1");
@@ -359,7 +366,8 @@ bool validate_config(const GatewayConfig& c, std::string& error) {
       return bad("route[" + std::to_string(i) + "].port must name a [[port]] (0-based index)");
   for (size_t i = 0; i < c.ports.size(); ++i) {
     const auto& p = c.ports[i];
-    if (p.capacity_bps <= 0) return bad("port[" + std::to_string(i) + "].capacity_gbps must be > 0");
+    if (p.capacity_bps <= 0 || p.capacity_bps > kMaxCapacityBps)
+      return bad("port[" + std::to_string(i) + "].capacity_gbps must be in (0, 10000]");
     if (p.rx_queues == 0 || p.rx_queues > 64) return bad("port[" + std::to_string(i) + "].rx_queues must be in 1..64");
     if (p.memory_budget_bytes < c.receiver.max_unit_bytes / 16)
       return bad("port[" + std::to_string(i) + "].memory_budget_mb is too small for receiver.max_unit_bytes");

@@ -84,11 +84,11 @@ std::string parse_doc(const toml::table& doc, GpuEmuConfig& c) {
   if (const toml::table* t = root.table("receiver")) {
     TomlFields f(*t, "receiver");
     ReceiverConfig& r = n.receiver;
-    auto ms_field = [&](const char* key, int64_t& out) {
+    auto ms_field = [&](const char* key, int64_t& out, double min_ms = 0) {
       double ms = static_cast<double>(out) / 1e6;
-      if (f.number(key, ms, 0, 3'600'000)) out = ms_ns(ms);
+      if (f.number(key, ms, min_ms, 3'600'000)) out = ms_ns(ms);
     };
-    ms_field("unit_deadline_ms", r.unit_deadline_ns);
+    ms_field("unit_deadline_ms", r.unit_deadline_ns, 1);  // 0 would lose every unit on arrival
     ms_field("reorder_tolerance_ms", r.reorder_tolerance_ns);
     ms_field("renack_interval_ms", r.renack_interval_ns);
     ms_field("idle_nack_ms", r.idle_nack_ns);
