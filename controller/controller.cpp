@@ -1,5 +1,7 @@
 #include "controller/controller.h"
 
+#include <algorithm>
+
 #include "protocol/log.h"
 
 namespace aigw::controller {
@@ -50,7 +52,9 @@ Controller::Controller(const ControllerConfig& cfg, Transport& transport, int64_
       opener_(keys_),
       load_model_(cfg.load),
       trigger_(cfg.trigger),
-      gateway_liveness_(cfg.dead_after_periods),
+      // Gateways are probed when their report is late; GPU servers report every 100 ms-1 s
+      // on their own and are judged by silence.
+      gateway_liveness_(cfg.dead_after_periods, ProbePolicy{3}),
       gpu_liveness_(cfg.dead_after_periods),
       executor_(*this, counter_start) {
   std::string error;
@@ -78,8 +82,36 @@ Controller::Controller(const ControllerConfig& cfg, Transport& transport, int64_
 
 Controller::~Controller() = default;
 
+void Controller::advance_clock(int64_t now_ns) {
+  const int64_t period_ns = int64_t(cfg_.sync_period_ms) * 1000000;
+  if (last_event_ns_ != 0 && now_ns - last_event_ns_ > 2 * period_ns) {
+    // The daemon ticks at least once a round, so this silence was ours, not theirs.
+    const int64_t gap = now_ns - last_event_ns_ - period_ns;
+    gateway_liveness_.excuse(gap);
+    gpu_liveness_.excuse(gap);
+    ++metrics_.stalls;
+    log::warn("controller_stalled", "gap_ms={}", gap / 1000000);
+  }
+  last_event_ns_ = now_ns_ = now_ns;
+}
+
+void Controller::check_liveness() {
+  for (uint32_t id : gateway_liveness_.probes_due(now_ns_)) {
+    auto g = gateways_.find(id);
+    if (g == gateways_.end() || !g->second.alive) continue;
+    ctl::Heartbeat probe;
+    probe.set_sender_id(sealer_.sender_id());
+    probe.set_role(ctl::ROLE_CONTROLLER);
+    probe.set_seq(++metrics_.gateway_probes);
+    send(g->second.control, MessageType::heartbeat, probe);
+  }
+  for (uint32_t id : gateway_liveness_.expire(now_ns_)) gateway_gone(id, "gateway_dead");
+  for (uint32_t id : gpu_liveness_.expire(now_ns_)) gpu_gone(id);
+}
+
 void Controller::tick(int64_t now_ns) {
-  now_ns_ = now_ns;
+  advance_clock(now_ns);
+  check_liveness();
   if (window_end_ns_ != 0 && now_ns >= window_end_ns_ && now_ns >= warmup_end_ns_) decide_window();
   executor_.tick(now_ns);
   if (now_ns >= next_round_ns_) {
@@ -89,7 +121,8 @@ void Controller::tick(int64_t now_ns) {
 }
 
 int64_t Controller::next_deadline() const {
-  int64_t next = std::min(next_round_ns_, executor_.next_deadline());
+  int64_t next = std::min({next_round_ns_, executor_.next_deadline(), gateway_liveness_.next_deadline(),
+                           gpu_liveness_.next_deadline()});
   if (window_end_ns_ != 0) next = std::min(next, std::max(window_end_ns_, warmup_end_ns_));
   return next;
 }

@@ -98,7 +98,7 @@ class Controller final : private MigrationIo {
   void on_stream_sync(const ctl::StreamSync& m, const Endpoint& from);
   void on_admission_request(ctl::AdmissionRequest& m, const Endpoint& from);
   void on_stream_close(const ctl::StreamClose& m);
-  void on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from);
+  void on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from, NodeRole role);
   void on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from);
   void on_gpu_load_sync(const ctl::GpuLoadSync& m);
   bool on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_t node);
@@ -121,6 +121,11 @@ class Controller final : private MigrationIo {
 
   // controller_round.cpp
   void control_round();
+  /// Sets the clock; a gap longer than two rounds means this process did not run, and
+  /// the nodes are excused for the silence it did not hear.
+  void advance_clock(int64_t now_ns);
+  /// Probes late gateways and declares dead the nodes that stayed silent or unanswering.
+  void check_liveness();
   void gateway_gone(uint32_t id, const char* reason);
   /// Ends the migrations towards the dead gateway `id`: a device that may already send
   /// to it goes back to its source, or (source gone too) joins `orphans` (stream ->
@@ -194,6 +199,7 @@ class Controller final : private MigrationIo {
   int64_t warmup_end_ns_ = 0;
   int64_t window_end_ns_ = 0;      // 0: no window open
   int64_t next_round_ns_ = 0;
+  int64_t last_event_ns_ = 0;      // the latest datagram or tick: a long gap means we stalled
   LoadSnapshot last_snapshot_;
   bool planning_ = false;
   std::vector<uint8_t> scratch_;

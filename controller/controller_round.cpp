@@ -8,8 +8,6 @@
 namespace aigw::controller {
 
 void Controller::control_round() {
-  for (uint32_t id : gateway_liveness_.expire(now_ns_)) gateway_gone(id, "gateway_dead");
-  for (uint32_t id : gpu_liveness_.expire(now_ns_)) gpu_gone(id);
   rebalance_gpus();
 
   // Assignments not yet confirmed by the gateway's StreamSync are re-sent once a period.

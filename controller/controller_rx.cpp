@@ -41,7 +41,7 @@ bool Controller::authenticate(const uint8_t* data, size_t len, EnvelopeView& env
 }
 
 void Controller::on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns) {
-  now_ns_ = now_ns;
+  advance_clock(now_ns);
   EnvelopeView env;
   NodeRole role{};
   if (!authenticate(data, len, env, role)) return;
@@ -99,7 +99,7 @@ void Controller::on_datagram(const uint8_t* data, size_t len, const Endpoint& fr
         reject("sender_mismatch");
         return;
       }
-      on_heartbeat(m, from);
+      on_heartbeat(m, from, role);
       break;
     }
     case MessageType::gpu_register: {
@@ -281,13 +281,20 @@ void Controller::remove_home(const StreamState& s) {
   by_gateway_.remove(s.gateway_id, s.stream_id);
 }
 
-void Controller::on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from) {
+void Controller::on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from, NodeRole role) {
+  if (role == NodeRole::gateway) {
+    // A gateway's answer to a probe: alive. Never answered (it would answer back).
+    auto g = gateways_.find(node_of(m.sender_id()));
+    if (g != gateways_.end() && g->second.alive) gateway_liveness_.heard(g->first, now_ns_, g->second.period_ms);
+    return;
+  }
   ctl::Heartbeat r;
   r.set_sender_id(sealer_.sender_id());
   r.set_role(ctl::ROLE_CONTROLLER);
   r.set_seq(m.seq());
   send(from, MessageType::heartbeat, r);
-  if (m.role() == ctl::ROLE_GPU) gpu_liveness_.heard(node_of(m.sender_id()), now_ns_, cfg_.sync_period_ms);
+  // The role the key and sender id carry, not the one the body claims.
+  if (role == NodeRole::gpu) gpu_liveness_.heard(node_of(m.sender_id()), now_ns_, cfg_.sync_period_ms);
 }
 
 void Controller::on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from) {

@@ -170,6 +170,11 @@ std::string Controller::prometheus(int64_t now_ns) const {
                double(metrics_.resteers));
   write_sample(out, "aigw_controller_gateway_failures_total", "counter", "Gateways declared dead or gone.",
                double(metrics_.gateway_deaths));
+  write_sample(out, "aigw_controller_gateway_probes_total", "counter",
+               "Heartbeats sent to gateways whose load report was late.", double(metrics_.gateway_probes));
+  write_sample(out, "aigw_controller_stalls_total", "counter",
+               "Times the controller had not run for over two rounds (its silence excused every node).",
+               double(metrics_.stalls));
   write_sample(out, "aigw_controller_failover_units_lost_total", "counter",
                "Units sent to a gateway that died before reporting them finished (lost with it).",
                double(metrics_.failover_units_lost));

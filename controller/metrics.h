@@ -31,6 +31,8 @@ struct ControllerMetrics {
   uint64_t tx_errors = 0;
   uint64_t resteers = 0;
   uint64_t gateway_deaths = 0;
+  uint64_t gateway_probes = 0;       // heartbeats sent to gateways whose report was late
+  uint64_t stalls = 0;               // times the controller found it had not run for > 2 rounds
   uint64_t failover_units_lost = 0;  // units a dead gateway held unfinished (see finished())
   uint64_t admission_windows = 0;
   uint64_t admission_decision_ns_sum = 0;

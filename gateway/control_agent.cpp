@@ -20,6 +20,7 @@ constexpr unsigned kMaxReadsPerEvent = 64;  // bound work per loop turn
 constexpr size_t kStreamSyncPartBytes = 1300;
 /// Envelope sender ids carry the role in the top byte (docs/controller.md §1.2).
 constexpr uint32_t kRoleGateway = 1;
+constexpr uint32_t kRoleController = 4;
 
 Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
   Endpoint e;
@@ -127,7 +128,21 @@ void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from) {
       last_controller_ns_ = log::steady_now_ns();
       break;
     }
-    case MessageType::heartbeat:
+    case MessageType::heartbeat: {
+      // The controller probes a gateway whose load report is late: answering at once
+      // lets it tell a late report from a dead gateway within a few probes. Answers go
+      // to the configured controller only, never to the datagram's source.
+      ctl::Heartbeat m;
+      if ((ok = m.ParseFromArray(v.body, len)) && (v.sender_id >> 24) == kRoleController) {
+        ctl::Heartbeat answer;
+        answer.set_sender_id(sealer_.sender_id());
+        answer.set_role(ctl::ROLE_GATEWAY);
+        answer.set_seq(m.seq());
+        send(MessageType::heartbeat, answer.SerializeAsString(), config_.controller);
+      }
+      last_controller_ns_ = log::steady_now_ns();
+      break;
+    }
     case MessageType::gateway_register:
       last_controller_ns_ = log::steady_now_ns();
       break;

@@ -139,6 +139,8 @@ class Cluster {
   }
   /// Sends `sig` to the controller and waits until it has exited.
   void stop_controller(int sig) { ASSERT_TRUE(end_child(controller_pid_, sig)); }
+  /// SIGSTOP / SIGCONT: a controller that is alive but unreachable for a while.
+  void signal_controller(int sig) { EXPECT_TRUE(pg_.signal(controller_pid_, sig)); }
 
   const GatewayProc& start_gateway(uint32_t id, const GatewayOptions& o = {}) {
     GatewayProc g;
@@ -177,6 +179,8 @@ class Cluster {
     gpu_pid_[id] = spawn(fmt::format("gpu-{}", id), {gpu_bin_, "--config", path});
     EXPECT_GT(gpu_pid_[id], 0);
   }
+  /// SIGKILL: the GPU server dies without a word (and without its statistics file).
+  void kill_gpu(uint32_t id) { EXPECT_TRUE(end_child(gpu_pid_.at(id), SIGKILL)); }
   /// Stops the GPU emulator (it writes its final statistics on SIGTERM) and reads them.
   Json stop_gpu(uint32_t id) {
     EXPECT_TRUE(end_child(gpu_pid_.at(id), SIGTERM));
