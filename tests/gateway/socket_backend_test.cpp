@@ -48,10 +48,15 @@ std::string http_get(const Endpoint& ep, const std::string& path) {
   return out;
 }
 
-TEST(SocketBackend, UnitsArriveWholeThroughLossReorderAndDuplication) {
+// Run with egress UDP GSO on (the default) and off (the fallback a kernel without
+// UDP_SEGMENT gets): the GPU server must see the same whole units either way.
+class SocketBackendEgress : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SocketBackendEgress, UnitsArriveWholeThroughLossReorderAndDuplication) {
   Controller controller;
   GpuSink gpu(0.01, 99);
   GatewayConfig cfg = test::loopback_config(3, controller.sock.ep);
+  cfg.socket_gso = GetParam();
   NodeThread gw(cfg);
   ASSERT_TRUE(gw.ok);
   DataPlane& dp = gw.node->data_plane();
@@ -172,7 +177,12 @@ TEST(SocketBackend, UnitsArriveWholeThroughLossReorderAndDuplication) {
                          std::to_string(dp.data_endpoint(0).port) + "\",reason=\"wrong_source\"} 1"),
             std::string::npos);
   EXPECT_NE(http_get(gw.node->metrics_endpoint(), "/other").find("404"), std::string::npos);
+  const bool gso_used = metrics.find("aigw_gateway_socket_gso_sends_total 0\n") == std::string::npos;
+  EXPECT_EQ(gso_used, GetParam()) << "egress GSO is used exactly when configured";
 }
+
+INSTANTIATE_TEST_SUITE_P(GsoOnAndOff, SocketBackendEgress, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "gso" : "sendmmsg"; });
 
 TEST(SocketBackend, KeepsForwardingWithoutAControllerAndRestartsFromConfig) {
   Endpoint nobody;
