@@ -14,6 +14,9 @@ namespace aigw::controller {
 
 namespace {
 
+constexpr unsigned kMaxConnections = 256;
+constexpr unsigned kMaxConnectionsPerAddress = kMaxConnections / 16;
+
 MHD_Result respond(MHD_Connection* conn, unsigned status, const std::string& type, const std::string& body) {
   MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   MHD_add_response_header(r, "Content-Type", type.c_str());
@@ -88,8 +91,11 @@ std::unique_ptr<HttpApi> HttpApi::create(const std::string& listen, const std::v
   for (const auto& p : paths) api->docs_[p] = std::make_shared<Entry>();
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
   if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  // One address may hold a sixteenth of the connections: clients that dribble their
+  // requests (or never finish them) from one host cannot lock every scraper out.
   api->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, api.get(), MHD_OPTION_SOCK_ADDR,
-                                  reinterpret_cast<sockaddr*>(&sa), MHD_OPTION_CONNECTION_LIMIT, 64U,
+                                  reinterpret_cast<sockaddr*>(&sa), MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, kMaxConnectionsPerAddress,
                                   MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
   if (api->daemon_ == nullptr) {
     error = "cannot listen for HTTP on " + listen;

@@ -35,8 +35,11 @@ MetricsServer::~MetricsServer() { stop(); }
 
 bool MetricsServer::start(const Endpoint& bind, std::string& error) {
   sockaddr_in sa = bind.to_sockaddr();
+  // Bounded connections, a sixteenth per address: clients that dribble their requests
+  // from one host cannot use up the process's descriptors or lock a scraper out.
   daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, bind.port, nullptr, nullptr,
                              &answer, &render_, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&sa),
+                             MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16u,
                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
   if (daemon_ == nullptr) {
     error = "cannot serve metrics on " + to_string(bind);

@@ -103,6 +103,7 @@ class Cluster {
 
   const std::string& dir() const { return dir_; }
   uint16_t controller_port() const { return controller_port_; }
+  uint16_t http_port() const { return http_port_; }
   const ControlKey& key() const { return key_; }
   std::string control_socket() const { return dir_ + "/controller.sock"; }
 
