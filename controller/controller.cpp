@@ -67,6 +67,14 @@ Controller::Controller(const ControllerConfig& cfg, Transport& transport, int64_
     }
     key_roles_[k.id] = k.roles.empty() ? uint8_t(0xFF) : roles;
   }
+  // A key may move only the replay windows of senders of its own roles. Ids that name
+  // no role are let through here and refused by authenticate() (sender_mismatch).
+  opener_.set_sender_check([this](uint32_t key_id, uint32_t sender_id) {
+    NodeRole role;
+    if (!role_of(sender_id, role)) return true;
+    auto it = key_roles_.find(key_id);
+    return it != key_roles_.end() && (it->second & (1u << uint32_t(role))) != 0;
+  });
   algorithm_ = algorithm_of(cfg_);
   executor_.set_timing({cfg_.migration_retry_ms * 1000000, cfg_.migration_retries});
   now_ns_ = started_ns_ = now_ns;

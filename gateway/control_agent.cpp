@@ -21,6 +21,7 @@ constexpr size_t kStreamSyncPartBytes = 1300;
 /// Envelope sender ids carry the role in the top byte (docs/controller.md §1.2).
 constexpr uint32_t kRoleGateway = 1;
 constexpr uint32_t kRoleController = 4;
+static_assert(static_cast<size_t>(kLastEnvelopeError) < 16, "rx_rejected_ holds one counter per EnvelopeError");
 
 Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
   Endpoint e;
@@ -502,7 +503,7 @@ void ControlAgent::render_metrics(std::string& out) const {
                      rx_by_type_[t].load(std::memory_order_relaxed)));
   line("# HELP aigw_gateway_control_rejected_total Control datagrams rejected, by reason");
   line("# TYPE aigw_gateway_control_rejected_total counter");
-  for (uint8_t e = 1; e <= static_cast<uint8_t>(EnvelopeError::too_large); ++e)
+  for (uint8_t e = 1; e <= static_cast<uint8_t>(kLastEnvelopeError); ++e)
     line(fmt::format("aigw_gateway_control_rejected_total{{reason=\"{}\"}} {}", to_string(static_cast<EnvelopeError>(e)),
                      rx_rejected_[e].load(std::memory_order_relaxed)));
   line(fmt::format("aigw_gateway_control_rejected_total{{reason=\"invalid_body\"}} {}",

@@ -47,6 +47,7 @@ const char* to_string(EnvelopeError e) {
     case EnvelopeError::bad_mac: return "bad_mac";
     case EnvelopeError::replayed: return "replayed";
     case EnvelopeError::too_large: return "too_large";
+    case EnvelopeError::key_role: return "key_role";
   }
   return "unknown";
 }
@@ -115,6 +116,7 @@ EnvelopeError EnvelopeOpener::open(const uint8_t* p, size_t len, EnvelopeView& o
   if (key == nullptr) return EnvelopeError::unknown_key;
   const size_t signed_len = kEnvelopeHeaderSize + v.body_len;
   if (crypto_auth_verify(p + signed_len, p, signed_len, key->data()) != 0) return EnvelopeError::bad_mac;
+  if (sender_check_ && !sender_check_(v.key_id, v.sender_id)) return EnvelopeError::key_role;
   auto it = windows_.find(v.sender_id);
   if (it == windows_.end()) {
     if (windows_.size() >= max_senders_) windows_.erase(windows_.begin());

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -62,7 +63,9 @@ enum class EnvelopeError : uint8_t {
   bad_mac,
   replayed,
   too_large,
+  key_role,  ///< authentic, but the key may not speak as that sender (its role)
 };
+inline constexpr EnvelopeError kLastEnvelopeError = EnvelopeError::key_role;
 
 const char* to_string(EnvelopeError e);
 
@@ -122,8 +125,16 @@ class EnvelopeOpener {
       : keys_(keys), max_senders_(max_senders) {}
 
   /// On ok, `out` points into `data`. The replay window advances only for messages
-  /// whose MAC verified, so forgeries cannot poison it.
+  /// whose MAC verified and whose key may speak as the sender, so neither forgeries nor
+  /// a key of another role (a device's, claiming a gateway's id with a huge counter)
+  /// can move a sender's window and lock that sender out.
   EnvelopeError open(const uint8_t* data, size_t len, EnvelopeView& out);
+
+  /// Which senders a key may speak as: asked after the MAC verified, before the replay
+  /// window is touched. Unset: every key speaks for every sender.
+  void set_sender_check(std::function<bool(uint32_t key_id, uint32_t sender_id)> check) {
+    sender_check_ = std::move(check);
+  }
 
   /// Forget a sender (e.g. a node that left), so its window does not pin memory.
   void forget(uint32_t sender_id) { windows_.erase(sender_id); }
@@ -132,6 +143,7 @@ class EnvelopeOpener {
   const KeyRing& keys_;
   size_t max_senders_;
   std::map<uint32_t, ReplayWindow> windows_;
+  std::function<bool(uint32_t, uint32_t)> sender_check_;
 };
 
 /// Parses only the header fields (no MAC check): for diagnostics and fuzzing.

@@ -73,6 +73,22 @@ TEST_F(Fixture, ForgedMacRejectedAndDoesNotAdvanceWindow) {
   EXPECT_EQ(o.open(h.data(), h.size(), v), EnvelopeError::ok);
 }
 
+TEST_F(Fixture, AKeyOfAnotherRoleCannotMoveASendersWindow) {
+  ring.add(8, key(0x22));  // a second key, allowed to speak for sender 2 only
+  EnvelopeOpener o(ring);
+  o.set_sender_check([](uint32_t key_id, uint32_t sender_id) { return key_id == 7 || sender_id == 2; });
+  EnvelopeSealer impostor(1, 8, key(0x22), ~uint64_t{0} - 1);  // sender 1's id, a huge counter
+  auto f = sealed(impostor);
+  EnvelopeView v;
+  EXPECT_EQ(o.open(f.data(), f.size(), v), EnvelopeError::key_role);
+  EnvelopeSealer honest(1, 7, key(0x11), 5);
+  auto h = sealed(honest);
+  EXPECT_EQ(o.open(h.data(), h.size(), v), EnvelopeError::ok) << "sender 1's window did not move";
+  EnvelopeSealer own(2, 8, key(0x22), 5);
+  auto g = sealed(own);
+  EXPECT_EQ(o.open(g.data(), g.size(), v), EnvelopeError::ok);
+}
+
 TEST_F(Fixture, TamperedBodyRejected) {
   EnvelopeSealer s(1, 7, key(0x11), 1);
   auto m = sealed(s);
