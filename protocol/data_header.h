@@ -14,6 +14,8 @@ namespace aigw {
 inline constexpr uint16_t kDataMagic = 0x4147;  // "AG"
 inline constexpr uint8_t kDataVersion = 1;
 inline constexpr size_t kDataHeaderSize = 32;
+/// The smallest stride of a unit of several fragments (senders' payloads are >= 64 bytes).
+inline constexpr uint32_t kMinStride = 32;
 
 enum class PacketType : uint8_t { data = 1 };
 
@@ -48,7 +50,8 @@ enum class DecodeError : uint8_t {
   bad_checksum,          ///< header CRC32C mismatch
   zero_count,            ///< fragment count 0 or unit length 0
   index_out_of_range,    ///< fragment index >= fragment count
-  inconsistent_geometry, ///< count does not fit unit length (an empty fragment would exist)
+  inconsistent_geometry, ///< count does not fit unit length (an empty fragment would exist,
+                         ///< or a unit of several fragments has a stride below kMinStride)
   length_mismatch,       ///< payload length differs from what index and unit length imply
   payload_truncated,     ///< fewer payload bytes in the datagram than payload length
 };

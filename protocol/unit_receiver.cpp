@@ -77,6 +77,12 @@ inline BufferLayout buffer_layout(uint32_t unit_length, uint32_t count, bool sum
   return l;
 }
 
+// The most fragments a unit can have: decoding refuses strides below kMinStride, and
+// units longer than max_unit_bytes are refused before any state is kept for them.
+size_t max_fragments(const ReceiverConfig& c) {
+  return std::min<size_t>(65535, (size_t{c.max_unit_bytes} + kMinStride - 1) / kMinStride + 1);
+}
+
 }  // namespace
 
 struct UnitReceiver::Impl {
@@ -149,7 +155,7 @@ struct UnitReceiver::Impl {
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),
         timers(c.max_units_in_flight),
-        missing(new uint16_t[65535]),
+        missing(new uint16_t[max_fragments(c)]),
         nack_bytes(c.nack_max_bytes) {
     free_units.reserve(units.size());
     for (size_t i = units.size(); i > 0; --i) free_units.push_back(static_cast<uint32_t>(i - 1));
@@ -323,8 +329,10 @@ struct UnitReceiver::Impl {
       return kNone;
     }
     const UnitGeometry g{h.unit_length, h.fragment_count};
-    if (!g.valid() || h.fragment_index >= h.fragment_count ||
-        h.payload_length != g.payload_length(h.fragment_index)) {
+    // The stride rule again (decode_data_header has it): a caller that did not decode
+    // must not get a unit with more fragments than the NACK scratch holds.
+    if (!g.valid() || h.fragment_index >= h.fragment_count || h.fragment_count > max_fragments(cfg) ||
+        (h.fragment_count > 1 && g.stride() < kMinStride) || h.payload_length != g.payload_length(h.fragment_index)) {
       verdict = FragmentVerdict::inconsistent;
       return kNone;
     }

@@ -318,13 +318,16 @@ TEST_F(DataPortTest, NacksToAThirdAddressNeverCarryMoreBytesThanTheAttackerSent)
   RawDevice raw(c, kRawDeviceId);
   ASSERT_TRUE(raw.admit(kRawUnitBytes, 50, &victim));
   ASSERT_TRUE(c.wait_until([&] { return gw("port_streams") == kRealStreams + 1; }, 3000));
-  // One 3-byte fragment of each of 300 units of 3,000 fragments (each unit misses 2,999),
-  // then the first 668-byte fragment of each of 300 units of 9 (each misses 8).
+  // One 3-byte fragment of each of 300 units of 3,000 fragments (refused at decode: no
+  // sender cuts that fine), then the first 668-byte fragment of each of 300 units of 9
+  // (each misses 8).
   std::vector<std::vector<uint8_t>> bait;
   for (uint32_t k = 0; k < 300; ++k)
     bait.push_back(fragment(raw.stream(), raw.first_seq() + k, 0, 3000, kRawUnitBytes));
   for (uint32_t k = 300; k < 600; ++k) bait.push_back(fragment(raw.stream(), raw.first_seq() + k, 0, 9, kRawUnitBytes));
+  const double refused = dropped("inconsistent_geometry");
   const uint64_t sent = raw.send(bait);
+  EXPECT_TRUE(reaches([&] { return dropped("inconsistent_geometry"); }, refused + 300));
   c.run_for(2500);  // the unit deadline (1.5 s) and every NACK round
   const auto [bytes, datagrams] = victim.drain();
   std::fprintf(stderr, "reflection: attacker sent %llu bytes, third address received %llu bytes in %llu datagrams (%.3fx)\n",

@@ -304,10 +304,11 @@ TEST(UnitReceiver, IdleUnitNacksItsTail) {
 
 TEST(UnitReceiver, LargeLossSplitsIntoNacksWithinTheBudget) {
   Recorder ev;
-  const ReceiverConfig cfg = small_config();
+  ReceiverConfig cfg = small_config();
+  cfg.max_unit_bytes = 60000 * kMinStride;
   UnitReceiver rx(cfg, ev);
   rx.add_stream(1);
-  const TestUnit u = make_unit(1, 0, 60000 - 4, 1);  // 60000 one-byte fragments
+  const TestUnit u = make_unit(1, 0, 60000 * kMinStride - 4, kMinStride);  // 60000 fragments, the finest cut
   ASSERT_EQ(u.count, 60000);
   std::vector<uint16_t> missing;
   for (uint32_t i = 0; i < u.count; ++i) {
@@ -584,8 +585,8 @@ TEST(UnitReceiver, ALoneSmallFragmentEarnsNoNackItCannotPayFor) {
   cfg.unit_deadline_ns = 3000 * kMs;
   UnitReceiver rx(cfg, ev);
   rx.add_stream(1);
-  // A 30-byte fragment of a longer unit: 62 bytes on the wire, less than a NACK.
-  const TestUnit tiny = make_unit(1, 0, 40, 30);
+  // A 32-byte fragment of a longer unit: 64 bytes on the wire, less than a NACK.
+  const TestUnit tiny = make_unit(1, 0, 60, kMinStride);
   ASSERT_GE(tiny.count, 2);
   feed(rx, tiny, 0, 0);
   run_timers(rx, 100 * kMs);

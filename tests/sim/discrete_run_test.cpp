@@ -62,7 +62,9 @@ TEST(DiscreteRun, FailedGatewaysStreamsAreRehomedByTheController) {
   }
   EXPECT_EQ(on_survivors, 200u);  // every stream found a new home
   EXPECT_GT(r.migrations, 0u);
-  EXPECT_GT(r.lost_by_reason["gateway_failed"], 0u);  // units sent before the re-homing
+  // The gateway dies right after taking its period's units; probed when its report is
+  // late, it is declared dead 0.8 periods later, so the next units already go elsewhere.
+  EXPECT_EQ(r.lost_by_reason["gateway_failed"], 0u);
 }
 
 TEST(DiscreteRun, SameSeedSameResult) {
