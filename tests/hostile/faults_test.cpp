@@ -48,17 +48,26 @@ ControllerConfig default_periods(const Cluster& c) {
   return cfg;
 }
 
+/// Starts `gateways` gateways at the default period, `gpus` GPU servers and 4 running
+/// streams; false (with the failure recorded) when the cluster did not come up.
+::testing::AssertionResult start_cluster(Cluster& c, const ControllerConfig& cfg, uint32_t gateways, uint32_t gpus,
+                                         Fleet& fleet) {
+  c.start_controller(cfg);
+  for (uint32_t g = 1; g <= gateways; ++g) c.start_gateway(g, GatewayOptions{0.01, kDefaultSyncMs});
+  for (uint32_t g = 1; g <= gpus; ++g) c.start_gpu(g);
+  if (!c.wait_ready(gateways, gpus, 8000)) return ::testing::AssertionFailure() << "cluster not ready";
+  for (uint32_t d = 1; d <= 4; ++d)
+    if (fleet.open(d) == 0) return ::testing::AssertionFailure() << "device " << d << " not admitted";
+  fleet.start();
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Faults, KilledGatewaysStreamsAreRehomedAndSendingAgainWithinThreeSeconds) {
   Cluster c;
   ControllerConfig cfg = default_periods(c);
   cfg.migration_cooldown_ms = 60000;
-  c.start_controller(cfg);
-  for (uint32_t g = 1; g <= 2; ++g) c.start_gateway(g, GatewayOptions{0.01, kDefaultSyncMs});
-  c.start_gpu(1);
-  ASSERT_TRUE(c.wait_ready(2, 1, 8000));
   Fleet fleet(c, kSeed);
-  for (uint32_t d = 1; d <= 4; ++d) ASSERT_NE(fleet.open(d), 0u);
-  fleet.start();
+  ASSERT_TRUE(start_cluster(c, cfg, 2, 1, fleet));
   c.run_for(1500);
   std::vector<uint32_t> orphans;
   for (uint32_t s : fleet.streams())
@@ -101,13 +110,8 @@ TEST(Faults, ControllerKilledAndRestartedLosesNoUnitAndRebuildsItsTablesWithinTw
   Cluster c;
   ControllerConfig cfg = default_periods(c);
   cfg.admission_warmup_ms = -1;
-  c.start_controller(cfg);
-  for (uint32_t g = 1; g <= 2; ++g) c.start_gateway(g, GatewayOptions{0.01, kDefaultSyncMs});
-  c.start_gpu(1);
-  ASSERT_TRUE(c.wait_ready(2, 1, 8000));
   Fleet fleet(c, kSeed + 1);
-  for (uint32_t d = 1; d <= 4; ++d) ASSERT_NE(fleet.open(d), 0u);
-  fleet.start();
+  ASSERT_TRUE(start_cluster(c, cfg, 2, 1, fleet));
   c.run_for(1200);
   std::map<uint32_t, uint32_t> before;
   for (const auto& s : listed_streams(c)) before[s.value("id", 0u)] = s.value("gateway", 0u);
@@ -137,13 +141,8 @@ TEST(Faults, ControllerKilledAndRestartedLosesNoUnitAndRebuildsItsTablesWithinTw
 
 TEST(Faults, ControllerUnreachableForTenSecondsDisturbsNoStream) {
   Cluster c;
-  c.start_controller(default_periods(c));
-  for (uint32_t g = 1; g <= 2; ++g) c.start_gateway(g, GatewayOptions{0.01, kDefaultSyncMs});
-  c.start_gpu(1);
-  ASSERT_TRUE(c.wait_ready(2, 1, 8000));
   Fleet fleet(c, kSeed + 2);
-  for (uint32_t d = 1; d <= 4; ++d) ASSERT_NE(fleet.open(d), 0u);
-  fleet.start();
+  ASSERT_TRUE(start_cluster(c, default_periods(c), 2, 1, fleet));
   c.run_for(1000);
   c.signal_controller(SIGSTOP);  // alive, but answers nothing
   c.run_for(10000);
@@ -162,14 +161,8 @@ TEST(Faults, ControllerUnreachableForTenSecondsDisturbsNoStream) {
 
 TEST(Faults, KilledGpuServersStreamsAreSteeredToAnother) {
   Cluster c;
-  c.start_controller(default_periods(c));
-  c.start_gateway(1, GatewayOptions{0.01, kDefaultSyncMs});
-  c.start_gpu(1);
-  c.start_gpu(2);
-  ASSERT_TRUE(c.wait_ready(1, 2, 8000));
   Fleet fleet(c, kSeed + 3);
-  for (uint32_t d = 1; d <= 4; ++d) ASSERT_NE(fleet.open(d), 0u);
-  fleet.start();
+  ASSERT_TRUE(start_cluster(c, default_periods(c), 1, 2, fleet));
   c.run_for(1500);
   std::vector<uint32_t> on_gpu2;
   for (const auto& s : listed_streams(c))
