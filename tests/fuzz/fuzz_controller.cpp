@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "controller/controller.h"
+#include "tests/fuzz/quiet_logs.h"
 
 namespace {
 

@@ -8,6 +8,7 @@
 
 #include "edge-sdk/src/device_core.h"
 #include "protocol/control.pb.h"
+#include "tests/fuzz/quiet_logs.h"
 
 namespace {
 

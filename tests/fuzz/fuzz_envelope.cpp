@@ -4,6 +4,7 @@
 
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
+#include "tests/fuzz/quiet_logs.h"
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "gateway/frame_builder.h"
 #include "gateway/frame_parser.h"
 #include "gateway/pipeline.h"
+#include "tests/fuzz/quiet_logs.h"
 
 namespace {
 
