@@ -73,9 +73,9 @@ DecodeError decode_data_header(const uint8_t* p, size_t len, DataHeader& h) {
                               : UnitGeometry{h.unit_length, h.fragment_count}.stride();
   const uint64_t last_offset = uint64_t{h.fragment_count - 1u} * stride;
   if (last_offset >= h.unit_length) return DecodeError::inconsistent_geometry;
-  // A receiver keeps ~7 bytes of state per fragment: a unit cut finer than any sender
-  // cuts (payloads of at least 64 bytes give strides of at least 32) would make a
-  // 33-byte datagram reserve hundreds of kilobytes.
+  // UnitGeometry::valid()'s stride floor. A receiver keeps ~7 bytes of state per
+  // fragment: a unit cut finer than any sender cuts (payloads of at least 64 bytes give
+  // strides of at least 32) would make a 33-byte datagram reserve hundreds of kilobytes.
   if (h.fragment_count > 1 && stride < kMinStride) return DecodeError::inconsistent_geometry;
   const uint32_t offset = uint32_t{h.fragment_index} * stride;
   const uint32_t expected = is_last ? h.unit_length - offset : stride;

@@ -74,10 +74,11 @@ struct UnitGeometry {
     uint32_t s = stride();
     return uint64_t{off} + s <= unit_length ? s : unit_length - off;
   }
-  /// True when every fragment carries at least one byte.
+  /// True when every fragment carries at least one byte and a unit of several
+  /// fragments is not cut finer than kMinStride (decode_data_header applies the same rule).
   bool valid() const {
-    return unit_length > 0 && fragment_count > 0 &&
-           uint64_t{fragment_count - 1u} * stride() < unit_length;
+    return unit_length > 0 && fragment_count > 0 && uint64_t{fragment_count - 1u} * stride() < unit_length &&
+           (fragment_count == 1 || stride() >= kMinStride);
   }
   /// Count a sender uses for a unit of `len` bytes and payloads of at most `max_payload`.
   /// Returns 0 when the unit would need more than 65535 fragments.

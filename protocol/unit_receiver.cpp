@@ -329,10 +329,10 @@ struct UnitReceiver::Impl {
       return kNone;
     }
     const UnitGeometry g{h.unit_length, h.fragment_count};
-    // The stride rule again (decode_data_header has it): a caller that did not decode
-    // must not get a unit with more fragments than the NACK scratch holds.
-    if (!g.valid() || h.fragment_index >= h.fragment_count || h.fragment_count > max_fragments(cfg) ||
-        (h.fragment_count > 1 && g.stride() < kMinStride) || h.payload_length != g.payload_length(h.fragment_index)) {
+    // valid() includes the stride floor, so with unit_length <= max_unit_bytes (checked
+    // above) the unit has at most max_fragments(cfg): the NACK scratch holds them all,
+    // also for a caller that did not decode the header.
+    if (!g.valid() || h.fragment_index >= h.fragment_count || h.payload_length != g.payload_length(h.fragment_index)) {
       verdict = FragmentVerdict::inconsistent;
       return kNone;
     }

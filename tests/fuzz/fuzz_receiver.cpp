@@ -112,8 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         h.flags = in.u8() & (data_flag::retransmission | data_flag::encrypted);
         if (h.fragment_index + 1 == h.fragment_count) h.flags |= data_flag::last_fragment;
         const UnitGeometry g{h.unit_length, h.fragment_count};
-        if (!g.valid() || g.stride() > 65535 || (h.fragment_count > 1 && g.stride() < kMinStride))
-          break;  // no sender cuts such a unit
+        if (!g.valid() || g.stride() > 65535) break;  // no sender cuts such a unit
         h.payload_length = static_cast<uint16_t>(g.payload_length(h.fragment_index));
         encode_data_header(h, dg.data());
         const uint32_t off = g.offset(h.fragment_index);

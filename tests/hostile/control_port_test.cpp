@@ -3,6 +3,8 @@
 // and an admission flood from thousands of made-up device ids, against the real
 // controller and a gateway's control agent while real streams run. Each case waits for
 // its rejection counter to move by exactly what was sent.
+#include <fmt/ranges.h>
+
 #include <random>
 
 #include "tests/hostile/raw_device.h"
@@ -26,15 +28,7 @@ ControlKey device_key() {
   k.fill(0x5d);
   return k;
 }
-std::string hex(const ControlKey& k) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : k) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
-}
+std::string hex(const ControlKey& k) { return fmt::format("{:02x}", fmt::join(k, "")); }
 
 /// Envelopes of one sender, sealed with a chosen key id and key.
 class Forger {

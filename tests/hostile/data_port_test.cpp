@@ -96,40 +96,26 @@ std::vector<Malformed> malformed_cases() {
                    d.resize(size_t(i % 32));
                    return d;
                  })});
-  out.push_back({"bad_magic", many([&](int i) {
-                   auto d = fragment(stream, i, 0, 10, 7000);
-                   d[0] = 'X';
-                   return d;
-                 })});
-  out.push_back({"bad_version", many([&](int i) {
-                   auto d = fragment(stream, i, 0, 10, 7000);
-                   d[2] = uint8_t(2 + i % 200);
-                   reseal_header(d);
-                   return d;
-                 })});
-  out.push_back({"bad_header_length", many([&](int i) {  // a longer (future) header
-                   auto d = fragment(stream, i, 0, 10, 7000);
-                   d[5] = uint8_t(33 + i);
-                   reseal_header(d);
-                   return d;
-                 })});
+  // A well-formed fragment with header byte `at` set to value(i); the CRC is made right
+  // again when `reseal`, so only that field is wrong.
+  auto patched = [&](size_t at, const std::function<uint8_t(int)>& value, bool reseal) {
+    return many([&](int i) {
+      auto d = fragment(stream, i, 0, 10, 7000);
+      d[at] = value(i);
+      if (reseal) reseal_header(d);
+      return d;
+    });
+  };
+  out.push_back({"bad_magic", patched(0, [](int) { return uint8_t('X'); }, false)});
+  out.push_back({"bad_version", patched(2, [](int i) { return uint8_t(2 + i % 200); }, true)});
+  out.push_back({"bad_header_length", patched(5, [](int i) { return uint8_t(33 + i); }, true)});  // a longer header
   out.push_back({"bad_header_checksum", many([&](int i) {
                    auto d = fragment(stream, i, 0, 10, 7000);
                    d[8 + i % 20] ^= 0x10;
                    return d;
                  })});
-  out.push_back({"bad_type", many([&](int i) {
-                   auto d = fragment(stream, i, 0, 10, 7000);
-                   d[3] = uint8_t(2 + i);
-                   reseal_header(d);
-                   return d;
-                 })});
-  out.push_back({"bad_flags", many([&](int i) {
-                   auto d = fragment(stream, i, 0, 10, 7000);
-                   d[4] = uint8_t(0x08 << (i % 5));  // a bit v1 does not define
-                   reseal_header(d);
-                   return d;
-                 })});
+  out.push_back({"bad_type", patched(3, [](int i) { return uint8_t(2 + i); }, true)});
+  out.push_back({"bad_flags", patched(4, [](int i) { return uint8_t(0x08 << (i % 5)); }, true)});  // undefined bits
   out.push_back({"zero_count", many([&](int i) {
                    DataHeader h;
                    h.stream_id = stream;
