@@ -1,8 +1,14 @@
 #include "controller/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -184,6 +190,16 @@ const std::vector<Field>& fields() {
                               in(0, 1000), "0 .. 1000"));
     f.push_back(field<int64_t>("admission.warmup_ms", true, [](C& c) -> int64_t& { return c.admission_warmup_ms; },
                                [](const int64_t& v) { return v >= -1; }, ">= -1 (-1: one sync period + 100 ms)"));
+    f.push_back(field<uint32_t>("admission.max_unit_bytes", true, [](C& c) -> uint32_t& { return c.admission_max_unit_bytes; },
+                                [](const uint32_t& v) { return v >= 1 && v <= (1u << 30); }, "1 .. 1073741824"));
+    f.push_back(field<uint32_t>("admission.max_period_ms", true, [](C& c) -> uint32_t& { return c.admission_max_period_ms; },
+                                [](const uint32_t& v) { return v >= 1 && v <= 86'400'000; }, "1 .. 86400000"));
+    f.push_back(field<uint32_t>("admission.max_streams_per_device", true,
+                                [](C& c) -> uint32_t& { return c.admission_max_streams_per_device; },
+                                [](const uint32_t& v) { return v >= 1 && v <= 65536; }, "1 .. 65536"));
+    f.push_back(field<uint32_t>("admission.max_streams_per_port", true,
+                                [](C& c) -> uint32_t& { return c.admission_max_streams_per_port; },
+                                [](const uint32_t& v) { return v >= 1 && v <= 4096; }, "1 .. 4096 (the egress table)"));
     f.push_back(field<double>("load.bandwidth_smoothing", true, [](C& c) -> double& { return c.load.bandwidth_smoothing; },
                               in(1e-9, 1), "in (0, 1]"));
     f.push_back(field<double>("load.memory_smoothing", true, [](C& c) -> double& { return c.load.memory_smoothing; },
@@ -381,21 +397,33 @@ std::string render_config(const ControllerConfig& cfg) {
 }
 
 bool save_config(const std::string& path, const ControllerConfig& cfg, std::string& error) {
+  // The file holds the cluster's keys: owner-only from its first byte (no umask race),
+  // written whole and fsync-ed before it replaces the old one.
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      error = "cannot write " + tmp;
-      return false;
-    }
-    out << render_config(cfg);
-    if (!out.flush()) {
-      error = "cannot write " + tmp;
-      return false;
-    }
+  const std::string text = render_config(cfg);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "cannot write " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool written = ::fchmod(fd, 0600) == 0;
+  for (size_t off = 0; written && off < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    if (written) off += static_cast<size_t>(n);
+  }
+  written = written && ::fsync(fd) == 0;
+  const int write_errno = errno;
+  ::close(fd);
+  if (!written) {
+    error = "cannot write " + tmp + ": " + std::strerror(write_errno);
+    ::unlink(tmp.c_str());
+    return false;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot rename " + tmp + " to " + path;
+    error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
     return false;
   }
   return true;

@@ -40,6 +40,12 @@ struct ControllerConfig {
   uint32_t admission_group_k = 0;
   double admission_memory_units = 2;  // units in flight a stream may hold
   int64_t admission_warmup_ms = -1;   // -1: one sync period + 100 ms
+  // A declared demand outside these bounds is refused: the controller books what a
+  // stream declares, so a declaration must not be able to make a stream nearly free.
+  uint32_t admission_max_unit_bytes = 16u << 20;  // the gateways' default max_unit_bytes
+  uint32_t admission_max_period_ms = 60000;
+  uint32_t admission_max_streams_per_device = 64;
+  uint32_t admission_max_streams_per_port = 4096;  // the gateways' egress table
 
   LoadParams load;
   TriggerParams trigger;

@@ -115,6 +115,8 @@ class Controller final : private MigrationIo {
   std::vector<AdmissionTarget> admission_targets(uint32_t exclude_gateway) const;
   void reply(const Endpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req);
   ctl::AdmissionReply accept(const ctl::AdmissionRequest& req, const AdmissionTarget& t);
+  /// The admission rule `req` breaks (a metric label), or nullptr.
+  const char* refusal(const ctl::AdmissionRequest& req, const Endpoint& from) const;
   ctl::AdmissionReply existing_assignment(const ctl::AdmissionRequest& req, const StreamState& s) const;
   uint32_t allocate_stream_id(uint32_t wanted);
   void rebuild_algorithm();

@@ -2,6 +2,7 @@
 // together by the configured algorithm, then each accepted stream is assigned to its
 // gateway (StreamAssign) before the device hears back (docs/controller.md §1.4).
 #include <chrono>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -34,7 +35,25 @@ const char* status_name(ctl::AdmissionStatus s) {
   }
 }
 
+const char* refusal_text(const std::string& rule) {
+  if (rule == "bad_demand") return "unit_bytes and period_ms must be > 0 and within the admission bounds";
+  if (rule == "control_address") return "the control address must be the request's source address";
+  if (rule == "device_stream_cap") return "the device holds admission.max_streams_per_device streams";
+  return "invalid request";
+}
+
 }  // namespace
+
+const char* Controller::refusal(const ctl::AdmissionRequest& req, const Endpoint& from) const {
+  if (req.unit_bytes() == 0 || req.unit_bytes() > cfg_.admission_max_unit_bytes || req.period_ms() == 0 ||
+      req.period_ms() > cfg_.admission_max_period_ms)
+    return "bad_demand";
+  // NACKs and commands go to the control address: a device may name only its own, or
+  // one request could aim a gateway's answers at a third host.
+  const std::string& control = req.control_address();
+  if (!control.empty() && control != "0.0.0.0" && control != from.address) return "control_address";
+  return nullptr;
+}
 
 void Controller::on_admission_request(ctl::AdmissionRequest& m, const Endpoint& from) {
   const auto key = std::make_pair(m.device_id(), m.request_id());
@@ -91,6 +110,7 @@ std::vector<AdmissionTarget> Controller::admission_targets(uint32_t exclude_gate
       const double measured_mem = gl && pi < gl->memory.size() ? gl->memory(pi) : p.memory_bytes;
       unmeasured += cfg_.load.weight_net * std::max(0.0, c.bw - measured_bw) / vmax_total +
                     cfg_.load.weight_memory * std::max(0.0, c.mem - measured_mem) / mem_total;
+      if (c.streams >= cfg_.admission_max_streams_per_port) continue;
       AdmissionTarget t;
       t.gateway_id = id;
       t.port_index = static_cast<uint32_t>(i);
@@ -168,11 +188,14 @@ void Controller::decide_window() {
 
   std::vector<size_t> undecided;
   std::vector<AdmissionDemand> demands;
+  std::map<uint32_t, uint32_t> streams_per_device;
+  for (const auto& [id, s] : streams_) ++streams_per_device[s.device_id];
   for (size_t i = 0; i < batch.size(); ++i) {
     ctl::AdmissionRequest& req = batch[i].request;
-    if (req.unit_bytes() == 0 || req.period_ms() == 0) {
-      reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, "unit_bytes and period_ms must be > 0"),
-            req);
+    const char* refused = refusal(req, batch[i].reply_to);
+    if (refused) {
+      metrics_.admissions_refused.inc(refused);
+      reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text(refused)), req);
       continue;
     }
     if (req.control_address().empty() || req.control_address() == "0.0.0.0") req.set_control_address(batch[i].reply_to.address);
@@ -182,19 +205,25 @@ void Controller::decide_window() {
       auto it = streams_.find(req.stream_id());
       if (it != streams_.end()) {
         StreamState& s = it->second;
-        if (s.device_id != 0 && s.device_id != req.device_id()) {
+        if (s.device_id != req.device_id()) {
+          metrics_.admissions_refused.inc("stream_owner");
           reply(batch[i].reply_to,
                 rejection(req, ctl::ADMISSION_REJECTED_INVALID, "stream id belongs to another device"), req);
           continue;
         }
         // The device restarted or lost the reply, or the stream was adopted after a
         // controller restart: confirm where it is.
-        s.device_id = req.device_id();
         s.device_control = Endpoint{req.control_address(), static_cast<uint16_t>(req.control_port())};
         if (s.model.empty()) s.model = req.model();
         reply(batch[i].reply_to, existing_assignment(req, s), req);
         continue;
       }
+    }
+    // Counted with the requests of this window still undecided, so one burst cannot pass the cap.
+    if (streams_per_device[req.device_id()]++ >= cfg_.admission_max_streams_per_device) {
+      metrics_.admissions_refused.inc("device_stream_cap");
+      reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text("device_stream_cap")), req);
+      continue;
     }
     bool gpu = false;
     for (uint32_t id : steering_.ids()) gpu = gpu || steering_.serves(id, req.model());
@@ -223,7 +252,10 @@ void Controller::decide_window() {
 
   for (size_t k = 0; k < undecided.size(); ++k) {
     PendingRequest& p = batch[undecided[k]];
-    if (out[k] != kRejected) {
+    const bool port_full = out[k] != kRejected &&
+                           committed_.port(targets[size_t(out[k])].gateway_id, targets[size_t(out[k])].port_index).streams >=
+                               cfg_.admission_max_streams_per_port;  // the cap holds inside one window too
+    if (out[k] != kRejected && !port_full) {
       reply(p.reply_to, accept(p.request, targets[static_cast<size_t>(out[k])]), p.request);
     } else if (!any_live) {
       reply(p.reply_to, rejection(p.request, ctl::ADMISSION_REJECTED_NO_GATEWAY, "no live gateway"), p.request);

@@ -190,6 +190,9 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   StreamState s;
   s.stream_id = e.stream_id();
   s.gateway_id = gateway_id;
+  // The owner as the controller admitted it, kept by the gateway: without it any device
+  // could close or take over a stream adopted after a restart.
+  s.device_id = e.device_id();
   const GatewayState& g = gateways_.at(gateway_id);
   for (size_t i = 0; i < g.ports.size(); ++i)
     if (g.ports[i].port == e.data_port()) s.port_index = static_cast<uint32_t>(i);
@@ -244,7 +247,7 @@ void Controller::on_stream_close(const ctl::StreamClose& m) {
   auto it = streams_.find(m.stream_id());
   if (it == streams_.end()) return;  // already gone: closing is idempotent
   StreamState& s = it->second;
-  if (s.device_id != 0 && s.device_id != m.device_id()) {
+  if (s.device_id != m.device_id()) {
     reject("sender_mismatch");
     return;
   }
@@ -330,7 +333,7 @@ bool Controller::on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_
       phase = MigrationPhase::switching;
       auto it = streams_.find(mig->stream_id);
       from_right_node = role == NodeRole::device && it != streams_.end() &&
-                        (it->second.device_id == node || it->second.device_id == 0);
+                        it->second.device_id == node;
       break;
     }
     case ctl::MIGRATE_RELEASE:

@@ -25,6 +25,7 @@ void Controller::fill_entry(const StreamState& s, uint32_t data_port, ctl::Strea
   e.set_memory_bytes(s.memory_bytes);
   e.set_gpu_id(s.gpu_id);
   e.set_unit_bytes(s.unit_bytes);
+  e.set_device_id(s.device_id);
 }
 
 std::pair<std::string, uint32_t> Controller::gpu_endpoint(uint32_t gpu_id) const {

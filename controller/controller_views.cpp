@@ -160,6 +160,8 @@ std::string Controller::prometheus(int64_t now_ns) const {
   write_family(out, "aigw_controller_tx_messages_total", "Control messages sent, by type.", "type",
                metrics_.tx_messages);
   write_family(out, "aigw_controller_admissions_total", "Admission replies, by status.", "status", metrics_.admissions);
+  write_family(out, "aigw_controller_admissions_refused_total",
+               "Admission requests refused as invalid, by the rule they broke.", "reason", metrics_.admissions_refused);
   write_family(out, "aigw_controller_migrations_started_total", "Migrations started, by reason.", "reason",
                metrics_.migrations_started);
   write_family(out, "aigw_controller_migrations_finished_total", "Migrations ended, by outcome.", "outcome",

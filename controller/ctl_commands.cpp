@@ -93,14 +93,18 @@ Json migrate_cmd(Controller& c, const Json& req, bool dry_run, int64_t now_ns) {
 Json handle_ctl(Controller& c, const std::string& config_path, const Json& req, int64_t now_ns) {
   if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) return fail(kExitUsage, "no cmd");
   const std::string cmd = req["cmd"];
-  const bool dry_run = req.value("dry_run", false);
+  // Every field is type-checked here: a wrong type must be an error reply, never an
+  // exception thrown through the daemon's event loop.
+  if (req.contains("dry_run") && !req["dry_run"].is_boolean()) return fail(kExitUsage, "dry_run must be true or false");
+  const bool dry_run = req.contains("dry_run") && req["dry_run"].get<bool>();
   if (cmd == "status") return ok(c.status_json(now_ns));
   if (cmd == "gateways") return ok(c.gateways_json());
   if (cmd == "streams") return streams_cmd(c, req);
   if (cmd == "gpus") return ok(c.gpus_json());
   if (cmd == "migrations") return ok(c.migrations_json());
   if (cmd == "config_get") {
-    const std::string key = req.value("key", std::string());
+    if (req.contains("key") && !req["key"].is_string()) return fail(kExitUsage, "key must be a string");
+    const std::string key = req.contains("key") ? req["key"].get<std::string>() : std::string();
     Json v;
     if (!config_get(c.config(), key, v)) return fail(kExitUsage, "unknown key " + key);
     return ok(key.empty() ? v : Json{{key, v}});

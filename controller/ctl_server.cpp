@@ -16,6 +16,33 @@ namespace aigw::controller {
 namespace {
 constexpr size_t kMaxRequest = 64 * 1024;
 constexpr size_t kMaxConns = 64;
+
+// The file mode already keeps others out; the kernel's word on who connected also
+// holds when the socket file was re-permissioned or reached through a bind mount.
+bool peer_may_operate(int fd) {
+  ucred peer{};
+  socklen_t len = sizeof(peer);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+    log::warn("ctl_refused", "reason=no_peer_credentials errno={}", errno);
+    return false;
+  }
+  if (peer.uid == 0 || peer.uid == ::geteuid() || peer.gid == ::getegid()) return true;
+  log::warn("ctl_refused", "reason=peer_credentials pid={} uid={} gid={}", peer.pid, peer.uid, peer.gid);
+  return false;
+}
+
+nlohmann::json answer(const CtlServer::Handler& handler, const std::string& line) {
+  nlohmann::json req = nlohmann::json::parse(line, nullptr, false);
+  if (req.is_discarded()) return {{"ok", false}, {"error", "request is not JSON"}, {"exit", 64}};
+  // The commands type-check their fields; this is the backstop that keeps a request the
+  // checks missed from taking the daemon down with it.
+  try {
+    return handler(req);
+  } catch (const nlohmann::json::exception& e) {
+    log::warn("ctl_bad_request", "error=\"{}\"", e.what());
+    return {{"ok", false}, {"error", std::string("malformed request: ") + e.what()}, {"exit", 64}};
+  }
+}
 }  // namespace
 
 struct CtlServer::Conn {
@@ -42,12 +69,22 @@ std::unique_ptr<CtlServer> CtlServer::create(struct ev_loop* loop, const std::st
     return nullptr;
   }
   ::unlink(path.c_str());
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 16) != 0) {
-    error = "bind " + path + ": " + std::strerror(errno);
+  // Created 0660 under a umask, not chmod-ed afterwards: no moment where others may connect.
+  const mode_t old_mask = ::umask(0117);
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  const int bind_errno = errno;
+  ::umask(old_mask);
+  if (!bound || listen(fd, 16) != 0) {
+    error = "bind " + path + ": " + std::strerror(bound ? errno : bind_errno);
     ::close(fd);
     return nullptr;
   }
-  ::chmod(path.c_str(), 0660);
+  if (::chmod(path.c_str(), 0660) != 0) {
+    error = "chmod " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    ::unlink(path.c_str());
+    return nullptr;
+  }
   return std::unique_ptr<CtlServer>(new CtlServer(loop, fd, path, std::move(handler)));
 }
 
@@ -72,6 +109,10 @@ void CtlServer::on_accept(struct ev_loop* loop, ev_io* w, int) {
     if (fd < 0) return;
     if (self->conns_.size() >= kMaxConns) {
       ::close(fd);  // an operator tool, not a service: refuse rather than queue
+      continue;
+    }
+    if (!peer_may_operate(fd)) {
+      ::close(fd);
       continue;
     }
     auto c = std::make_unique<Conn>();
@@ -108,11 +149,7 @@ void CtlServer::on_conn(struct ev_loop* loop, ev_io* w, int revents) {
     }
     const auto nl = c->in.find('\n');
     if (nl == std::string::npos) return;
-    nlohmann::json req = nlohmann::json::parse(c->in.substr(0, nl), nullptr, false);
-    nlohmann::json resp = req.is_discarded()
-                              ? nlohmann::json{{"ok", false}, {"error", "request is not JSON"}, {"exit", 64}}
-                              : self->handler_(req);
-    c->out = resp.dump() + "\n";
+    c->out = answer(self->handler_, c->in.substr(0, nl)).dump() + "\n";
     ev_io_stop(loop, &c->watcher);
     ev_io_set(&c->watcher, c->fd, EV_WRITE);
     ev_io_start(loop, &c->watcher);

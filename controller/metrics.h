@@ -26,6 +26,7 @@ struct ControllerMetrics {
   CounterFamily rx_rejected;         // by reason
   CounterFamily tx_messages;         // by message type
   CounterFamily admissions;          // by status
+  CounterFamily admissions_refused;  // rejected_invalid replies, by the rule the request broke
   CounterFamily migrations_started;  // by reason
   CounterFamily migrations_finished; // by outcome
   uint64_t tx_errors = 0;

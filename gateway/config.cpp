@@ -340,7 +340,7 @@ bool validate_config(const GatewayConfig& c, std::string& error) {
   if (!log::parse_level(c.log_level, lvl)) return bad("gateway.log_level must be debug, info, warn, error or off");
   if (c.backend != "socket" && c.backend != "dpdk") return bad("gateway.backend must be \"socket\" or \"dpdk\"");
   if (c.gateway_id == 0) return bad("gateway.id must be > 0");
-  if (c.max_streams == 0 || c.max_streams > (1u << 24)) return bad("gateway.max_streams must be in 1..16777216");
+  if (c.max_streams == 0 || c.max_streams > 65536) return bad("gateway.max_streams must be in 1..65536");
   if (c.ports.empty()) return bad("at least one [[port]] is required");
   if (c.sync_period_ns < 10 * kMs) return bad("control.sync_period_ms must be >= 10");
   if (c.load.smoothing <= 0 || c.load.smoothing > 1) return bad("load.smoothing must be in (0, 1]");
@@ -394,7 +394,10 @@ PipelineConfig make_pipeline_config(const GatewayConfig& c, const std::vector<si
     pc.data_ports.push_back({udp_ports[k], c.ports[port_indices[k]].memory_budget_bytes});
   pc.receiver = c.receiver;
   pc.egress = c.egress;
+  // One limit for the three stream tables, so none of them can be the one that is full.
   pc.max_streams = c.max_streams;
+  pc.receiver.max_streams = static_cast<uint32_t>(c.max_streams);
+  pc.egress.max_streams = static_cast<uint32_t>(c.max_streams);
   pc.release_timeout_ns = c.release_timeout_ns;
   return pc;
 }

@@ -237,6 +237,7 @@ bool ControlAgent::route_from(const ctl::StreamEntry& e, const std::string& gpu_
   r.device_control = endpoint_of(e.device_control_address(), e.device_control_port(), ok2);
   r.gpu = endpoint_of(gpu_address, gpu_port, ok3);
   r.gpu_id = e.gpu_id();
+  r.device_id = e.device_id();
   r.bandwidth_bps = e.bandwidth_bps();
   r.memory_bytes = e.memory_bytes();
   r.unit_bytes = e.unit_bytes();
@@ -465,6 +466,7 @@ void ControlAgent::sync(int64_t now_ns) {
     e->set_units_delivered(s.delivered);
     e->set_units_lost(s.lost);
     e->set_gpu_id(s.route.gpu_id);
+    e->set_device_id(s.route.device_id);
   }
   for (size_t i = 0; i < parts.size(); ++i) {
     parts[i].set_gateway_id(config_.gateway_id);

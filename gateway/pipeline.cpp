@@ -236,13 +236,19 @@ void Pipeline::apply(const StreamCommand& cmd, int64_t now_ns) {
         route.any_done = old->any_done;
         route.last_done_seq = old->last_done_seq;
       }
-      if (!streams_.upsert(route)) {
-        log::warn("stream_table_full", "stream={} capacity={}", route.stream_id, streams_.capacity());
-        return;
+      // All three tables or none: a stream routed but unknown to the receiver or the
+      // egress would be admitted and silently never forwarded.
+      const bool routed = streams_.upsert(route);
+      const bool received = routed && (port->receiver.has_stream(route.stream_id) ||
+                                       port->receiver.add_stream(route.stream_id, route.first_unit_seq, route.unit_bytes));
+      if (!received || !(sender_->has_stream(route.stream_id) || sender_->add_stream(route.stream_id))) {
+        if (received) port->receiver.remove_stream(route.stream_id);
+        if (routed) streams_.erase(route.stream_id);
+        ++egress_counts_[idx(EgressStat::streams_refused)];
+        log::warn("stream_table_full", "stream={} routed={} received={} capacity={}", route.stream_id, routed, received,
+                  streams_.capacity());
+        break;
       }
-      if (!port->receiver.has_stream(route.stream_id))
-        port->receiver.add_stream(route.stream_id, route.first_unit_seq, route.unit_bytes);
-      sender_->add_stream(route.stream_id);
       break;
     }
     case StreamCommand::Kind::release: {

@@ -72,6 +72,7 @@ constexpr StatInfo kEgressInfo[kEgressStatCount] = {
     {"egress_send_blocked_total", nullptr, false, "Sends deferred because the transport was full"},
     {"egress_fragments_without_route_total", nullptr, false, "Fragments of streams no longer routed"},
     {"egress_probes_total", nullptr, false, "Last fragments resent because a GPU server had not acked the unit"},
+    {"streams_refused_total", nullptr, false, "Stream assignments refused because a stream table was full"},
 };
 
 }  // namespace

@@ -76,6 +76,7 @@ enum class EgressStat : uint8_t {
   send_blocked,
   fragments_without_route,  ///< stream gone before its stored fragments were sent
   probes_sent,              ///< tail-loss probes of units the GPU server had not acked
+  streams_refused,          ///< assignments refused: a stream table (route, receiver, egress) full
   kCount
 };
 

@@ -19,6 +19,7 @@ struct StreamRoute {
   Endpoint source;              ///< device data source; port 0 accepts any source port
   Endpoint device_control;      ///< where NACKs go
   uint32_t gpu_id = 0;
+  uint32_t device_id = 0;       ///< owner, reported back so a restarted controller knows it
   Endpoint gpu;                 ///< where complete units go
   double bandwidth_bps = 0;     ///< admitted profile, reported back in StreamSync
   double memory_bytes = 0;

@@ -491,6 +491,8 @@ UnitSender::~UnitSender() { delete impl_; }
 
 bool UnitSender::add_stream(uint32_t stream_id) { return impl_->add_stream(stream_id); }
 
+bool UnitSender::has_stream(uint32_t stream_id) const { return impl_->stream_index.find(stream_id) != kNone; }
+
 void UnitSender::remove_stream(uint32_t stream_id) { impl_->remove_stream(stream_id); }
 
 SubmitError UnitSender::submit(uint32_t stream_id, uint32_t unit_seq, const uint8_t* data,

@@ -100,7 +100,9 @@ class UnitSender {
   UnitSender(const UnitSender&) = delete;
   UnitSender& operator=(const UnitSender&) = delete;
 
+  /// False when the stream is already there or the table (config().max_streams) is full.
   bool add_stream(uint32_t stream_id);
+  bool has_stream(uint32_t stream_id) const;
   void remove_stream(uint32_t stream_id);
 
   /// Copies the unit into the store and queues its fragments. `flags` may carry

@@ -287,6 +287,7 @@ TEST_F(World, RetriedRequestGetsTheSameAnswer) {
 }
 
 TEST_F(World, RejectionsSayWhy) {
+  cfg.admission_max_unit_bytes = 200'000'000;
   start();
   admit(7, 1);  // nothing registered at all
   EXPECT_EQ(replies.at(1).status(), ctl::ADMISSION_REJECTED_NO_GPU);
@@ -301,9 +302,35 @@ TEST_F(World, RejectionsSayWhy) {
   admit(7, 4, 150'000'000);
   EXPECT_EQ(replies.at(4).status(), ctl::ADMISSION_REJECTED_CAPACITY);
   EXPECT_FALSE(replies.at(4).reason().empty());
+  admit(7, 6, 200'000'001);  // beyond admission.max_unit_bytes: a declaration, not a capacity question
+  EXPECT_EQ(replies.at(6).status(), ctl::ADMISSION_REJECTED_INVALID);
+  EXPECT_EQ(ctl->metrics().admissions_refused.get("bad_demand"), 2u);
   from_dev(7, MessageType::admission_request, admission(7, 5, dev_port(7), 1000, "resnet"));
   run_until(now + 2 * kMs);
   EXPECT_EQ(replies.at(5).status(), ctl::ADMISSION_REJECTED_NO_GPU);
+}
+
+TEST_F(World, ADeviceMayHoldOnlyItsCapOfStreamsAndNameOnlyItsOwnControlAddress) {
+  cfg.admission_max_streams_per_device = 2;
+  start();
+  register_gpu();
+  gws[1];
+  period();
+  // Three requests of one device in one window: the cap counts the undecided ones too.
+  for (uint64_t r = 1; r <= 3; ++r) from_dev(7, MessageType::admission_request, admission(7, r, dev_port(7), 1000));
+  run_until(now + 2 * kMs);
+  EXPECT_EQ(replies.at(1).status(), ctl::ADMISSION_ACCEPTED);
+  EXPECT_EQ(replies.at(2).status(), ctl::ADMISSION_ACCEPTED);
+  EXPECT_EQ(replies.at(3).status(), ctl::ADMISSION_REJECTED_INVALID);
+  EXPECT_EQ(ctl->metrics().admissions_refused.get("device_stream_cap"), 1u);
+  // NACKs would go to the control address: a third host's is refused.
+  ctl::AdmissionRequest aimed = admission(8, 4, dev_port(8), 1000);
+  aimed.set_control_address("127.0.0.9");
+  from_dev(8, MessageType::admission_request, aimed);
+  run_until(now + 2 * kMs);
+  EXPECT_EQ(replies.at(4).status(), ctl::ADMISSION_REJECTED_INVALID);
+  EXPECT_EQ(ctl->metrics().admissions_refused.get("control_address"), 1u);
+  EXPECT_EQ(ctl->streams().size(), 2u);
 }
 
 TEST_F(World, CapacityIsNeverOverbooked) {
