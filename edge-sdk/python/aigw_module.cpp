@@ -4,6 +4,7 @@
 // (memoryview(unit), numpy.frombuffer(unit)) over the library's own unit buffer.
 // Every blocking call releases the GIL.
 #include <pybind11/pybind11.h>
+#include <pybind11/eval.h>
 #include <pybind11/stl.h>
 
 #include <chrono>
@@ -51,7 +52,8 @@ class Device {
  public:
   Device(const std::string& controller, uint32_t device_id, const py::bytes& key, uint32_t key_id,
          const std::string& mode, uint32_t max_payload, uint32_t store_units, uint32_t store_ttl_ms,
-         const std::string& log_level) {
+         const std::string& log_level, std::optional<std::string> control_bind, std::optional<std::string> data_bind,
+         std::optional<std::string> advertise_address) {
     key_ = key_bytes(key, "key");
     controller_ = controller;
     aigw_edge_options o;
@@ -66,6 +68,9 @@ class Device {
     o.store_units = store_units;
     o.store_ttl_ms = store_ttl_ms;
     o.log_level = log_level_of(log_level);
+    if (control_bind) o.control_bind = control_bind->c_str();
+    if (data_bind) o.data_bind = data_bind->c_str();
+    if (advertise_address) o.advertise_address = advertise_address->c_str();
     int rc;
     {
       py::gil_scoped_release nogil;
@@ -400,12 +405,15 @@ PYBIND11_MODULE(aigw, m) {
                      "One device handle (libaigw-edge, thread mode): admission, paced sending, NACK answers,\n"
                      "migrations and heartbeats run on the handle's own thread. Use as a context manager.")
       .def(py::init<const std::string&, uint32_t, const py::bytes&, uint32_t, const std::string&, uint32_t, uint32_t,
-                    uint32_t, const std::string&>(),
+                    uint32_t, const std::string&, std::optional<std::string>, std::optional<std::string>,
+                    std::optional<std::string>>(),
            py::arg("controller"), py::arg("device_id"), py::arg("key"), py::arg("key_id") = 1,
            py::arg("mode") = "thread", py::arg("max_payload") = 0, py::arg("store_units") = 0,
-           py::arg("store_ttl_ms") = 0, py::arg("log_level") = "warn",
+           py::arg("store_ttl_ms") = 0, py::arg("log_level") = "warn", py::arg("control_bind") = py::none(),
+           py::arg("data_bind") = py::none(), py::arg("advertise_address") = py::none(),
            "Creates the handle. controller: 'host:port' of the controller's bypass address; key: the\n"
-           "32-byte control key. Raises aigw.Error.")
+           "32-byte control key; the other arguments are those of aigw_edge_options (docs/sdk.md).\n"
+           "Raises aigw.Error.")
       .def("open_stream", &Device::open_stream, py::arg("unit_bytes"), py::arg("period_ms"), py::arg("model") = "",
            py::arg("payload_key") = py::none(), py::arg("pace_bytes_per_s") = 0.0,
            "Asks the controller to admit a stream; blocks until admitted. Returns a dict with stream_id,\n"

@@ -180,7 +180,7 @@ int Server::start(const aigw_server_options& o, const Endpoint& controller, cons
   try {
     rx_.resize(kBatch * slot_);
     deliveries_.resize(c.max_held_units);
-    core_ = std::make_unique<ServerCore>(c, *this, now());
+    core_ = std::make_unique<ServerCore>(c, static_cast<ServerOutput&>(*this), now());
   } catch (const std::bad_alloc&) {
     return AIGW_ERR_NO_MEMORY;
   }
