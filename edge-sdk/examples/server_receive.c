@@ -6,6 +6,7 @@
  *   aigw-server-receive --controller 127.0.0.1:7700 --gpu-id 1 --key <64 hex digits>
  *                       --model openpose --units 10 [--data-bind 127.0.0.1:0]
  *                       [--payload-key <64 hex digits>] [--timeout-ms 20000]
+ *                       [--period-ms 1000]   (the controller's sync_period_ms)
  *
  * Exit codes: 0 all units received, 64 usage, 69 the library failed or units missing. */
 #define _POSIX_C_SOURCE 200112L /* posix_memalign */
@@ -55,7 +56,7 @@ static void app_free(void* user, void* p) {
 int main(int argc, char** argv) {
   const char *controller = NULL, *key_hex = NULL, *model = "openpose", *data_bind = "127.0.0.1:0",
              *payload_hex = NULL;
-  unsigned long gpu_id = 1, units = 1, timeout_ms = 20000;
+  unsigned long gpu_id = 1, units = 1, timeout_ms = 20000, period_ms = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char* k = argv[i];
     const char* v = argv[i + 1];
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--gpu-id")) gpu_id = strtoul(v, NULL, 10);
     else if (!strcmp(k, "--units")) units = strtoul(v, NULL, 10);
     else if (!strcmp(k, "--timeout-ms")) timeout_ms = strtoul(v, NULL, 10);
+    else if (!strcmp(k, "--period-ms")) period_ms = strtoul(v, NULL, 10);
     else {
       fprintf(stderr, "unknown option %s\n", k);
       return 64;
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
   o.model_count = 1;
   o.data_bind = data_bind;
   o.mode = AIGW_MODE_THREAD;
+  o.period_ms = (uint32_t)period_ms;
   o.payload_key = payload_hex ? payload_key : NULL;
   o.alloc = app_alloc;
   o.free = app_free;
