@@ -348,6 +348,38 @@ class Server {
   std::shared_ptr<ServerHandle> h_;
 };
 
+// The split-point planner over (edge_ms, cloud_ms, output_bytes) per layer.
+py::dict plan_split(const std::vector<std::tuple<double, double, uint64_t>>& layers, uint64_t input_bytes,
+                    double uplink_bps, double latency_target_ms, const std::string& objective) {
+  std::vector<aigw_layer_profile> l;
+  for (const auto& [e, c, d] : layers) l.push_back({e, c, d});
+  aigw_plan_request r{};
+  r.size = sizeof r;
+  r.layers = l.data();
+  r.layer_count = static_cast<uint32_t>(l.size());
+  r.input_bytes = input_bytes;
+  r.uplink_bps = uplink_bps;
+  r.latency_target_ms = latency_target_ms;
+  if (objective == "min_device_time") {
+    r.objective = AIGW_PLAN_MIN_DEVICE_TIME;
+  } else if (objective == "min_bytes") {
+    r.objective = AIGW_PLAN_MIN_BYTES;
+  } else {
+    throw py::value_error("objective: 'min_device_time' or 'min_bytes'");
+  }
+  aigw_plan_result out{};
+  out.size = sizeof out;
+  check(aigw_plan_split(&r, &out), "aigw_plan_split");
+  py::dict d;
+  d["split_layer"] = out.split_layer;
+  d["latency_ms"] = out.latency_ms;
+  d["device_ms"] = out.device_ms;
+  d["transfer_ms"] = out.transfer_ms;
+  d["cloud_ms"] = out.cloud_ms;
+  d["transfer_bytes"] = out.transfer_bytes;
+  return d;
+}
+
 const char* kErrorClass = R"(
 class Error(Exception):
     """An aigw library call failed. ``code`` is the library's (negative) error code,
@@ -400,6 +432,12 @@ PYBIND11_MODULE(aigw, m) {
   m.attr("UNIT_SEALED") = int(AIGW_UNIT_SEALED);
   m.attr("UNIT_RECOVERED") = int(AIGW_UNIT_RECOVERED);
   m.def("strerror", &aigw_strerror, py::arg("code"), "Name of a library error code.");
+  m.def("plan_split", &plan_split, py::arg("layers"), py::arg("input_bytes"), py::arg("uplink_bps"),
+        py::arg("latency_target_ms"), py::arg("objective") = "min_device_time",
+        "The split-point planner (AMCA, docs/sdk.md): layers is a list of (edge_ms, cloud_ms,\n"
+        "output_bytes) for layers 1..N. Returns a dict with split_layer k (layers 1..k run on the\n"
+        "device), latency_ms, device_ms, transfer_ms, cloud_ms, transfer_bytes. Raises aigw.Error\n"
+        "(code ERR_INFEASIBLE) when no split meets the target.");
 
   py::class_<Device>(m, "Device",
                      "One device handle (libaigw-edge, thread mode): admission, paced sending, NACK answers,\n"
