@@ -45,10 +45,11 @@ def program(env_name):
 class Cluster:
     """Controller + gateway (+ relay). Use as a context manager."""
 
-    def __init__(self, loss=None, seed=7):
+    def __init__(self, loss=None, seed=7, capacity_gbps=1.0):
         self.dir = tempfile.mkdtemp(prefix="aigw-pytest-")
         self.loss = loss
         self.seed = seed
+        self.capacity_gbps = capacity_gbps
         self.children = []
         self.controller_port = free_port()
         self.http_port = free_port(udp=False)
@@ -104,7 +105,7 @@ class Cluster:
                 "[receiver]\nunit_deadline_ms = 3000\n\n"
                 "[socket]\nbuffer_bytes = 8388608\n\n"
                 f'[[port]]\naddress = "{"0.0.0.0" if relayed else "127.0.0.1"}"\nport = {self.gateway_data_port}\n'
-                "capacity_gbps = 1.0\nmemory_budget_mb = 64\n"
+                f"capacity_gbps = {self.capacity_gbps}\nmemory_budget_mb = 64\n"
             )
         if relayed:
             relay_toml = os.path.join(self.dir, "impair.toml")
