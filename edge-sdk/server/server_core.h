@@ -135,6 +135,9 @@ class ServerCore final : ReceiverEvents {
   size_t units_held() const { return held_count_; }
   size_t bytes_held() const { return held_bytes_; }
   double last_load() const { return last_load_; }
+  /// When the next GpuLoadSync is due: an application that measures its own load
+  /// hands it over (set_app_load) just before.
+  int64_t next_report_ns() const { return next_period_ns_; }
 
  private:
   static constexpr size_t kSourceRing = 16;
