@@ -1,7 +1,7 @@
 /* The C side of bench/edge-sdk/python_send_bench.py: times aigw_edge_send_unit() on a
  * 672 KB unit through a real controller and gateway. Each unit is sent once the one
  * before it has left (so the retransmit store never refuses it); only the call is timed.
- * Prints {"units":N,"send_seconds":S}.
+ * Prints {"units":N,"send_seconds":S,"calls":[seconds of each call]}.
  *
  *   send_call_bench --controller 127.0.0.1:7700 --key HEX64 --device-id 5 --units 50 */
 #define _POSIX_C_SOURCE 200112L
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   uint8_t* unit = malloc(UNIT_BYTES);
   for (size_t i = 0; i < UNIT_BYTES; ++i) unit[i] = (uint8_t)(i * 131u);
   double in_send = 0;
+  double* calls = calloc(units ? units : 1, sizeof(double));
   unsigned long sent = 0;
   for (; sent < units; ++sent) {
     aigw_stream_stats s;
@@ -82,13 +83,17 @@ int main(int argc, char** argv) {
     }
     const double t0 = now_s();
     rc = aigw_edge_send_unit(edge, info.stream_id, unit, UNIT_BYTES);
-    in_send += now_s() - t0;
+    calls[sent] = now_s() - t0;
+    in_send += calls[sent];
     if (rc != AIGW_OK) {
       fprintf(stderr, "send_unit: %s\n", aigw_strerror(rc));
       break;
     }
   }
-  printf("{\"units\":%lu,\"send_seconds\":%.9f}\n", sent, in_send);
+  printf("{\"units\":%lu,\"send_seconds\":%.9f,\"calls\":[", sent, in_send);
+  for (unsigned long i = 0; i < sent; ++i) printf("%s%.9f", i ? "," : "", calls[i]);
+  printf("]}\n");
+  free(calls);
   free(unit);
   aigw_edge_destroy(edge);
   return sent == units ? 0 : 69;
