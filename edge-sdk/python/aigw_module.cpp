@@ -40,18 +40,12 @@ std::string key_bytes(const py::bytes& b, const char* what) {
   return k;
 }
 
-int parse_mode(const std::string& m) {
-  if (m == "thread") return AIGW_MODE_THREAD;
-  if (m == "event_loop") return AIGW_MODE_EVENT_LOOP;
-  throw py::value_error("mode must be 'thread' or 'event_loop'");
-}
-
 // --------------------------------------------------------------------------- device
 
 class Device {
  public:
   Device(const std::string& controller, uint32_t device_id, const py::bytes& key, uint32_t key_id,
-         const std::string& mode, uint32_t max_payload, uint32_t store_units, uint32_t store_ttl_ms,
+         uint32_t max_payload, uint32_t store_units, uint32_t store_ttl_ms,
          const std::string& log_level, std::optional<std::string> control_bind, std::optional<std::string> data_bind,
          std::optional<std::string> advertise_address) {
     key_ = key_bytes(key, "key");
@@ -62,8 +56,7 @@ class Device {
     o.device_id = device_id;
     o.key_id = key_id;
     o.key = reinterpret_cast<const uint8_t*>(key_.data());
-    o.mode = AIGW_MODE_THREAD;
-    if (parse_mode(mode) != AIGW_MODE_THREAD) throw py::value_error("Device supports mode='thread' only");
+    o.mode = AIGW_MODE_THREAD;  // Python has no event loop to hand the descriptor to
     o.max_payload = max_payload;
     o.store_units = store_units;
     o.store_ttl_ms = store_ttl_ms;
@@ -442,11 +435,11 @@ PYBIND11_MODULE(aigw, m) {
   py::class_<Device>(m, "Device",
                      "One device handle (libaigw-edge, thread mode): admission, paced sending, NACK answers,\n"
                      "migrations and heartbeats run on the handle's own thread. Use as a context manager.")
-      .def(py::init<const std::string&, uint32_t, const py::bytes&, uint32_t, const std::string&, uint32_t, uint32_t,
+      .def(py::init<const std::string&, uint32_t, const py::bytes&, uint32_t, uint32_t, uint32_t,
                     uint32_t, const std::string&, std::optional<std::string>, std::optional<std::string>,
                     std::optional<std::string>>(),
            py::arg("controller"), py::arg("device_id"), py::arg("key"), py::arg("key_id") = 1,
-           py::arg("mode") = "thread", py::arg("max_payload") = 0, py::arg("store_units") = 0,
+           py::arg("max_payload") = 0, py::arg("store_units") = 0,
            py::arg("store_ttl_ms") = 0, py::arg("log_level") = "warn", py::arg("control_bind") = py::none(),
            py::arg("data_bind") = py::none(), py::arg("advertise_address") = py::none(),
            "Creates the handle. controller: 'host:port' of the controller's bypass address; key: the\n"
