@@ -37,8 +37,9 @@ uint32_t floor_log2(uint32_t v) { return 31u - static_cast<uint32_t>(__builtin_c
 
 }  // namespace
 
-UnitBufferPool::UnitBufferPool(size_t budget_bytes, uint32_t max_buffer, uint32_t min_buffer)
-    : budget_(budget_bytes) {
+UnitBufferPool::UnitBufferPool(size_t budget_bytes, uint32_t max_buffer, uint32_t min_buffer,
+                               const BufferAllocator& allocator)
+    : budget_(budget_bytes), allocator_(allocator) {
   // Class arithmetic needs a power-of-two floor of at least 16 bytes.
   min_shift_ = std::max<uint32_t>(4, min_buffer <= 1 ? 0 : floor_log2(min_buffer - 1) + 1);
   min_buffer_ = 1u << min_shift_;
@@ -46,7 +47,23 @@ UnitBufferPool::UnitBufferPool(size_t budget_bytes, uint32_t max_buffer, uint32_
   free_heads_.assign(class_index(max_buffer_) + 1, -1);
 }
 
-UnitBufferPool::~UnitBufferPool() = default;
+UnitBufferPool::~UnitBufferPool() {
+  for (Slot& s : slots_) deallocate(s.bytes);
+}
+
+uint8_t* UnitBufferPool::allocate(uint32_t bytes) {
+  if (allocator_.set()) return static_cast<uint8_t*>(allocator_.alloc(allocator_.user, bytes));
+  return new (std::nothrow) uint8_t[bytes];
+}
+
+void UnitBufferPool::deallocate(uint8_t* p) {
+  if (p == nullptr) return;
+  if (allocator_.set()) {
+    allocator_.free(allocator_.user, p);
+  } else {
+    delete[] p;
+  }
+}
 
 // Class 0 is min_buffer; class i >= 1 is 2^k + s * 2^(k-2) with k = min_shift + (i-1)/4
 // and s = 1 + (i-1)%4, so sizes run 1, 1.25, 1.5, 1.75, 2, 2.5, ... times min_buffer.
@@ -78,7 +95,8 @@ bool UnitBufferPool::trim_free_buffers(size_t need) {
       Slot& s = slots_[static_cast<size_t>(i)];
       free_heads_[c] = s.next_free;
       reserved_ -= s.capacity;
-      s.bytes.reset();
+      deallocate(s.bytes);
+      s.bytes = nullptr;
       s.next_free = vacant_head_;
       vacant_head_ = i;
     }
@@ -89,7 +107,7 @@ bool UnitBufferPool::trim_free_buffers(size_t need) {
 int32_t UnitBufferPool::carve(uint32_t cls) {
   const uint32_t cap = class_bytes(cls);
   if (reserved_ + cap > budget_ && !trim_free_buffers(cap)) return -1;
-  uint8_t* bytes = new (std::nothrow) uint8_t[cap];
+  uint8_t* bytes = allocate(cap);
   if (bytes == nullptr) return -1;
   int32_t i = vacant_head_;
   if (i >= 0) {
@@ -99,7 +117,7 @@ int32_t UnitBufferPool::carve(uint32_t cls) {
     slots_.emplace_back();
   }
   Slot& s = slots_[static_cast<size_t>(i)];
-  s.bytes.reset(bytes);
+  s.bytes = bytes;
   s.capacity = cap;
   s.cls = cls;
   s.next_free = -1;
@@ -124,7 +142,7 @@ UnitHandle UnitBufferPool::acquire(uint32_t bytes) {
   in_use_ += cap;
   ++handed_out_;
   h.pool_ = this;
-  h.data_ = s.bytes.get();
+  h.data_ = s.bytes;
   h.capacity_ = cap;
   h.size_ = bytes;
   h.index_ = static_cast<uint32_t>(i);

@@ -13,6 +13,15 @@ namespace aigw {
 
 class UnitBufferPool;
 
+/// Where a pool's buffers come from when not operator new[] (e.g. pinned host memory
+/// an application provides for a copy to a GPU). `alloc` returns null when out of memory.
+struct BufferAllocator {
+  void* (*alloc)(void* user, size_t bytes) = nullptr;
+  void (*free)(void* user, void* p) = nullptr;
+  void* user = nullptr;
+  bool set() const { return alloc != nullptr && free != nullptr; }
+};
+
 /// Move-only ownership of one pooled buffer holding a unit's bytes.
 class UnitHandle {
  public:
@@ -62,7 +71,8 @@ class UnitBufferPool {
  public:
   /// `budget_bytes` caps the bytes handed out at once; buffers are carved lazily at
   /// first use of a size class and kept afterwards (steady state allocates nothing).
-  UnitBufferPool(size_t budget_bytes, uint32_t max_buffer, uint32_t min_buffer = 4096);
+  UnitBufferPool(size_t budget_bytes, uint32_t max_buffer, uint32_t min_buffer = 4096,
+                 const BufferAllocator& allocator = BufferAllocator{});
   ~UnitBufferPool();
   UnitBufferPool(const UnitBufferPool&) = delete;
   UnitBufferPool& operator=(const UnitBufferPool&) = delete;
@@ -91,8 +101,11 @@ class UnitBufferPool {
   int32_t carve(uint32_t cls);
   bool trim_free_buffers(size_t need);
 
+  uint8_t* allocate(uint32_t bytes);
+  void deallocate(uint8_t* p);
+
   struct Slot {
-    std::unique_ptr<uint8_t[]> bytes;  // null: a vacant slot whose buffer was given back
+    uint8_t* bytes = nullptr;  // null: a vacant slot whose buffer was given back
     uint32_t capacity;
     uint32_t cls;
     int32_t next_free;  // free-list link within its class (or in the vacant list)
@@ -107,6 +120,7 @@ class UnitBufferPool {
   uint32_t max_buffer_;
   uint32_t min_buffer_;
   uint32_t min_shift_;
+  BufferAllocator allocator_;
 };
 
 }  // namespace aigw

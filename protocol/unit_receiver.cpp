@@ -150,7 +150,8 @@ struct UnitReceiver::Impl {
   Impl(const ReceiverConfig& c, UnitReceiver& r)
       : cfg(c),
         owner(r),
-        pool(c.memory_budget_bytes, buffer_layout(c.max_unit_bytes, 65535, c.keep_payload_sums).bytes),
+        pool(c.memory_budget_bytes, buffer_layout(c.max_unit_bytes, 65535, c.keep_payload_sums).bytes, 4096,
+             c.allocator),
         units(c.max_units_in_flight),
         unit_index(c.max_units_in_flight),
         stream_index(c.max_streams),

@@ -60,6 +60,9 @@ struct ReceiverConfig {
   /// them on with the completed unit (UnitHandle::payload_sums) when every fragment
   /// brought one: for an egress that fills UDP checksums itself.
   bool keep_payload_sums = false;
+  /// Source of the unit buffers (default operator new[]): lets a GPU server receive
+  /// straight into memory its application registered (pinned host memory).
+  BufferAllocator allocator;
 };
 
 enum class LossReason : uint8_t {

@@ -1,18 +1,17 @@
-// The GPU-server emulator's core: receives units from gateways' egress through the
-// protocol UnitReceiver, verifies each one end to end (the unit digest), acknowledges
-// it to the gateway that sent it (UnitAck) or asks for missing fragments
-// (RetransmitRequest), queues verified units on the modelled accelerator, and reports
-// to the controller (GpuRegister, GpuLoadSync). I/O-free: datagrams and the time come
-// in as arguments, sealed datagrams go out through GpuOutput.
+// The GPU-server emulator's core: an application of the server SDK's protocol core
+// (edge-sdk/server/server_core.h: reassembly, digest check, UnitAck, RetransmitRequest,
+// GpuRegister, GpuLoadSync) that queues each verified unit on the modelled accelerator
+// and reports the accelerator's busy fraction and queues as its load. I/O-free:
+// datagrams and the time come in as arguments, sealed datagrams go out through GpuOutput.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "edge-sdk/server/server_core.h"
 #include "protocol/envelope.h"
 #include "protocol/unit_receiver.h"
 #include "sim/common/udp_endpoint.h"
@@ -21,7 +20,7 @@
 namespace aigw::sim {
 
 /// Sender id of a GPU server in control envelopes: role 3 in the top byte.
-inline uint32_t gpu_sender_id(uint32_t gpu_id) { return (3u << 24) | (gpu_id & 0xFFFFFF); }
+inline uint32_t gpu_sender_id(uint32_t gpu_id) { return server::gpu_sender_id(gpu_id); }
 
 struct GpuNodeConfig {
   uint32_t gpu_id = 1;
@@ -47,14 +46,7 @@ class GpuOutput {
 };
 
 /// What happened to the units of one stream at this GPU server.
-struct GpuStreamRecord {
-  uint64_t verified = 0;
-  uint64_t recovered = 0;  ///< verified after at least one NACK round
-  uint64_t corrupt = 0;    ///< whole, but the digest did not match
-  std::map<std::string, uint64_t> lost;  ///< receiver losses by reason
-  uint32_t last_seq = 0;
-  uint64_t nacks = 0;
-};
+using GpuStreamRecord = server::StreamRecord;
 
 struct GpuNodeCounters {
   uint64_t datagrams = 0;
@@ -73,7 +65,7 @@ struct GpuNodeCounters {
 };
 
 /// \threadbound Driven by one loop.
-class GpuNode final : ReceiverEvents, BatchSink {
+class GpuNode final : BatchSink, server::ServerOutput {
  public:
   GpuNode(const GpuNodeConfig& config, GpuOutput& out, int64_t now_ns);
   ~GpuNode() override;
@@ -86,52 +78,26 @@ class GpuNode final : ReceiverEvents, BatchSink {
   /// Sends GpuRegister with leaving = true.
   void leave();
 
-  const GpuNodeCounters& counters() const { return counters_; }
-  const std::map<uint32_t, GpuStreamRecord>& streams() const { return records_; }
+  const GpuNodeCounters& counters() const;
+  const std::map<uint32_t, GpuStreamRecord>& streams() const { return core_->streams(); }
   const Accelerator& accelerator() const { return accel_; }
-  const UnitReceiver& receiver() const { return *receiver_; }
-  double last_load() const { return last_load_; }
+  const UnitReceiver& receiver() const { return core_->receiver(); }
+  double last_load() const { return core_->last_load(); }
 
  private:
-  // The source of each of a stream's recent units: NACKs go to the gateway that sent
-  // the unit (during a migration the old and the new gateway both send).
-  static constexpr size_t kSourceRing = 16;
-  // Recently verified units: a gateway's probe for one of them means the ack was lost.
-  static constexpr size_t kVerifiedRing = 16;
-  struct StreamRoute {
-    std::array<std::pair<uint32_t, Endpoint>, kSourceRing> sources{};
-    std::array<uint32_t, kVerifiedRing> verified{};
-    uint32_t verified_n = 0;  // entries written (the ring holds the last kVerifiedRing)
-    uint32_t model = 0;
-    bool was_verified(uint32_t seq) const;
-  };
-
-  void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override;
-  void on_unit_lost(const LostUnit& info) override;
-  void on_nack(const NackOut& nack) override;
   void on_batch(const BatchResult&) override {}
+  void to_gateway(const server::Endpoint& egress, const uint8_t* data, size_t len) override;
+  void to_controller(const uint8_t* data, size_t len) override;
+  /// Moves the units the core verified onto the accelerator and hands their buffers back.
+  void take_units();
+  /// The accelerator's busy fraction and queues, for the core's next GpuLoadSync.
+  void report_load(int64_t now_ns);
 
-  const Endpoint* source_of(const StreamRoute& r, uint32_t unit_seq) const;
-  void send_ack(const StreamRoute& r, uint32_t stream_id, uint32_t unit_seq);
-  void send_gateway(const Endpoint& to, MessageType type, const std::string& body);
-  void send_controller(MessageType type, const std::string& body);
-  void send_register(bool leaving);
-  void send_load_sync(int64_t now_ns);
-
-  GpuNodeConfig config_;
   GpuOutput& out_;
-  EnvelopeSealer sealer_;
-  std::unique_ptr<UnitReceiver> receiver_;
   Accelerator accel_;
-  std::map<uint32_t, StreamRoute> routes_;
-  std::map<uint32_t, GpuStreamRecord> records_;
-  GpuNodeCounters counters_;
-  std::vector<uint8_t> tx_;
-  std::string body_;
-  int64_t now_ns_ = 0;
-  int64_t next_period_ns_ = 0;
-  uint64_t period_seq_ = 0;
-  double last_load_ = 0;
+  std::unique_ptr<server::ServerCore> core_;
+  uint64_t units_not_queued_ = 0;
+  mutable GpuNodeCounters counters_;
 };
 
 }  // namespace aigw::sim

@@ -22,11 +22,11 @@ PROGRAMS = {
     "ethtool": "turning veth checksum offload off, so frames carry real UDP checksums",
     "sysctl": "ping_group_range inside a test namespace (ICMP echo test)",
     "nft": "random loss inside a test namespace",
-    "pkg-config": "building the example against the installed SDK (package_test)",
-    "cc": "compiling the C example against the installed SDK (package_test)",
+    "pkg-config": "building the examples against the installed SDKs (package_test, python_user_install)",
+    "cc": "compiling the C examples against the installed SDKs (package_test, python_user_install)",
     "ldd": "checking what the example links (package_test)",
     "nm": "checking the shared library's exported symbols (package_test)",
-    "meson": "installing the SDK into a DESTDIR (package_test)",
+    "meson": "installing the SDKs into a DESTDIR (package_test, python_user_install)",
     "bash": "the aigwctl completion script (daemon_test)",
     # The system interpreter, not whatever python3 comes first on PATH: Debian's
     # python3-* packages (numpy, torch) are installed for it alone.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -97,6 +98,47 @@ TEST(UnitBufferPool, PrewarmCarvesUpFront) {
   EXPECT_EQ(pool.prewarm(1 << 20, 100), 8u);
   UnitHandle h = pool.acquire(688688 / 2);
   EXPECT_TRUE(h);
+}
+
+TEST(UnitBufferPool, BuffersComeFromTheAllocatorHookAndGoBackToIt) {
+  struct Hook {
+    std::vector<void*> live;
+    size_t failures_left = 0;
+  } hook;
+  BufferAllocator a;
+  a.user = &hook;
+  a.alloc = [](void* u, size_t n) -> void* {
+    auto* h = static_cast<Hook*>(u);
+    if (h->failures_left > 0) {
+      --h->failures_left;
+      return nullptr;
+    }
+    void* p = ::operator new(n);
+    h->live.push_back(p);
+    return p;
+  };
+  a.free = [](void* u, void* p) {
+    auto* h = static_cast<Hook*>(u);
+    auto it = std::find(h->live.begin(), h->live.end(), p);
+    ASSERT_NE(it, h->live.end());
+    h->live.erase(it);
+    ::operator delete(p);
+  };
+  {
+    UnitBufferPool pool(4 * 65536, 1 << 20, 4096, a);
+    UnitHandle x = pool.acquire(65536);
+    ASSERT_TRUE(x);
+    EXPECT_EQ(hook.live.size(), 1u);
+    EXPECT_EQ(hook.live[0], x.data());
+    x.reset();
+    UnitHandle y = pool.acquire(65536);  // reused, not allocated again
+    EXPECT_EQ(hook.live.size(), 1u);
+    hook.failures_left = 1;  // the hook's own out-of-memory is an empty handle
+    EXPECT_FALSE(pool.acquire(65536));
+    EXPECT_TRUE(pool.acquire(65536));
+    EXPECT_EQ(hook.live.size(), 2u);
+  }
+  EXPECT_TRUE(hook.live.empty());
 }
 
 }  // namespace
