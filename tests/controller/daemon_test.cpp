@@ -7,6 +7,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +93,26 @@ CommandResult aigwctl(const std::string& socket, const std::string& args) {
   EXPECT_NE(exe, nullptr) << "AIGWCTL is not set";
   if (exe == nullptr) return {};
   return test::run_command(std::string(exe) + " -s " + socket + " " + args + " 2>/dev/null");
+}
+
+// One request line on the control socket, as a hostile or careless local client would
+// write it; the answer line, or "" when the daemon closed without one.
+std::string ctl_line(const std::string& socket_path, const std::string& line) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::write(fd, line.data(), line.size()) == ssize_t(line.size())) {
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) answer.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return answer;
 }
 
 struct DaemonTest : ::testing::Test {
@@ -348,6 +371,27 @@ TEST_F(DaemonTest, BashCompletionOffersVerbsKeysAndLiveIds) {
   EXPECT_EQ(complete("aigwctl config set migration.th"), "migration.theta");
   EXPECT_EQ(complete("aigwctl -s " + cfg.control_socket + " drain \"\""), "3");
   EXPECT_EQ(complete("aigwctl drain 3 --d"), "--dry-run");
+}
+
+TEST_F(DaemonTest, MistypedControlRequestsGetAnErrorAndTheDaemonCarriesOn) {
+  for (const char* line : {R"({"cmd":"status","dry_run":"x"})", R"({"cmd":"config_get","key":1})",
+                           R"({"cmd":"drain","gateway":"3"})", R"({"cmd":"streams","limit":1e300})",
+                           R"({"cmd":["status"]})", R"([1,2,3])", "not json"}) {
+    const auto reply = nlohmann::json::parse(ctl_line(cfg.control_socket, std::string(line) + "\n"), nullptr, false);
+    ASSERT_TRUE(reply.is_object()) << line;
+    EXPECT_EQ(reply.value("ok", true), false) << line;
+    EXPECT_EQ(reply.value("exit", 0), 64) << line;
+  }
+  EXPECT_EQ(aigwctl(cfg.control_socket, "--json status").exit_code, 0);
+}
+
+TEST_F(DaemonTest, TheSocketIsGroupOnlyAndTheSavedConfigOwnerOnly) {
+  struct stat st {};
+  ASSERT_EQ(::stat(cfg.control_socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  ASSERT_EQ(aigwctl(cfg.control_socket, "config set migration.theta 0.2").exit_code, 0);
+  ASSERT_EQ(::stat(config_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "the file holds the cluster's keys";
 }
 
 }  // namespace
