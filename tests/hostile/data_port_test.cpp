@@ -302,7 +302,18 @@ TEST_F(DataPortTest, AFloodOfFirstFragmentsKeepsTheMemoryBudgetAndRealStreamsLos
 TEST_F(DataPortTest, NacksToAThirdAddressNeverCarryMoreBytesThanTheAttackerSent) {
   LoopbackSocket victim(INADDR_LOOPBACK + 3);
   RawDevice raw(c, kRawDeviceId);
-  ASSERT_TRUE(raw.admit(kRawUnitBytes, 50, &victim));
+  // Naming the third host as the stream's control address is refused at admission:
+  // NACKs go only to the host that asked.
+  const auto refused_before = [&] {
+    return metric(c.controller_metrics(), "aigw_controller_admissions_refused_total", {{"reason", "control_address"}});
+  };
+  const double aimed = refused_before();
+  EXPECT_FALSE(raw.admit(kRawUnitBytes, 50, &victim));
+  EXPECT_TRUE(reaches(refused_before, aimed + 1));
+  // What is left to bound is what the device's own NACK bait costs the gateway: NACK
+  // bytes to its own control address, measured on that socket.
+  ASSERT_TRUE(raw.admit(kRawUnitBytes, 50));
+  (void)raw.control().drain();
   ASSERT_TRUE(c.wait_until([&] { return gw("port_streams") == kRealStreams + 1; }, 3000));
   // One 3-byte fragment of each of 300 units of 3,000 fragments (refused at decode: no
   // sender cuts that fine), then the first 668-byte fragment of each of 300 units of 9
@@ -315,8 +326,9 @@ TEST_F(DataPortTest, NacksToAThirdAddressNeverCarryMoreBytesThanTheAttackerSent)
   const uint64_t sent = raw.send(bait);
   EXPECT_TRUE(reaches([&] { return dropped("inconsistent_geometry"); }, refused + 300));
   c.run_for(2500);  // the unit deadline (1.5 s) and every NACK round
-  const auto [bytes, datagrams] = victim.drain();
-  std::fprintf(stderr, "reflection: attacker sent %llu bytes, third address received %llu bytes in %llu datagrams (%.3fx)\n",
+  const auto [bytes, datagrams] = raw.control().drain();
+  EXPECT_EQ(victim.drain().first, 0u);
+  std::fprintf(stderr, "reflection: attacker sent %llu bytes, its control address received %llu bytes in %llu datagrams (%.3fx)\n",
                (unsigned long long)sent, (unsigned long long)bytes, (unsigned long long)datagrams,
                double(bytes) / double(sent));
   EXPECT_LE(bytes, sent) << "amplification";

@@ -143,7 +143,7 @@ class RawDevice {
   bool admit(uint32_t unit_bytes, uint32_t period_ms, const LoopbackSocket* nack_to = nullptr) {
     const LoopbackSocket& n = nack_to ? *nack_to : control_;
     ctl::AdmissionRequest r;
-    r.set_request_id(device_id_);
+    r.set_request_id(++requests_);  // a new id each time: the controller caches its answers by id
     r.set_device_id(device_id_);
     r.set_unit_bytes(unit_bytes);
     r.set_period_ms(period_ms);
@@ -191,6 +191,7 @@ class RawDevice {
   uint32_t stream_ = 0;
   uint32_t first_seq_ = 0;
   uint16_t gateway_data_port_ = 0;
+  uint64_t requests_ = 0;
 };
 
 }  // namespace aigw::hostile
