@@ -28,7 +28,8 @@ const char* const kFrameNames[kFrameStatCount] = {
     "parse_ok", "runt", "unsupported_ethertype", "ip_truncated", "ip_bad_version", "ip_bad_header_length",
     "ip_bad_checksum", "ip_fragment", "unsupported_protocol", "udp_truncated", "udp_no_checksum",
     "udp_bad_checksum", "arp_malformed", "icmp_truncated", "icmp_bad_checksum",
-    "not_for_us", "unknown_udp_port", "multi_segment", "arp_answered", "arp_ignored", "icmp_echo_answered",
+    "not_for_us", "unknown_udp_port", "multi_segment", "arp_answered", "arp_ignored", "arp_unsolicited",
+    "icmp_echo_answered", "icmp_echo_rate_limited",
     "icmp_ignored", "tx_frames", "tx_dropped", "tx_no_mbuf", "egress_no_neighbour"};
 
 }  // namespace
@@ -183,6 +184,10 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
     case net::FrameKind::arp:
       return handle_arp(g, m, f, now_ns);
     case net::FrameKind::icmp:
+      if (f.dst_ip == port.ip && !echo_budget_.take(now_ns)) {
+        bump(g, FrameStat::icmp_echo_rate_limited);
+        return false;
+      }
       if (f.dst_ip == port.ip && net::make_echo_reply_in_place(data, f)) {
         bump(g, FrameStat::icmp_echo_answered);
         return queue_tx(g, m);
@@ -195,9 +200,17 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
 
 bool DpdkWorker::handle_arp(size_t g, rte_mbuf* m, const net::Frame& f, int64_t now_ns) {
   DpdkPort& port = *ports_[g];
-  arp_.learn(f.arp.sender_ip, f.arp.sender_mac, now_ns);
-  // Other lcores may send to this neighbour through this port: tell them.
-  board_.post(f.arp.sender_ip, f.arp.sender_mac, now_ns);
+  if (f.arp.op == 2) {
+    if (!arp_.learn_solicited(f.arp.sender_ip, f.arp.sender_mac, now_ns) &&
+        !arp_.learn_announced(f.arp.sender_ip, f.arp.sender_mac, now_ns)) {
+      bump(g, FrameStat::arp_unsolicited);
+      return false;
+    }
+    // Other lcores may send to this neighbour through this port: tell them.
+    board_.post(f.arp.sender_ip, f.arp.sender_mac, now_ns);
+    bump(g, FrameStat::arp_ignored);  // learned; nothing to answer
+    return false;
+  }
   if (f.arp.op != 1 || f.arp.target_ip != port.ip) {
     bump(g, FrameStat::arp_ignored);
     return false;

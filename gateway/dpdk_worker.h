@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gateway/arp_table.h"
+#include "gateway/rate_budget.h"
 #include "gateway/config.h"
 #include "gateway/event_relay.h"
 #include "gateway/dpdk_port.h"
@@ -39,7 +40,9 @@ enum class FrameStat : uint8_t {
   multi_segment,
   arp_answered,
   arp_ignored,
+  arp_unsolicited,      ///< ARP replies for addresses this gateway did not ask for: not learned
   icmp_echo_answered,
+  icmp_echo_rate_limited,  ///< echo requests over the answer budget: not answered
   icmp_ignored,
   tx_frames,
   tx_dropped,       ///< replies dropped because the TX queue stayed full
@@ -117,6 +120,7 @@ class DpdkWorker final : private EgressOut {
   EventRelay events_;
   std::function<void()> notify_;
   ArpTable arp_;
+  RateBudget echo_budget_{100, 100};  // ICMP echo answers per second, per lcore
   bool have_static_mac_ = false;
   net::Mac static_mac_{};
   uint16_t ip_id_ = 0;
