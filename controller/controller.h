@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -188,6 +189,7 @@ class Controller final : private MigrationIo {
 
   std::map<uint32_t, GatewayState> gateways_;
   std::map<uint32_t, StreamState> streams_;  // ordered by id: a page starts at upper_bound(after)
+  std::unordered_map<uint32_t, uint32_t> streams_per_device_;  // for admission.max_streams_per_device
   StreamsByGateway by_gateway_;              // ids of streams_ per home gateway
   std::vector<PendingRequest> pending_;
   std::map<std::pair<uint32_t, uint64_t>, CachedReply> replies_;

@@ -172,6 +172,7 @@ ctl::AdmissionReply Controller::accept(const ctl::AdmissionRequest& req, const A
   s.memory_bytes = double(req.unit_bytes()) * cfg_.admission_memory_units;
   s.gpu_id = steering_.choose(s.model, s.units_per_s());
   s.assigned_ns = now_ns_;
+  ++streams_per_device_[s.device_id];
   auto [it, inserted] = streams_.emplace(s.stream_id, std::move(s));
   add_home(it->second);
   send_assign(it->second, false, 0);
@@ -188,8 +189,7 @@ void Controller::decide_window() {
 
   std::vector<size_t> undecided;
   std::vector<AdmissionDemand> demands;
-  std::map<uint32_t, uint32_t> streams_per_device;
-  for (const auto& [id, s] : streams_) ++streams_per_device[s.device_id];
+  std::map<uint32_t, uint32_t> window_per_device;  // this window's requests that passed the cap
   for (size_t i = 0; i < batch.size(); ++i) {
     ctl::AdmissionRequest& req = batch[i].request;
     const char* refused = refusal(req, batch[i].reply_to);
@@ -220,7 +220,9 @@ void Controller::decide_window() {
       }
     }
     // Counted with the requests of this window still undecided, so one burst cannot pass the cap.
-    if (streams_per_device[req.device_id()]++ >= cfg_.admission_max_streams_per_device) {
+    auto held = streams_per_device_.find(req.device_id());
+    if ((held == streams_per_device_.end() ? 0 : held->second) + window_per_device[req.device_id()]++ >=
+        cfg_.admission_max_streams_per_device) {
       metrics_.admissions_refused.inc("device_stream_cap");
       reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text("device_stream_cap")), req);
       continue;

@@ -209,6 +209,7 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   if (s.gpu_id != 0) steering_.book(s.gpu_id, s.units_per_s());
   if (s.stream_id >= next_stream_id_) next_stream_id_ = s.stream_id + 1;
   log::info("stream_adopted", "stream={} gateway={} gpu={}", s.stream_id, gateway_id, s.gpu_id);
+  ++streams_per_device_[s.device_id];
   add_home(streams_.emplace(s.stream_id, std::move(s)).first->second);
 }
 
@@ -264,6 +265,8 @@ void Controller::forget_stream(uint32_t stream_id) {
   closed_[stream_id] = now_ns_ + int64_t(cfg_.dead_after_periods + 1) * cfg_.sync_period_ms * 1000000;
   remove_home(it->second);
   committed_.remove_target(it->second);
+  if (auto d = streams_per_device_.find(it->second.device_id); d != streams_per_device_.end() && --d->second == 0)
+    streams_per_device_.erase(d);
   streams_.erase(it);
 }
 

@@ -123,14 +123,16 @@ struct Tables {
   /// One admission request, decided in its own window.
   void admit_one() {
     ctl::AdmissionRequest r;
-    r.set_request_id(++request_id);
-    r.set_device_id(1);
+    // A new device each time: one device may hold only admission.max_streams_per_device.
+    const uint32_t device = static_cast<uint32_t>(++request_id % 0xFFFFFF) + 1;
+    r.set_request_id(request_id);
+    r.set_device_id(device);
     r.set_unit_bytes(672000);
     r.set_period_ms(1000);
     r.set_model("openpose");
-    r.set_control_address("10.0.0.2");
+    r.set_control_address("127.0.0.1");  // the request's source: admission refuses any other
     r.set_control_port(7001);
-    deliver(make_sender_id(NodeRole::device, 1), MessageType::admission_request, r, 7001);
+    deliver(make_sender_id(NodeRole::device, device), MessageType::admission_request, r, 7001);
     now += 2 * kMs;
     ctl->tick(now);
   }
