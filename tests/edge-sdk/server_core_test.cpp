@@ -15,55 +15,16 @@
 #include "protocol/control.pb.h"
 #include "protocol/unit_digest.h"
 #include "protocol/unit_sender.h"
+#include "tests/common/gpu_server_wire.h"
 
 namespace aigw::server {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
 
-struct Datagram {
-  Endpoint to;
-  MessageType type;
-  std::string body;
-};
-
-class Captured final : public ServerOutput {
- public:
-  explicit Captured(const KeyRing& keys) : opener_(keys) {}
-  std::vector<Datagram> gateway, controller;
-  void to_gateway(const Endpoint& to, const uint8_t* d, size_t n) override { open(to, d, n, gateway); }
-  void to_controller(const uint8_t* d, size_t n) override { open({}, d, n, controller); }
-  template <typename Msg>
-  std::vector<Msg> of(const std::vector<Datagram>& v, MessageType t) const {
-    std::vector<Msg> out;
-    for (const auto& d : v)
-      if (d.type == t) {
-        Msg m;
-        EXPECT_TRUE(m.ParseFromString(d.body));
-        out.push_back(m);
-      }
-    return out;
-  }
-
- private:
-  void open(const Endpoint& to, const uint8_t* d, size_t n, std::vector<Datagram>& into) {
-    EnvelopeView v;
-    ASSERT_EQ(opener_.open(d, n, v), EnvelopeError::ok);
-    EXPECT_EQ(v.sender_id, gpu_sender_id(9));
-    into.push_back({to, v.type, std::string(reinterpret_cast<const char*>(v.body), v.body_len)});
-  }
-  EnvelopeOpener opener_;
-};
-
-struct Wire final : PacketOut {
-  std::vector<std::vector<uint8_t>> packets;
-  bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n, uint32_t) override {
-    std::vector<uint8_t> d(h, h + kDataHeaderSize);
-    d.insert(d.end(), p, p + n);
-    packets.push_back(std::move(d));
-    return true;
-  }
-};
+using Captured = test::CapturedControl<ServerOutput, Endpoint>;
+using Datagram = Captured::Datagram;
+using Wire = test::FragmentWire;
 
 // Counts the allocator hook's traffic: every buffer given back, none twice.
 struct HookPool {
@@ -86,7 +47,7 @@ struct HookPool {
 
 class ServerCoreTest : public ::testing::Test {
  protected:
-  ServerCoreTest() : out_(keys_) {
+  ServerCoreTest() : out_(keys_, gpu_sender_id(9)) {
     ControlKey key{};
     for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 5 + 2);
     keys_.add(1, key);

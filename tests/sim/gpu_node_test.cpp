@@ -8,6 +8,7 @@
 #include "protocol/control.pb.h"
 #include "protocol/unit_digest.h"
 #include "protocol/unit_sender.h"
+#include "tests/common/gpu_server_wire.h"
 #include "sim/gpu/gpu_stats.h"
 
 namespace aigw::sim {
@@ -15,55 +16,13 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 
-struct Datagram {
-  Endpoint to;
-  MessageType type;
-  std::string body;
-};
-
-// Opens every datagram the node sends, as the gateway and the controller would.
-class Captured final : public GpuOutput {
- public:
-  explicit Captured(const KeyRing& keys) : opener_(keys) {}
-  std::vector<Datagram> gateway, controller;
-  void to_gateway(const Endpoint& to, const uint8_t* d, size_t n) override { open(to, d, n, gateway); }
-  void to_controller(const uint8_t* d, size_t n) override { open({}, d, n, controller); }
-  template <typename Msg>
-  std::vector<Msg> of(const std::vector<Datagram>& v, MessageType t) const {
-    std::vector<Msg> out;
-    for (const auto& d : v)
-      if (d.type == t) {
-        Msg m;
-        EXPECT_TRUE(m.ParseFromString(d.body));
-        out.push_back(m);
-      }
-    return out;
-  }
-
- private:
-  void open(const Endpoint& to, const uint8_t* d, size_t n, std::vector<Datagram>& into) {
-    EnvelopeView v;
-    ASSERT_EQ(opener_.open(d, n, v), EnvelopeError::ok);
-    EXPECT_EQ(v.sender_id, gpu_sender_id(7));
-    into.push_back({to, v.type, std::string(reinterpret_cast<const char*>(v.body), v.body_len)});
-  }
-  EnvelopeOpener opener_;
-};
-
-// Collects a UnitSender's fragments as datagrams (header + payload).
-struct Wire final : PacketOut {
-  std::vector<std::vector<uint8_t>> packets;
-  bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n, uint32_t) override {
-    std::vector<uint8_t> d(h, h + kDataHeaderSize);
-    d.insert(d.end(), p, p + n);
-    packets.push_back(std::move(d));
-    return true;
-  }
-};
+using Captured = test::CapturedControl<GpuOutput, Endpoint>;
+using Datagram = Captured::Datagram;
+using Wire = test::FragmentWire;
 
 class GpuNodeTest : public ::testing::Test {
  protected:
-  GpuNodeTest() : out_(keys_) {
+  GpuNodeTest() : out_(keys_, gpu_sender_id(7)) {
     ControlKey key{};
     for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 3 + 1);
     keys_.add(1, key);
