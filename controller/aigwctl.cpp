@@ -17,6 +17,7 @@
 
 #include "controller/config.h"
 #include "controller/ctl_commands.h"
+#include "controller/key_commands.h"
 
 using Json = nlohmann::json;
 using namespace aigw::controller;
@@ -217,6 +218,19 @@ int main(int argc, char** argv) {
   mig->add_option("gateway", gateway, "target gateway id")->required();
   mig->add_flag("--dry-run", dry_run, "check and show, change nothing");
   mig->callback([&] { req = {{"cmd", "migrate"}, {"stream", stream}, {"gateway", gateway}}; });
+  // Provisioning, local: needs read access to the controller's configuration (0600).
+  KeyDeriveRequest derive;
+  derive.config_path = "/etc/aigw/controller.toml";
+  CLI::App* keycmd = app.add_subcommand("key", "provision node keys (local, on the controller's host)");
+  keycmd->require_subcommand(1);
+  keycmd->fallthrough();
+  CLI::App* kd = keycmd->add_subcommand("derive", "print the key one node must hold");
+  kd->add_option("--config", derive.config_path, "the controller's configuration (its [[keys]] hold the masters)");
+  kd->add_option("--role", derive.role, "gateway, device or gpu")->required();
+  kd->add_option("--node", derive.node, "the node's id")->required();
+  kd->add_option("--key-id", derive.key_id, "master key generation (default: controller_key_id)");
+  kd->callback([&] { req["cmd"] = "key_derive"; });
+  keycmd->add_subcommand("generate", "print a new random master key")->callback([&] { req["cmd"] = "key_generate"; });
   CLI::App* ids = app.add_subcommand("ids", "ids of gateways or streams, one per line (for completion)");
   ids->group("");  // hidden
   ids->add_option("what", ids_of)->required()->check(CLI::IsMember({"gateways", "streams"}));
@@ -234,6 +248,24 @@ int main(int argc, char** argv) {
   const std::string cmd = req.value("cmd", std::string());
   if (cmd == "keys") {
     for (const auto& k : settable_keys()) fmt::print("{}\n", k);
+    return kExitOk;
+  }
+  if (cmd == "key_generate") {
+    const std::string hex = generate_master_key();
+    if (json) fmt::print("{}\n", Json{{"key", hex}}.dump(2));
+    else fmt::print("{}\n", hex);
+    return kExitOk;
+  }
+  if (cmd == "key_derive") {
+    Json out;
+    std::string error;
+    if (const int rc = derive_key(derive, out, error); rc != kExitOk) {
+      fmt::print(stderr, "aigwctl: {}\n", error);
+      return rc;
+    }
+    // Without --json: the lines to paste into the node's configuration.
+    if (json) fmt::print("{}\n", out.dump(2));
+    else fmt::print("key_id = {}\nkey = \"{}\"\n", out["key_id"].get<uint32_t>(), out["key"].get<std::string>());
     return kExitOk;
   }
   if (dry_run) req["dry_run"] = true;

@@ -6,31 +6,31 @@
 
 namespace aigw::controller {
 
-bool build_key_ring(const ControllerConfig& cfg, KeyRing& ring, std::string& error) {
+bool build_master_keys(const ControllerConfig& cfg, MasterKeys& keys, std::string& error) {
+  bool has_default = false;
   for (const KeyConfig& k : cfg.keys) {
     ControlKey key;
     if (!KeyRing::parse_hex(k.hex, key)) {
       error = "key " + std::to_string(k.id) + ": not 64 hex digits";
       return false;
     }
-    ring.add(k.id, key);
+    uint8_t roles = 0;
+    for (const std::string& r : k.roles) {
+      NodeRole role;
+      if (parse_role(r, role)) roles |= uint8_t(1u << uint32_t(role));
+    }
+    keys.add(k.id, key, k.roles.empty() ? uint8_t(0xFF) : roles);
+    has_default = has_default || k.id == cfg.controller_key_id;
   }
-  if (ring.find(cfg.controller_key_id) == nullptr) {
+  if (!has_default) {
     error = "controller_key_id " + std::to_string(cfg.controller_key_id) + " is not among [[keys]]";
     return false;
   }
+  keys.set_default_generation(cfg.controller_key_id);
   return true;
 }
 
 namespace {
-
-ControlKey sealing_key(const ControllerConfig& cfg) {
-  KeyRing ring;
-  std::string error;
-  ControlKey key{};
-  if (build_key_ring(cfg, ring, error)) key = *ring.find(cfg.controller_key_id);
-  return key;
-}
 
 std::unique_ptr<AdmissionAlgorithm> algorithm_of(const ControllerConfig& cfg) {
   AdmissionOptions o;
@@ -47,9 +47,10 @@ std::unique_ptr<AdmissionAlgorithm> algorithm_of(const ControllerConfig& cfg) {
 Controller::Controller(const ControllerConfig& cfg, Transport& transport, int64_t now_ns, uint64_t counter_start)
     : cfg_(cfg),
       transport_(transport),
-      sealer_(make_sender_id(NodeRole::controller, cfg.controller_id), cfg.controller_key_id, sealing_key(cfg),
+      // Every send seals under the recipient's node key (seal_with); this key is unused.
+      sealer_(make_sender_id(NodeRole::controller, cfg.controller_id), cfg.controller_key_id, ControlKey{},
               counter_start),
-      opener_(keys_),
+      opener_(masters_),
       load_model_(cfg.load),
       trigger_(cfg.trigger),
       // Gateways are probed when their report is late; GPU servers report every 100 ms-1 s
@@ -58,23 +59,7 @@ Controller::Controller(const ControllerConfig& cfg, Transport& transport, int64_
       gpu_liveness_(cfg.dead_after_periods),
       executor_(*this, counter_start) {
   std::string error;
-  build_key_ring(cfg_, keys_, error);  // the daemon validated the keys before
-  for (const KeyConfig& k : cfg_.keys) {
-    uint8_t roles = 0;
-    for (const std::string& r : k.roles) {
-      NodeRole role;
-      if (parse_role(r, role)) roles |= uint8_t(1u << uint32_t(role));
-    }
-    key_roles_[k.id] = k.roles.empty() ? uint8_t(0xFF) : roles;
-  }
-  // A key may move only the replay windows of senders of its own roles. Ids that name
-  // no role are let through here and refused by authenticate() (sender_mismatch).
-  opener_.set_sender_check([this](uint32_t key_id, uint32_t sender_id) {
-    NodeRole role;
-    if (!role_of(sender_id, role)) return true;
-    auto it = key_roles_.find(key_id);
-    return it != key_roles_.end() && (it->second & (1u << uint32_t(role))) != 0;
-  });
+  build_master_keys(cfg_, masters_, error);  // the daemon validated the keys before
   algorithm_ = algorithm_of(cfg_);
   executor_.set_timing({cfg_.migration_retry_ms * 1000000, cfg_.migration_retries});
   now_ns_ = started_ns_ = now_ns;
@@ -111,7 +96,7 @@ void Controller::check_liveness() {
     probe.set_sender_id(sealer_.sender_id());
     probe.set_role(ctl::ROLE_CONTROLLER);
     probe.set_seq(++metrics_.gateway_probes);
-    send(g->second.control, MessageType::heartbeat, probe);
+    send(g->second.control, make_sender_id(NodeRole::gateway, id), MessageType::heartbeat, probe);
   }
   for (uint32_t id : gateway_liveness_.expire(now_ns_)) gateway_gone(id, "gateway_dead");
   for (uint32_t id : gpu_liveness_.expire(now_ns_)) gpu_gone(id);

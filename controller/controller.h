@@ -24,6 +24,7 @@
 #include "controller/metrics.h"
 #include "controller/migration_executor.h"
 #include "controller/migration_planner.h"
+#include "controller/master_keys.h"
 #include "controller/node_id.h"
 #include "controller/stream_page.h"
 #include "controller/tables.h"
@@ -39,8 +40,8 @@ class Transport {
   virtual bool send(const Endpoint& to, const std::vector<uint8_t>& datagram) = 0;
 };
 
-/// Builds the key ring of a configuration; false (with a reason) on a bad key.
-bool build_key_ring(const ControllerConfig& cfg, KeyRing& ring, std::string& error);
+/// Builds the master keys of a configuration; false (with a reason) on a bad key.
+bool build_master_keys(const ControllerConfig& cfg, MasterKeys& keys, std::string& error);
 
 class Controller final : private MigrationIo {
  public:
@@ -81,6 +82,12 @@ class Controller final : private MigrationIo {
   const std::map<uint32_t, StreamState>& streams() const { return streams_; }
   const CommittedDemand& committed() const { return committed_; }
   uint32_t sender_id() const { return sealer_.sender_id(); }
+  /// Counters from `clock`, and no node's first envelope sealed before `not_before`
+  /// (the daemon's start less the clock skew): replay protection across restarts.
+  void use_wall_clock(WallClock clock, uint64_t not_before) {
+    sealer_.set_clock(clock);
+    opener_.set_not_before(not_before);
+  }
 
  private:
   struct PendingRequest {
@@ -163,7 +170,10 @@ class Controller final : private MigrationIo {
   void finished(const Migration& m, MigrationOutcome o) override;
 
   // controller_tx.cpp
-  void send(const Endpoint& to, MessageType type, const google::protobuf::MessageLite& msg);
+  /// Seals `msg` under the node key of `recipient` (a sender id) and sends it.
+  void send(const Endpoint& to, uint32_t recipient, MessageType type, const google::protobuf::MessageLite& msg);
+  /// The pair keys of every live gateway, to one GPU server.
+  void send_peer_keys(const GpuServer& gpu);
   void send_assign(const StreamState& s, bool remove, uint32_t release_after);
   void send_remove(uint32_t gateway_id, uint32_t stream_id, uint32_t release_after);
   void send_steer(const StreamState& s);
@@ -173,8 +183,7 @@ class Controller final : private MigrationIo {
 
   ControllerConfig cfg_;
   Transport& transport_;
-  KeyRing keys_;
-  std::map<uint32_t, uint8_t> key_roles_;  // key id -> bit (1 << role) per allowed role
+  MasterKeys masters_;
   EnvelopeSealer sealer_;
   EnvelopeOpener opener_;
   std::unique_ptr<AdmissionAlgorithm> algorithm_;

@@ -65,7 +65,7 @@ void Controller::on_admission_request(ctl::AdmissionRequest& m, const Endpoint& 
       auto s = streams_.find(r.stream_id());
       if (s != streams_.end()) send_assign(s->second, false, 0);
     }
-    send(from, MessageType::admission_reply, r);
+    send(from, make_sender_id(NodeRole::device, m.device_id()), MessageType::admission_reply, r);
     return;
   }
   for (const auto& p : pending_)
@@ -76,8 +76,15 @@ void Controller::on_admission_request(ctl::AdmissionRequest& m, const Endpoint& 
 
 void Controller::reply(const Endpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req) {
   metrics_.admissions.inc(status_name(r.status()));
-  replies_[{req.device_id(), req.request_id()}] = {r, now_ns_ + kReplyCacheNs};
-  send(to, MessageType::admission_reply, r);
+  ctl::AdmissionReply full = r;
+  const uint32_t device = make_sender_id(NodeRole::device, req.device_id());
+  uint32_t pair_key_id = 0;
+  if (r.status() == ctl::ADMISSION_ACCEPTED &&
+      masters_.pair_key_box(make_sender_id(NodeRole::gateway, r.gateway_id()), device, pair_key_id,
+                            *full.mutable_gateway_key_box()))
+    full.set_gateway_key_id(pair_key_id);
+  replies_[{req.device_id(), req.request_id()}] = {full, now_ns_ + kReplyCacheNs};
+  send(to, device, MessageType::admission_reply, full);
   if (r.status() != ctl::ADMISSION_ACCEPTED)
     log::info("admission_rejected", "device={} request={} status={} reason=\"{}\"", req.device_id(),
               req.request_id(), status_name(r.status()), r.reason());

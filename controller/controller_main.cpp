@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   log::set_level(level);
-  KeyRing ring;
-  if (!build_key_ring(cfg, ring, error)) {
+  MasterKeys masters;
+  if (!build_master_keys(cfg, masters, error)) {
     log::error("config_invalid", "error=\"{}\"", error);
     return kExitConfig;
   }

@@ -9,6 +9,10 @@ namespace aigw::controller {
 
 void Controller::control_round() {
   rebalance_gpus();
+  // Every round, so a GPU server that missed one (or a gateway that just joined) has
+  // the pair keys it needs to ack units within a period.
+  for (uint32_t id : steering_.ids())
+    if (const GpuServer* g = steering_.find(id)) send_peer_keys(*g);
 
   // Assignments not yet confirmed by the gateway's StreamSync are re-sent once a period.
   const int64_t period_ns = int64_t(cfg_.sync_period_ms) * 1000000;
@@ -264,20 +268,27 @@ void Controller::send_expect(const Migration& m) {
   const auto [gpu_addr, gpu_port] = gpu_endpoint(s->second.gpu_id);
   c.set_gpu_address(gpu_addr);
   c.set_gpu_port(gpu_port);
-  send(t->second.control, MessageType::migrate_command, c);
+  send(t->second.control, make_sender_id(NodeRole::gateway, m.target_gateway), MessageType::migrate_command, c);
 }
 
 void Controller::send_switch(const Migration& m) {
   auto s = streams_.find(m.stream_id);
   auto t = gateways_.find(m.target_gateway);
   if (s == streams_.end() || t == gateways_.end() || s->second.target_port >= t->second.ports.size()) return;
-  send(s->second.device_control, MessageType::migrate_command, migrate_command(m, ctl::MIGRATE_SWITCH));
+  ctl::MigrateCommand c = migrate_command(m, ctl::MIGRATE_SWITCH);
+  const uint32_t device = make_sender_id(NodeRole::device, s->second.device_id);
+  uint32_t pair_key_id = 0;
+  if (masters_.pair_key_box(make_sender_id(NodeRole::gateway, m.target_gateway), device, pair_key_id,
+                            *c.mutable_gateway_key_box()))
+    c.set_gateway_key_id(pair_key_id);
+  send(s->second.device_control, device, MessageType::migrate_command, c);
 }
 
 void Controller::send_release(const Migration& m) {
   auto src = gateways_.find(m.source_gateway);
   if (src == gateways_.end() || !streams_.count(m.stream_id) || !gateways_.count(m.target_gateway)) return;
-  send(src->second.control, MessageType::migrate_command, migrate_command(m, ctl::MIGRATE_RELEASE));
+  send(src->second.control, make_sender_id(NodeRole::gateway, m.source_gateway), MessageType::migrate_command,
+       migrate_command(m, ctl::MIGRATE_RELEASE));
 }
 
 void Controller::report_failover_gap(const Migration& m, StreamState& s) {

@@ -19,17 +19,25 @@ void Controller::reject(const char* reason) {
 }
 
 bool Controller::authenticate(const uint8_t* data, size_t len, EnvelopeView& env, NodeRole& role) {
-  // The opener refuses a key speaking for another role (key_role) before the replay
-  // window moves; see the sender check set in the constructor.
+  // The key is the node key derived for the envelope's sender id: passing the MAC
+  // proves the sender, and a master limited to some roles refuses others (key_role).
   const EnvelopeError e = opener_.open(data, len, env);
   if (e != EnvelopeError::ok) {
     reject(to_string(e));
+    if (e == EnvelopeError::stale) {
+      EnvelopeView v;
+      peek_envelope(data, len, v);
+      // A node whose clock went back (a board without RTC before NTP) lands here.
+      AIGW_WARN_RATE_LIMITED(1000, "control_stale", "sender={:#x} behind_ms={}", v.sender_id,
+                             opener_.last_stale_by() / 1000000);
+    }
     return false;
   }
   if (!role_of(env.sender_id, role) || role == NodeRole::controller) {
     reject("sender_mismatch");
     return false;
   }
+  masters_.heard(env.sender_id, env.key_id);
   return true;
 }
 
@@ -149,6 +157,7 @@ void Controller::on_load_sync(const ctl::LoadSync& m, const Endpoint& from) {
   g.id = m.gateway_id();
   g.last_source = from;
   g.control = resolve_control(m.control_address(), m.control_port(), from);
+  g.egress = resolve_control(m.egress_address(), m.egress_port(), from);
   g.period_ms = m.period_ms() ? m.period_ms() : cfg_.sync_period_ms;
   g.period_seq = m.period_seq();
   g.cpu_busy = m.cpu_busy();
@@ -183,7 +192,12 @@ void Controller::on_load_sync(const ctl::LoadSync& m, const Endpoint& from) {
   load_model_.observe(g.id, sample);
   if (gateway_liveness_.heard(g.id, now_ns_, g.period_ms))
     log::info("gateway_up", "gateway={} ports={} control={}", g.id, g.ports.size(), g.control.str());
+  const bool was_alive = g.alive;
   g.alive = true;
+  // A gateway (back) up: GPU servers get its pair key now, before its first unit.
+  if (!was_alive)
+    for (uint32_t id : steering_.ids())
+      if (const GpuServer* gpu = steering_.find(id)) send_peer_keys(*gpu);
 }
 
 void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
@@ -291,7 +305,7 @@ void Controller::on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from, Nod
   r.set_sender_id(sealer_.sender_id());
   r.set_role(ctl::ROLE_CONTROLLER);
   r.set_seq(m.seq());
-  send(from, MessageType::heartbeat, r);
+  send(from, m.sender_id(), MessageType::heartbeat, r);
   // The role the key and sender id carry, not the one the body claims.
   if (role == NodeRole::gpu) gpu_liveness_.heard(node_of(m.sender_id()), now_ns_, cfg_.sync_period_ms);
 }
@@ -309,10 +323,12 @@ void Controller::on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from
   s.port = m.port();
   s.models.assign(m.models().begin(), m.models().end());
   s.capacity_units_per_s = m.capacity_units_per_s();
-  s.control_address = m.control_address();
-  s.control_port = m.control_port();
+  const Endpoint control = resolve_control(m.control_address(), m.control_port(), from);
+  s.control_address = control.address;
+  s.control_port = control.port;
   const bool known = steering_.find(s.id) != nullptr;
   steering_.upsert(s);
+  send_peer_keys(s);
   gpu_liveness_.heard(s.id, now_ns_, cfg_.sync_period_ms);
   if (!known) log::info("gpu_register", "gpu={} address={}:{} models={}", s.id, s.address, s.port, s.models.size());
 }

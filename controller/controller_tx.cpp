@@ -4,8 +4,12 @@
 
 namespace aigw::controller {
 
-void Controller::send(const Endpoint& to, MessageType type, const google::protobuf::MessageLite& msg) {
-  if (!to.valid() || !sealer_.seal(type, msg.SerializeAsString(), scratch_) || !transport_.send(to, scratch_)) {
+void Controller::send(const Endpoint& to, uint32_t recipient, MessageType type,
+                      const google::protobuf::MessageLite& msg) {
+  const uint32_t generation = masters_.generation_for(recipient);
+  ControlKey key;
+  if (!to.valid() || !masters_.node_key(generation, recipient, key) ||
+      !sealer_.seal_with(generation, key, type, msg.SerializeAsString(), scratch_) || !transport_.send(to, scratch_)) {
     ++metrics_.tx_errors;
     AIGW_WARN_RATE_LIMITED(1000, "control_send_failed", "type={} to={}", to_string(type), to.str());
     return;
@@ -46,7 +50,7 @@ void Controller::send_assign(const StreamState& s, bool remove, uint32_t release
   a.set_from_unit_seq(s.first_unit_seq);
   a.set_remove(remove);
   a.set_release_after_unit_seq(release_after);
-  send(g->second.control, MessageType::stream_assign, a);
+  send(g->second.control, make_sender_id(NodeRole::gateway, g->first), MessageType::stream_assign, a);
 }
 
 void Controller::send_remove(uint32_t gateway_id, uint32_t stream_id, uint32_t release_after) {
@@ -56,7 +60,7 @@ void Controller::send_remove(uint32_t gateway_id, uint32_t stream_id, uint32_t r
   a.mutable_stream()->set_stream_id(stream_id);
   a.set_remove(true);
   a.set_release_after_unit_seq(release_after);
-  send(g->second.control, MessageType::stream_assign, a);
+  send(g->second.control, make_sender_id(NodeRole::gateway, g->first), MessageType::stream_assign, a);
 }
 
 void Controller::send_steer(const StreamState& s) {
@@ -70,7 +74,7 @@ void Controller::send_steer(const StreamState& s) {
     c.set_gpu_address(gpu_addr);
     c.set_gpu_port(gpu_port);
   }
-  send(g->second.control, MessageType::steer_command, c);
+  send(g->second.control, make_sender_id(NodeRole::gateway, g->first), MessageType::steer_command, c);
 }
 
 void Controller::send_stream_close(const StreamState& s) {
@@ -78,7 +82,31 @@ void Controller::send_stream_close(const StreamState& s) {
   c.set_stream_id(s.stream_id);
   c.set_device_id(s.device_id);
   c.set_last_unit_seq(s.last_unit_seq);
-  send(s.device_control, MessageType::stream_close, c);
+  send(s.device_control, make_sender_id(NodeRole::device, s.device_id), MessageType::stream_close, c);
+}
+
+}  // namespace aigw::controller
+
+namespace aigw::controller {
+
+void Controller::send_peer_keys(const GpuServer& gpu) {
+  const uint32_t recipient = make_sender_id(NodeRole::gpu, gpu.id);
+  ctl::PeerKeys m;
+  for (const auto& [id, g] : gateways_) {
+    if (!g.alive) continue;
+    ctl::PeerKey* k = m.add_keys();
+    uint32_t pair_key_id = 0;
+    if (!masters_.pair_key_box(make_sender_id(NodeRole::gateway, id), recipient, pair_key_id, *k->mutable_key_box())) {
+      m.mutable_keys()->RemoveLast();
+      continue;
+    }
+    k->set_gateway_id(id);
+    k->set_key_id(pair_key_id);
+    k->set_egress_address(g.egress.address);
+    k->set_egress_port(g.egress.port);
+  }
+  Endpoint to{gpu.control_address, static_cast<uint16_t>(gpu.control_port)};
+  send(to, recipient, MessageType::peer_keys, m);
 }
 
 }  // namespace aigw::controller

@@ -45,8 +45,8 @@ StreamPageQuery stream_page(const HttpApi::Query& q) {
 
 std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::string& config_path,
                                        std::string& error) {
-  KeyRing ring;
-  if (!build_key_ring(cfg, ring, error)) return nullptr;
+  MasterKeys masters;
+  if (!build_master_keys(cfg, masters, error)) return nullptr;
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_path_ = config_path;
   sockaddr_storage sa{};
@@ -69,6 +69,7 @@ std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::s
   d->loop_ = ev_loop_new(EVFLAG_AUTO);
   Transport& transport = *d;
   d->controller_ = std::make_unique<Controller>(cfg, transport, log::steady_now_ns(), envelope_counter_start());
+  d->controller_->use_wall_clock(envelope_wall_clock, envelope_counter_start() - kMaxClockSkewNs);
   Daemon* self = d.get();
   d->ctl_ = CtlServer::create(
       d->loop_, cfg.control_socket,

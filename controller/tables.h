@@ -25,6 +25,7 @@ struct GatewayState {
   uint32_t id = 0;
   Endpoint control;            // resolved control address
   Endpoint last_source;        // source of its latest datagram
+  Endpoint egress;             // where its units to GPU servers leave from
   std::vector<PortState> ports;
   uint32_t period_ms = 1000;
   uint64_t period_seq = 0;

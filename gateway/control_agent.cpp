@@ -8,6 +8,7 @@
 
 #include "gateway/udp_socket.h"
 #include "protocol/log.h"
+#include "protocol/message_roles.h"
 #include "protocol/retransmit_request.h"
 
 namespace aigw {
@@ -18,9 +19,6 @@ constexpr size_t kMaxDatagram = 65536;
 constexpr unsigned kMaxReadsPerEvent = 64;  // bound work per loop turn
 /// StreamSync lists are split into parts so each datagram stays within 1400 bytes.
 constexpr size_t kStreamSyncPartBytes = 1300;
-/// Envelope sender ids carry the role in the top byte (docs/controller.md §1.2).
-constexpr uint32_t kRoleGateway = 1;
-constexpr uint32_t kRoleController = 4;
 static_assert(static_cast<size_t>(kLastEnvelopeError) < 16, "rx_rejected_ holds one counter per EnvelopeError");
 
 Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
@@ -32,12 +30,15 @@ Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
 
 }  // namespace
 
-ControlAgent::ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys, DataPlane& data_plane)
+ControlAgent::ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const NodeKeys& keys, DataPlane& data_plane)
     : loop_(loop),
       config_(config),
       dp_(data_plane),
+      keys_(keys),
       opener_(keys),
-      sealer_((kRoleGateway << 24) | config.gateway_id, config.key_id, config.key, envelope_counter_start()) {
+      sealer_(keys.self(), config.key_id, config.key, envelope_counter_start()) {
+  sealer_.set_clock(envelope_wall_clock);
+  opener_.set_not_before(envelope_counter_start() - kMaxClockSkewNs);
   for (size_t i = 0; i < dp_.port_count(); ++i)
     port_meters_.emplace_back(config.load.smoothing, config.ports[i].capacity_bps,
                               static_cast<double>(config.ports[i].memory_budget_bytes));
@@ -102,6 +103,13 @@ void ControlAgent::drain_socket() {
                              to_string(e));
       continue;
     }
+    // The key proved the sender id; its role must be one that may send this message.
+    if (!sender_may_send(v.sender_id, v.type)) {
+      rx_rejected_[static_cast<size_t>(EnvelopeError::key_role)].fetch_add(1, std::memory_order_relaxed);
+      AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "from={} error=key_role type={}",
+                             to_string(Endpoint::from_sockaddr(sa)), to_string(v.type));
+      continue;
+    }
     rx_by_type_[static_cast<size_t>(v.type)].fetch_add(1, std::memory_order_relaxed);
     handle(v, Endpoint::from_sockaddr(sa));
   }
@@ -134,7 +142,7 @@ void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from) {
       // lets it tell a late report from a dead gateway within a few probes. Answers go
       // to the configured controller only, never to the datagram's source.
       ctl::Heartbeat m;
-      if ((ok = m.ParseFromArray(v.body, len)) && (v.sender_id >> 24) == kRoleController) {
+      if ((ok = m.ParseFromArray(v.body, len)) && has_role(v.sender_id, NodeRole::controller)) {
         ctl::Heartbeat answer;
         answer.set_sender_id(sealer_.sender_id());
         answer.set_role(ctl::ROLE_GATEWAY);
@@ -330,7 +338,16 @@ void ControlAgent::send_nack(const Endpoint& device_control, const NackOut& nack
   to_retransmit_request(nack, r);
   body_.clear();
   r.AppendToString(&body_);
-  send(MessageType::retransmit_request, body_, device_control);
+  // Sealed with the pair key of the stream's device: only that device takes it.
+  auto it = streams_.find(nack.stream_id);
+  uint32_t key_id = 0;
+  ControlKey key;
+  if (it == streams_.end() || !keys_.pair_key_to(make_sender_id(NodeRole::device, it->second.route.device_id), key_id, key)) {
+    tx_errors_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  send_sealed(sealer_.seal_with(key_id, key, MessageType::retransmit_request, body_, out_buf_), MessageType::retransmit_request,
+              device_control);
 }
 
 void ControlAgent::unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason) {
@@ -353,7 +370,11 @@ void ControlAgent::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
 }
 
 bool ControlAgent::send(MessageType type, const std::string& body, const Endpoint& to) {
-  if (!sealer_.seal(type, body, out_buf_)) {
+  return send_sealed(sealer_.seal(type, body, out_buf_), type, to);
+}
+
+bool ControlAgent::send_sealed(bool sealed, MessageType type, const Endpoint& to) {
+  if (!sealed) {
     tx_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

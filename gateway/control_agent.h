@@ -24,6 +24,7 @@
 #include "gateway/pipeline_io.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 
 namespace aigw {
 
@@ -40,7 +41,7 @@ struct AgentSnapshot {
 
 class ControlAgent final : public PipelineEvents {
  public:
-  ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys, DataPlane& data_plane);
+  ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const NodeKeys& keys, DataPlane& data_plane);
   ~ControlAgent() override;
   ControlAgent(const ControlAgent&) = delete;
   ControlAgent& operator=(const ControlAgent&) = delete;
@@ -96,6 +97,8 @@ class ControlAgent final : public PipelineEvents {
                   uint32_t first_unit_seq, StreamRoute& out);
   void release(uint32_t stream_id, uint32_t last_unit_seq);
   bool send(MessageType type, const std::string& body, const Endpoint& to);
+  /// Sends out_buf_ when `sealed`, else counts a tx error.
+  bool send_sealed(bool sealed, MessageType type, const Endpoint& to);
   void send_register(bool leaving);
   void send_migrate_ack(uint64_t migration_id, ctl::MigratePhase phase, uint32_t stream_id,
                         uint32_t switch_unit_seq);
@@ -104,6 +107,7 @@ class ControlAgent final : public PipelineEvents {
   struct ev_loop* loop_;
   const GatewayConfig& config_;
   DataPlane& dp_;
+  const NodeKeys& keys_;
   EnvelopeOpener opener_;
   EnvelopeSealer sealer_;
   int fd_ = -1;

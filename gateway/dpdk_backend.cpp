@@ -25,7 +25,7 @@ constexpr size_t kEventsPerWake = 4096;
 
 }  // namespace
 
-DpdkBackend::DpdkBackend(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys)
+DpdkBackend::DpdkBackend(struct ev_loop* loop, const GatewayConfig& config, const KeySource& keys)
     : loop_(loop), config_(config), keys_(keys) {}
 
 DpdkBackend::~DpdkBackend() {

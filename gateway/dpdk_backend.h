@@ -25,7 +25,7 @@ namespace aigw {
 
 class DpdkBackend final : public Backend {
  public:
-  DpdkBackend(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys);
+  DpdkBackend(struct ev_loop* loop, const GatewayConfig& config, const KeySource& keys);
   ~DpdkBackend() override;
 
   void set_events(PipelineEvents* events) override { events_ = events; }
@@ -65,7 +65,7 @@ class DpdkBackend final : public Backend {
 
   struct ev_loop* loop_;
   const GatewayConfig& config_;
-  const KeyRing& keys_;
+  const KeySource& keys_;
   PipelineEvents* events_ = nullptr;
   std::vector<DpdkPort> ports_;
   std::vector<Lcore> workers_;

@@ -46,7 +46,7 @@ bool parse_mac(const std::string& text, net::Mac& out) {
 }
 
 DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, std::vector<DpdkRxQueue> rx,
-                       uint16_t tx_queue, const EgressRoutes& routes, NeighbourBoard& board, const KeyRing& keys)
+                       uint16_t tx_queue, const EgressRoutes& routes, NeighbourBoard& board, const KeySource& keys)
     : config_(config),
       ports_(std::move(ports)),
       rx_(std::move(rx)),
@@ -62,6 +62,7 @@ DpdkWorker::DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports
     udp_ports.push_back(ports_[q.port]->udp_port);
   }
   PipelineConfig pc = make_pipeline_config(config, indices, udp_ports);
+  pc.envelopes_not_before = envelope_counter_start() - kMaxClockSkewNs;
   // Without transmit checksum offload egress fills UDP checksums itself: from the sums
   // taken at ingest, so forwarded payload is read once, by the copy.
   for (const DpdkPort* p : ports_) pc.receiver.keep_payload_sums |= !p->tx_udp_cksum_offload;

@@ -66,7 +66,7 @@ class DpdkWorker final : private EgressOut {
   /// `ports` are all of the backend's ports (TX goes out of any of them on queue
   /// `tx_queue`); `rx` the queues this lcore polls, at most one per port.
   DpdkWorker(const GatewayConfig& config, std::vector<DpdkPort*> ports, std::vector<DpdkRxQueue> rx,
-             uint16_t tx_queue, const EgressRoutes& routes, NeighbourBoard& board, const KeyRing& keys);
+             uint16_t tx_queue, const EgressRoutes& routes, NeighbourBoard& board, const KeySource& keys);
   ~DpdkWorker() override;
 
   /// The lcore loop; returns after request_stop().

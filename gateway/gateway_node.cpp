@@ -11,8 +11,9 @@
 
 namespace aigw {
 
-GatewayNode::GatewayNode(const GatewayConfig& config) : config_(config), loop_(ev_loop_new(EVFLAG_AUTO)) {
-  keys_.add(config_.key_id, config_.key);
+GatewayNode::GatewayNode(const GatewayConfig& config)
+    : config_(config), keys_(make_sender_id(NodeRole::gateway, config.gateway_id)), loop_(ev_loop_new(EVFLAG_AUTO)) {
+  keys_.add_own(config_.key_id, config_.key);
   ev_async_init(&stop_, &GatewayNode::on_stop);
   stop_.data = this;
   ev_async_start(loop_, &stop_);

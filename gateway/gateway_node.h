@@ -43,7 +43,7 @@ class GatewayNode {
   static void on_signal(struct ev_loop* loop, ev_signal* w, int revents);
 
   GatewayConfig config_;
-  KeyRing keys_;
+  NodeKeys keys_;  // this gateway's node key; pair keys are derived from it
   struct ev_loop* loop_;
   ev_async stop_{};
   ev_signal sigterm_{};

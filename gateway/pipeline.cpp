@@ -6,6 +6,7 @@
 #include "gateway/checksum.h"
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
+#include "protocol/node_identity.h"
 
 namespace aigw {
 
@@ -50,8 +51,9 @@ class Pipeline::SenderSink final : public PacketOut, public SenderEvents {
 };
 
 Pipeline::Pipeline(const PipelineConfig& config, PipelineEvents& events, EgressOut& egress,
-                   const KeyRing& keys)
+                   const KeySource& keys)
     : config_(config), events_(events), egress_(egress), opener_(keys), streams_(config.max_streams) {
+  opener_.set_not_before(config.envelopes_not_before);
   for (const PipelinePort& p : config_.data_ports) {
     ReceiverConfig rc = config_.receiver;
     rc.memory_budget_bytes = p.memory_budget_bytes;
@@ -294,7 +296,7 @@ void Pipeline::apply_gpu_nack(const StreamCommand& cmd, int64_t now_ns) {
 void Pipeline::on_egress_datagram(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
   (void)from;
   EnvelopeView v;
-  if (opener_.open(data, len, v) != EnvelopeError::ok) {
+  if (opener_.open(data, len, v) != EnvelopeError::ok || !has_role(v.sender_id, NodeRole::gpu)) {
     ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
     return;
   }
@@ -327,8 +329,14 @@ void Pipeline::on_egress_datagram(const Endpoint& from, const uint8_t* data, siz
     ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
     return;
   }
+  // Only the GPU server the stream is steered to may release or re-request its units.
+  const StreamRoute* route = streams_.find(cmd.route.stream_id);
+  if (route != nullptr && route->gpu_id != 0 && route->gpu_id != node_of(v.sender_id)) {
+    ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
+    return;
+  }
   // A stream served by another core's pipeline: its egress store is there.
-  if (streams_.find(cmd.route.stream_id) == nullptr && events_.foreign_gpu_command(cmd)) return;
+  if (route == nullptr && events_.foreign_gpu_command(cmd)) return;
   apply(cmd, now_ns);
 }
 

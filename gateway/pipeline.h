@@ -40,6 +40,9 @@ struct PipelineConfig {
   int64_t release_timeout_ns = 5'000'000'000;
   /// Stats are copied for other threads at most this often.
   int64_t publish_interval_ns = 10'000'000;
+  /// GPU envelopes sealed before this wall-clock counter are refused from a sender not
+  /// heard since start (EnvelopeOpener::set_not_before); the worker sets it at start.
+  uint64_t envelopes_not_before = 0;
 };
 
 class Pipeline {
@@ -47,7 +50,7 @@ class Pipeline {
   /// `keys` authenticates the GPU servers' acks and NACKs on the egress socket; it must
   /// outlive the pipeline and is only read.
   Pipeline(const PipelineConfig& config, PipelineEvents& events, EgressOut& egress,
-           const KeyRing& keys);
+           const KeySource& keys);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

@@ -13,7 +13,7 @@ constexpr size_t kEventsPerWake = 4096;
 
 }  // namespace
 
-SocketBackend::SocketBackend(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys)
+SocketBackend::SocketBackend(struct ev_loop* loop, const GatewayConfig& config, const KeySource& keys)
     : loop_(loop), config_(config), keys_(keys) {}
 
 SocketBackend::~SocketBackend() {

@@ -26,7 +26,7 @@ namespace aigw {
 
 class SocketBackend final : public Backend, private PipelineEvents {
  public:
-  SocketBackend(struct ev_loop* loop, const GatewayConfig& config, const KeyRing& keys);
+  SocketBackend(struct ev_loop* loop, const GatewayConfig& config, const KeySource& keys);
   ~SocketBackend() override;
   SocketBackend(const SocketBackend&) = delete;
   SocketBackend& operator=(const SocketBackend&) = delete;
@@ -70,7 +70,7 @@ class SocketBackend final : public Backend, private PipelineEvents {
 
   struct ev_loop* loop_;
   const GatewayConfig& config_;
-  const KeyRing& keys_;
+  const KeySource& keys_;
   PipelineEvents* events_ = nullptr;
   std::vector<std::unique_ptr<EventRelay>> relays_;  ///< by worker; empty with one worker
   std::vector<std::unique_ptr<SocketWorker>> workers_;

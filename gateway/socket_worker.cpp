@@ -35,7 +35,7 @@ uint64_t clock_ns(clockid_t clock) {
 
 }  // namespace
 
-SocketWorker::SocketWorker(const GatewayConfig& config, const KeyRing& keys, PipelineEvents& events)
+SocketWorker::SocketWorker(const GatewayConfig& config, const KeySource& keys, PipelineEvents& events)
     : config_(config), keys_(keys), events_(events) {}
 
 SocketWorker::~SocketWorker() {
@@ -67,6 +67,7 @@ bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egres
   gso_ = gso_at_open_ = config_.socket_gso && udp_gso_available(egress_fd_);
   EgressOut& out = *this;
   PipelineConfig pc = make_pipeline_config(config_, indices, udp_ports);
+  pc.envelopes_not_before = envelope_counter_start() - kMaxClockSkewNs;
   for (PipelinePort& p : pc.data_ports) {
     p.memory_budget_bytes /= count;
     p.counts_streams = index == 0;

@@ -30,7 +30,7 @@ namespace aigw {
 class SocketWorker final : private EgressOut {
  public:
   /// `events` receives the pipeline's events on the worker's thread.
-  SocketWorker(const GatewayConfig& config, const KeyRing& keys, PipelineEvents& events);
+  SocketWorker(const GatewayConfig& config, const KeySource& keys, PipelineEvents& events);
   ~SocketWorker() override;
   SocketWorker(const SocketWorker&) = delete;
   SocketWorker& operator=(const SocketWorker&) = delete;
@@ -103,7 +103,7 @@ class SocketWorker final : private EgressOut {
   void drain_commands();
 
   const GatewayConfig& config_;
-  const KeyRing& keys_;
+  const KeySource& keys_;
   PipelineEvents& events_;
   struct ev_loop* loop_ = nullptr;
   std::unique_ptr<Pipeline> pipeline_;

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -31,6 +32,7 @@ const char* to_string(MessageType t) {
     case MessageType::stream_assign: return "stream_assign";
     case MessageType::migrate_ack: return "migrate_ack";
     case MessageType::gateway_register: return "gateway_register";
+    case MessageType::peer_keys: return "peer_keys";
   }
   return "unknown";
 }
@@ -48,6 +50,7 @@ const char* to_string(EnvelopeError e) {
     case EnvelopeError::replayed: return "replayed";
     case EnvelopeError::too_large: return "too_large";
     case EnvelopeError::key_role: return "key_role";
+    case EnvelopeError::stale: return "stale";
   }
   return "unknown";
 }
@@ -73,20 +76,21 @@ EnvelopeSealer::EnvelopeSealer(uint32_t sender_id, uint32_t key_id, const Contro
   [[maybe_unused]] const int rc = sodium_init();
 }
 
-bool EnvelopeSealer::seal(MessageType type, const uint8_t* body, size_t body_len,
-                          std::vector<uint8_t>& out) {
+bool EnvelopeSealer::seal_with(uint32_t key_id, const ControlKey& key, MessageType type, const uint8_t* body,
+                               size_t body_len, std::vector<uint8_t>& out) {
   if (body_len + kEnvelopeOverhead > kMaxControlDatagram) return false;
+  if (clock_ != nullptr) counter_ = std::max(counter_, clock_());
   out.resize(kEnvelopeHeaderSize + body_len + kEnvelopeMacSize);
   uint8_t* p = out.data();
   put_u16(p, kEnvelopeMagic);
   put_u8(p + 2, kEnvelopeVersion);
   put_u8(p + 3, static_cast<uint8_t>(type));
   put_u32(p + 4, sender_id_);
-  put_u32(p + 8, key_id_);
+  put_u32(p + 8, key_id);
   put_u64(p + 12, counter_++);
   put_u32(p + 20, static_cast<uint32_t>(body_len));
   if (body_len) std::memcpy(p + kEnvelopeHeaderSize, body, body_len);
-  crypto_auth(p + kEnvelopeHeaderSize + body_len, p, kEnvelopeHeaderSize + body_len, key_.data());
+  crypto_auth(p + kEnvelopeHeaderSize + body_len, p, kEnvelopeHeaderSize + body_len, key.data());
   return true;
 }
 
@@ -112,17 +116,39 @@ EnvelopeError EnvelopeOpener::open(const uint8_t* p, size_t len, EnvelopeView& o
   EnvelopeView v;
   EnvelopeError e = peek_envelope(p, len, v);
   if (e != EnvelopeError::ok) return e;
-  const ControlKey* key = keys_.find(v.key_id);
-  if (key == nullptr) return EnvelopeError::unknown_key;
+  ControlKey key;
+  switch (keys_.key_for(v.key_id, v.sender_id, key)) {
+    case KeyLookup::found: break;
+    case KeyLookup::unknown_key: return EnvelopeError::unknown_key;
+    case KeyLookup::key_role: return EnvelopeError::key_role;
+  }
   const size_t signed_len = kEnvelopeHeaderSize + v.body_len;
-  if (crypto_auth_verify(p + signed_len, p, signed_len, key->data()) != 0) return EnvelopeError::bad_mac;
-  if (sender_check_ && !sender_check_(v.key_id, v.sender_id)) return EnvelopeError::key_role;
+  const bool authentic = crypto_auth_verify(p + signed_len, p, signed_len, key.data()) == 0;
+  sodium_memzero(key.data(), key.size());
+  if (!authentic) return EnvelopeError::bad_mac;
   auto it = windows_.find(v.sender_id);
   if (it == windows_.end()) {
-    if (windows_.size() >= max_senders_) windows_.erase(windows_.begin());
+    if (v.counter < not_before_) {
+      last_stale_by_ = not_before_ - v.counter;
+      return EnvelopeError::stale;
+    }
+    // Full: the sender heard from longest ago (lowest newest counter) makes room, never
+    // the lowest id, so a flood of fresh device ids cannot push a gateway out.
+    if (windows_.size() >= max_senders_) {
+      auto oldest = windows_.begin();
+      for (auto w = windows_.begin(); w != windows_.end(); ++w)
+        if (w->second.highest() < oldest->second.highest()) oldest = w;
+      windows_.erase(oldest);
+    }
     it = windows_.emplace(v.sender_id, ReplayWindow{}).first;
   }
-  if (!it->second.fresh(v.counter)) return EnvelopeError::replayed;
+  if (!it->second.fresh(v.counter)) {
+    if (v.counter + ReplayWindow::kWidth <= it->second.highest()) {
+      last_stale_by_ = it->second.highest() - v.counter;
+      return EnvelopeError::stale;
+    }
+    return EnvelopeError::replayed;
+  }
   it->second.accept(v.counter);
   out = v;
   return EnvelopeError::ok;

@@ -3,15 +3,16 @@
 //   0      2    3     4          8        12         20        24          24+n      24+n+32
 //   | magic | ver | type | sender id | key id | counter | body len | body (n bytes) | MAC |
 //
-// big-endian, MAC = libsodium crypto_auth (HMAC-SHA-512-256) under the key named by
-// key id, over header and body. Receivers reject an unknown key, a bad MAC, and a
-// counter already seen or older than the replay window of that sender.
+// big-endian, MAC = libsodium crypto_auth (HMAC-SHA-512-256) over header and body under
+// the key the receiver's KeySource finds for (key id, sender id): a node key derived for
+// that sender, or a gateway's pair key (docs/security.md). Receivers reject an unknown
+// key, a bad MAC, a key that may not speak as the sender, a counter already seen, and a
+// counter older than the sender's replay window or sealed before the receiver started.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,8 +48,9 @@ enum class MessageType : uint8_t {
   stream_assign = 13,
   migrate_ack = 14,
   gateway_register = 15,
+  peer_keys = 16,
 };
-inline constexpr uint8_t kMaxMessageType = 15;
+inline constexpr uint8_t kMaxMessageType = 16;
 
 const char* to_string(MessageType t);
 
@@ -63,21 +65,25 @@ enum class EnvelopeError : uint8_t {
   bad_mac,
   replayed,
   too_large,
-  key_role,  ///< authentic, but the key may not speak as that sender (its role)
+  key_role,  ///< the key may not speak as that sender (its role)
+  stale,     ///< older than the sender's window, or sealed before this receiver started
 };
-inline constexpr EnvelopeError kLastEnvelopeError = EnvelopeError::key_role;
+inline constexpr EnvelopeError kLastEnvelopeError = EnvelopeError::stale;
 
 const char* to_string(EnvelopeError e);
 
 using ControlKey = std::array<uint8_t, kControlKeySize>;
 
 /// Keys by id. Several may be live at once so keys can be rotated without downtime.
+/// A node holds its own node keys here, one per key generation (key id).
 class KeyRing {
  public:
   void add(uint32_t key_id, const ControlKey& key) { keys_[key_id] = key; }
   void remove(uint32_t key_id) { keys_.erase(key_id); }
   const ControlKey* find(uint32_t key_id) const;
   bool empty() const { return keys_.empty(); }
+  /// The highest key id held (the newest generation); 0 when empty.
+  uint32_t newest_id() const { return keys_.empty() ? 0 : keys_.rbegin()->first; }
 
   /// Parses a 64-hex-digit key; false when malformed.
   static bool parse_hex(const std::string& hex, ControlKey& out);
@@ -95,20 +101,48 @@ struct EnvelopeView {
   size_t body_len = 0;
 };
 
-/// Seals messages from one sender: numbers them with a counter that stays monotonic
-/// across restarts (it starts at the wall-clock time in nanoseconds).
+/// What a KeySource answers for an envelope's (key id, sender id).
+enum class KeyLookup : uint8_t { found, unknown_key, key_role };
+
+/// Finds the key an envelope must be authenticated with. Keys bind the sender id: a node
+/// key is derived from it, a pair key names one peer, so passing the MAC proves who sent.
+class KeySource {
+ public:
+  virtual ~KeySource() = default;
+  virtual KeyLookup key_for(uint32_t key_id, uint32_t sender_id, ControlKey& out) const = 0;
+};
+
+/// A clock for counters: wall-clock nanoseconds (the process shell passes the real one).
+using WallClock = uint64_t (*)();
+
+/// Seals messages from one sender. The counter is the wall clock in nanoseconds (never
+/// less than the previous counter + 1), so receivers, even restarted ones, can refuse
+/// envelopes sealed before they started; without a clock it just counts up.
 class EnvelopeSealer {
  public:
   EnvelopeSealer(uint32_t sender_id, uint32_t key_id, const ControlKey& key, uint64_t first_counter);
 
+  /// Counters follow `clock` from now on.
+  void set_clock(WallClock clock) { clock_ = clock; }
+
   /// Writes the envelope of `body` into `out` (resized). Returns false when too large.
-  bool seal(MessageType type, const uint8_t* body, size_t body_len, std::vector<uint8_t>& out);
+  bool seal(MessageType type, const uint8_t* body, size_t body_len, std::vector<uint8_t>& out) {
+    return seal_with(key_id_, key_, type, body, body_len, out);
+  }
   /// Convenience for a serialized protobuf.
   bool seal(MessageType type, const std::string& body, std::vector<uint8_t>& out) {
     return seal(type, reinterpret_cast<const uint8_t*>(body.data()), body.size(), out);
   }
+  /// Seals under another key (the recipient's node key, a pair key), same counter.
+  bool seal_with(uint32_t key_id, const ControlKey& key, MessageType type, const uint8_t* body, size_t body_len,
+                 std::vector<uint8_t>& out);
+  bool seal_with(uint32_t key_id, const ControlKey& key, MessageType type, const std::string& body,
+                 std::vector<uint8_t>& out) {
+    return seal_with(key_id, key, type, reinterpret_cast<const uint8_t*>(body.data()), body.size(), out);
+  }
 
   uint32_t sender_id() const { return sender_id_; }
+  uint32_t key_id() const { return key_id_; }
   uint64_t next_counter() const { return counter_; }
 
  private:
@@ -116,34 +150,54 @@ class EnvelopeSealer {
   uint32_t key_id_;
   ControlKey key_;
   uint64_t counter_;
+  WallClock clock_ = nullptr;
 };
 
 /// Verifies envelopes and keeps one replay window per authenticated sender.
 class EnvelopeOpener {
  public:
-  explicit EnvelopeOpener(const KeyRing& keys, size_t max_senders = 65536)
+  explicit EnvelopeOpener(const KeySource& keys, size_t max_senders = 65536)
       : keys_(keys), max_senders_(max_senders) {}
 
-  /// On ok, `out` points into `data`. The replay window advances only for messages
-  /// whose MAC verified and whose key may speak as the sender, so neither forgeries nor
-  /// a key of another role (a device's, claiming a gateway's id with a huge counter)
-  /// can move a sender's window and lock that sender out.
-  EnvelopeError open(const uint8_t* data, size_t len, EnvelopeView& out);
+  /// Refuse (`stale`) a sender's first envelope when its counter is below `counter`:
+  /// the shell passes its start time minus the allowed clock skew, so envelopes captured
+  /// before a restart cannot be replayed into the fresh windows.
+  void set_not_before(uint64_t counter) { not_before_ = counter; }
 
-  /// Which senders a key may speak as: asked after the MAC verified, before the replay
-  /// window is touched. Unset: every key speaks for every sender.
-  void set_sender_check(std::function<bool(uint32_t key_id, uint32_t sender_id)> check) {
-    sender_check_ = std::move(check);
-  }
+  /// On ok, `out` points into `data`. The replay window advances, and is created, only
+  /// for messages whose key may speak as the sender and whose MAC verified, so a
+  /// forgery or another node's key (claiming a gateway's id with a huge counter) can
+  /// neither move a sender's window nor evict one.
+  EnvelopeError open(const uint8_t* data, size_t len, EnvelopeView& out);
 
   /// Forget a sender (e.g. a node that left), so its window does not pin memory.
   void forget(uint32_t sender_id) { windows_.erase(sender_id); }
 
+  /// After `stale`: how far (ns) the counter was behind what this receiver expected.
+  uint64_t last_stale_by() const { return last_stale_by_; }
+
  private:
-  const KeyRing& keys_;
+  const KeySource& keys_;
   size_t max_senders_;
+  uint64_t not_before_ = 0;
+  uint64_t last_stale_by_ = 0;
   std::map<uint32_t, ReplayWindow> windows_;
-  std::function<bool(uint32_t, uint32_t)> sender_check_;
+};
+
+/// A KeySource over one key ring that every sender may use: for tools and tests that
+/// play a single party (the fuzzers, diagnostic peeks).
+class RingKeys final : public KeySource {
+ public:
+  explicit RingKeys(const KeyRing& ring) : ring_(ring) {}
+  KeyLookup key_for(uint32_t key_id, uint32_t, ControlKey& out) const override {
+    const ControlKey* k = ring_.find(key_id);
+    if (k == nullptr) return KeyLookup::unknown_key;
+    out = *k;
+    return KeyLookup::found;
+  }
+
+ private:
+  const KeyRing& ring_;
 };
 
 /// Parses only the header fields (no MAC check): for diagnostics and fuzzing.
@@ -151,5 +205,11 @@ EnvelopeError peek_envelope(const uint8_t* data, size_t len, EnvelopeView& out);
 
 /// A counter start that is monotonic across process restarts: wall-clock nanoseconds.
 uint64_t envelope_counter_start();
+/// How far behind a receiver's start a sender's clock may be and its first envelope
+/// still be taken (EnvelopeOpener::set_not_before): an envelope captured longer ago than
+/// this before a receiver restarted cannot be replayed to it.
+inline constexpr uint64_t kMaxClockSkewNs = 5'000'000'000ull;
+/// The WallClock of real processes.
+inline uint64_t envelope_wall_clock() { return envelope_counter_start(); }
 
 }  // namespace aigw

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "aigw/edge.hpp"
+#include "aigw/edge_crypto.h"
 
 namespace {
 
@@ -99,13 +102,19 @@ int run_devices(const Options& o) {
     return 64;
   }
   std::vector<Device> fleet(o.devices);
+  // Each device holds its own key, derived from the cluster master this tool is given.
+  std::vector<std::array<uint8_t, 32>> device_keys(o.devices);
   const int64_t period = int64_t{o.period_ms} * 1'000'000;
   for (uint32_t i = 0; i < o.devices; ++i) {
     aigw_edge_options opt = aigw::edge::default_options();
     opt.controller = o.controller.c_str();
     opt.device_id = o.first_device_id + i;
     opt.key_id = o.key_id;
-    opt.key = key;
+    if (aigw_derive_node_key(key, "device", opt.device_id, device_keys[i].data()) != AIGW_OK) {
+      std::cerr << "device id " << opt.device_id << " out of range\n";
+      return 64;
+    }
+    opt.key = device_keys[i].data();
     opt.mode = AIGW_MODE_EVENT_LOOP;
     opt.log_level = AIGW_LOG_WARN;
     opt.data_path = o.plain_path ? AIGW_DATA_PATH_PLAIN : AIGW_DATA_PATH_AUTO;
@@ -277,7 +286,7 @@ int main(int argc, char** argv) {
   bool udp_source = false;
   CLI::App app{"aigw-device-fleet: N edge SDK devices in one thread (bench/e2e)"};
   app.add_option("--controller", o.controller, "controller bypass address host:port");
-  app.add_option("--key", o.key_hex, "control key, 64 hex digits");
+  app.add_option("--key", o.key_hex, "the cluster's master key, 64 hex digits (each device's is derived)");
   app.add_option("--key-id", o.key_id, "id of the key in the cluster's key ring");
   app.add_option("--devices", o.devices, "devices (one stream each)")->check(CLI::Range(1u, 4096u));
   app.add_option("--first-device-id", o.first_device_id, "device id of the first device")->check(CLI::Range(1u, 0xFFFFFFu));

@@ -38,14 +38,14 @@ def main():
     import numpy as np
 
     import aigw
-    from cluster import KEY, KEY_HEX, SYNC_MS, Cluster
+    from cluster import SYNC_MS, Cluster, node_key
 
     unit_bytes = 672 * 1024
     fragments = (unit_bytes + 4 + 727) // 728
     arr = (np.arange(unit_bytes, dtype=np.uint64) * 131 % 256).astype(np.uint8)
 
     def python_round(c, device_id, copy):
-        with aigw.Device(c.controller, device_id=device_id, key=KEY, log_level="warn") as dev:
+        with aigw.Device(c.controller, device_id=device_id, key=node_key("device", device_id), log_level="warn") as dev:
             sid = dev.open_stream(unit_bytes=unit_bytes, period_ms=100, model="bench", pace_bytes_per_s=2e8)["stream_id"]
             calls = []
             for i in range(a.units):
@@ -59,7 +59,7 @@ def main():
 
     def c_round(c, device_id):
         out = subprocess.run([os.path.join(b, "bench", "edge-sdk", "send_call_bench"), "--controller", c.controller,
-                              "--key", KEY_HEX, "--device-id", str(device_id), "--units", str(a.units)],
+                              "--key", node_key("device", device_id).hex(), "--device-id", str(device_id), "--units", str(a.units)],
                              capture_output=True, text=True, timeout=120, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         if r["units"] != a.units:
@@ -70,7 +70,7 @@ def main():
     # A port far above what loopback carries: admission must not refuse the next round.
     with Cluster(capacity_gbps=100) as c:
         server = subprocess.Popen([os.path.join(b, "edge-sdk", "examples", "aigw-server-receive"), "--controller",
-                                   c.controller, "--key", KEY_HEX, "--model", "bench", "--units", "1000000",
+                                   c.controller, "--gpu-id", "1", "--key", node_key("gpu", 1).hex(), "--model", "bench", "--units", "1000000",
                                    "--timeout-ms", "60000", "--period-ms", str(SYNC_MS)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -30,6 +30,7 @@
 #include "gateway/dpdk_backend.h"
 #include "gateway/frame_builder.h"
 #include "protocol/log.h"
+#include "protocol/node_keys.h"
 
 namespace aigw {
 namespace {
@@ -82,7 +83,7 @@ std::string write_capture() {
 struct Rig {
   std::string capture = write_capture();
   GatewayConfig config;
-  KeyRing keys;
+  NodeKeys keys{make_sender_id(NodeRole::gateway, 1)};
   struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
   std::unique_ptr<DpdkBackend> backend;
   DpdkPort baseline_port;

@@ -16,7 +16,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--controller", required=True)
     ap.add_argument("--gpu-id", type=int, default=1)
-    ap.add_argument("--key", required=True, help="64 hex digits: the cluster's control key")
+    ap.add_argument("--key", required=True, help="64 hex digits: this server's key (aigwctl key derive --role gpu)")
     ap.add_argument("--model", default="openpose")
     ap.add_argument("--units", type=int, default=1)
     ap.add_argument("--timeout-ms", type=int, default=20000)

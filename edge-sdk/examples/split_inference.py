@@ -115,8 +115,11 @@ def split_run(controller, key, xs, stages, k, device_options=None, gpu_id=1, dev
     """Runs xs through the network split at k. Returns the outputs in input order."""
     shape = profile(stages, torch.zeros(INPUT_SHAPE))[k - 1][3]
     unit_bytes = int(np.prod(shape)) * 4
-    with aigw.Server(controller, gpu_id=gpu_id, key=key, models=["resnet18"], period_ms=server_period_ms) as srv:
-        with aigw.Device(controller, device_id=device_id, key=key, **(device_options or {})) as dev:
+    # This demo plays both ends, so it derives both nodes' keys from the cluster's master;
+    # a real device and GPU server are each given only their own (aigwctl key derive).
+    server_key, device_key = aigw.node_key(key, "gpu", gpu_id), aigw.node_key(key, "device", device_id)
+    with aigw.Server(controller, gpu_id=gpu_id, key=server_key, models=["resnet18"], period_ms=server_period_ms) as srv:
+        with aigw.Device(controller, device_id=device_id, key=device_key, **(device_options or {})) as dev:
             info = dev.open_stream(unit_bytes=unit_bytes, period_ms=period_ms, model="resnet18")
             half = ServerHalf(srv, stages, k, shape, len(xs))
             half.start()
@@ -140,7 +143,7 @@ def split_run(controller, key, xs, stages, k, device_options=None, gpu_id=1, dev
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--controller", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--key", required=True, help="64 hex digits: the demo cluster's master key")
     ap.add_argument("--inputs", type=int, default=8)
     ap.add_argument("--split-layer", type=int, default=0, help="override the planner's cut (1..N-1)")
     ap.add_argument("--uplink-mbps", type=float, default=40)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "aigw/edge.h"
+#include "aigw/edge_crypto.h"
 #include "aigw/server.h"
 
 namespace py = pybind11;
@@ -399,6 +400,14 @@ Server.units = _units
 del _units
 )";
 
+py::bytes node_key(py::bytes master, const std::string& role, uint32_t node) {
+  const std::string m = master;
+  if (m.size() != 32) throw py::value_error("master must be 32 bytes");
+  uint8_t out[32];
+  check(aigw_derive_node_key(reinterpret_cast<const uint8_t*>(m.data()), role.c_str(), node, out), "aigw_derive_node_key");
+  return py::bytes(reinterpret_cast<const char*>(out), sizeof out);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(aigw, m) {
@@ -425,6 +434,10 @@ PYBIND11_MODULE(aigw, m) {
   m.attr("UNIT_SEALED") = int(AIGW_UNIT_SEALED);
   m.attr("UNIT_RECOVERED") = int(AIGW_UNIT_RECOVERED);
   m.def("strerror", &aigw_strerror, py::arg("code"), "Name of a library error code.");
+  m.def("node_key", &node_key, py::arg("master"), py::arg("role"), py::arg("node"),
+        "The control key a node (role 'gateway', 'device' or 'gpu', and its id) holds, derived\n"
+        "from the cluster master key, as `aigwctl key derive` prints it. For test clusters and\n"
+        "provisioning tools: a device is given only its own key.");
   m.def("plan_split", &plan_split, py::arg("layers"), py::arg("input_bytes"), py::arg("uplink_bps"),
         py::arg("latency_target_ms"), py::arg("objective") = "min_device_time",
         "The split-point planner (AMCA, docs/sdk.md): layers is a list of (edge_ms, cloud_ms,\n"

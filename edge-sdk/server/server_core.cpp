@@ -9,6 +9,7 @@
 #include "protocol/control.pb.h"
 #include "protocol/data_header.h"
 #include "protocol/log.h"
+#include "protocol/message_roles.h"
 #include "protocol/retransmit_request.h"
 #include "protocol/unit_digest.h"
 
@@ -26,11 +27,16 @@ uint64_t make_token(uint32_t index, uint32_t generation) { return (uint64_t{gene
 ServerCore::ServerCore(const ServerConfig& config, ServerOutput& out, int64_t now_ns)
     : config_(config),
       out_(out),
-      sealer_(gpu_sender_id(config.gpu_id), config.key_id, config.key, envelope_counter_start()),
+      keys_(gpu_sender_id(config.gpu_id)),
+      sealer_(keys_.self(), config.key_id, config.key, envelope_counter_start()),
+      opener_(keys_),
       receiver_(std::make_unique<UnitReceiver>(config_.receiver, static_cast<ReceiverEvents&>(*this))),
       held_(std::max<uint32_t>(1, config.max_held_units)),
       ready_(held_.size()),
       next_period_ns_(now_ns + config.period_ns) {
+  keys_.add_own(config.key_id, config.key);
+  sealer_.set_clock(envelope_wall_clock);
+  opener_.set_not_before(envelope_counter_start() - kMaxClockSkewNs);
   for (size_t i = held_.size(); i > 0; --i) {
     held_[i - 1].next_free = free_held_;
     free_held_ = static_cast<int32_t>(i - 1);
@@ -43,8 +49,46 @@ ServerCore::~ServerCore() {
   for (HeldUnit& h : held_) h.buffer.reset();
 }
 
+void ServerCore::on_control(const uint8_t* data, size_t len) {
+  ++counters_.control_received;
+  EnvelopeView v;
+  if (opener_.open(data, len, v) != EnvelopeError::ok || !sender_may_send(v.sender_id, v.type)) {
+    ++counters_.control_rejected;
+    return;
+  }
+  if (v.type != MessageType::peer_keys) return;  // heartbeat answers need nothing
+  ctl::PeerKeys m;
+  if (!m.ParseFromArray(v.body, static_cast<int>(v.body_len))) {
+    ++counters_.control_rejected;
+    return;
+  }
+  for (const ctl::PeerKey& k : m.keys()) {
+    const uint32_t gateway = make_sender_id(NodeRole::gateway, k.gateway_id());
+    Endpoint egress;
+    if (!edge::make_endpoint(k.egress_address(), k.egress_port(), egress) ||
+        !keys_.learn_pair_key(gateway, k.key_id(), v.key_id, k.key_box())) {
+      ++counters_.control_rejected;
+      continue;
+    }
+    ++counters_.pair_keys_learned;
+    auto it = std::find_if(gateway_of_egress_.begin(), gateway_of_egress_.end(),
+                           [&](const auto& e) { return e.first == egress; });
+    if (it != gateway_of_egress_.end()) it->second = gateway;
+    else if (gateway_of_egress_.size() < NodeKeys::kMaxPeerKeys) gateway_of_egress_.emplace_back(egress, gateway);
+  }
+}
+
 void ServerCore::send_gateway(const Endpoint& to, MessageType type, const std::string& body) {
-  if (!sealer_.seal(type, body, tx_)) {
+  // Sealed with that gateway's pair key, which only it (and the controller) can check.
+  auto gw = std::find_if(gateway_of_egress_.begin(), gateway_of_egress_.end(),
+                         [&](const auto& e) { return e.first == to; });
+  uint32_t key_id = 0;
+  ControlKey key;
+  if (gw == gateway_of_egress_.end() || !keys_.pair_key_to(gw->second, key_id, key)) {
+    ++counters_.no_pair_key;
+    return;
+  }
+  if (!sealer_.seal_with(key_id, key, type, body, tx_)) {
     ++counters_.seal_failures;
     return;
   }

@@ -16,14 +16,15 @@
 
 #include "edge-sdk/src/address.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 #include "protocol/unit_receiver.h"
 
 namespace aigw::server {
 
 using edge::Endpoint;
 
-/// Sender id of a GPU server in control envelopes: role 3 in the top byte.
-inline uint32_t gpu_sender_id(uint32_t gpu_id) { return (3u << 24) | (gpu_id & 0xFFFFFF); }
+/// Sender id of a GPU server in control envelopes (protocol/node_identity.h).
+inline uint32_t gpu_sender_id(uint32_t gpu_id) { return make_sender_id(NodeRole::gpu, gpu_id); }
 
 struct ServerConfig {
   uint32_t gpu_id = 1;
@@ -84,6 +85,10 @@ struct ServerCounters {
   uint64_t nacks_sent = 0;
   uint64_t syncs_sent = 0;
   uint64_t seal_failures = 0;
+  uint64_t control_received = 0;
+  uint64_t control_rejected = 0;    ///< envelope did not open, or a role that may not send it
+  uint64_t pair_keys_learned = 0;
+  uint64_t no_pair_key = 0;         ///< an ack or NACK for a gateway whose key is not known yet
 };
 
 /// Per-stream outcome, for statistics.
@@ -107,6 +112,8 @@ class ServerCore final : ReceiverEvents {
 
   /// One datagram on the data socket from a gateway's egress `from`.
   void on_data(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
+  /// One datagram on the control socket: the controller's PeerKeys and heartbeats.
+  void on_control(const uint8_t* data, size_t len);
   /// Timers: receiver NACKs and losses, periodic reports.
   void on_timer(int64_t now_ns);
   int64_t next_timer_ns() const;
@@ -168,7 +175,10 @@ class ServerCore final : ReceiverEvents {
 
   ServerConfig config_;
   ServerOutput& out_;
+  NodeKeys keys_;
   EnvelopeSealer sealer_;
+  EnvelopeOpener opener_;
+  std::vector<std::pair<Endpoint, uint32_t>> gateway_of_egress_;  // egress -> gateway sender id
   std::unique_ptr<UnitReceiver> receiver_;
   std::map<uint32_t, StreamRoute> routes_;
   std::map<uint32_t, StreamRecord> records_;

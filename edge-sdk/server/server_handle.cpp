@@ -241,9 +241,14 @@ void Server::process_locked(int64_t now_ns) {
     }
     if (static_cast<size_t>(n) < kBatch) break;
   }
-  // Only heartbeat answers and the like arrive on the control socket; they need no action.
-  uint8_t buf[2048];
-  for (int i = 0; i < 64 && recv(control_fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0; ++i) ++control_received_;
+  // The controller's PeerKeys and heartbeat answers.
+  uint8_t buf[kMaxControlDatagram];
+  for (int i = 0; i < 64; ++i) {
+    const ssize_t n = recv(control_fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) break;
+    ++control_received_;
+    core_->on_control(buf, static_cast<size_t>(n));
+  }
   if (core_->next_timer_ns() <= now_ns) core_->on_timer(now_ns);
   arm_timer(now_ns);
   if (core_->has_ready()) ready_cv_.notify_all();

@@ -30,13 +30,15 @@ DeviceCore::DeviceCore(const CoreConfig& config, CoreIo& io, const Allocator& al
       io_(io),
       alloc_(alloc),
       log_(log),
-      sealer_(sender_id_of(kRoleDevice, config.device_id), config.key_id, config.key,
-              config.counter_start),
+      keys_(make_sender_id(NodeRole::device, config.device_id)),
+      sealer_(keys_.self(), config.key_id, config.key, config.counter_start),
       opener_(keys_),
       // Request ids only grow across restarts too, so the controller's reply cache
       // (keyed by device and request id) never answers a new request with an old reply.
       next_request_id_(config.counter_start) {
-  keys_.add(config.key_id, config.key);
+  keys_.add_own(config.key_id, config.key);
+  sealer_.set_clock(config.clock);
+  opener_.set_not_before(config.envelopes_not_before);
 }
 
 DeviceCore::~DeviceCore() {
@@ -111,21 +113,22 @@ void DeviceCore::on_control(const uint8_t* data, size_t len, int64_t now_ns) {
     log_.debug("control_rejected", "reason={} bytes={}", to_string(e), len);
     return;
   }
-  const uint32_t role = role_of(v.sender_id);
-  const bool from_controller = role == kRoleController;
+  // The key proved the sender (the controller's messages come under this device's own
+  // key, a gateway's under the pair key the controller gave); its role must fit.
+  const bool from_controller = has_role(v.sender_id, NodeRole::controller);
   if (from_controller) counters_.controller_seen_ns = now_ns;
   switch (v.type) {
     case MessageType::admission_reply:
       if (!from_controller) break;
-      on_admission_reply(v.body, v.body_len);
+      on_admission_reply(v);
       return;
     case MessageType::retransmit_request:
-      if (role != kRoleGateway) break;
+      if (!has_role(v.sender_id, NodeRole::gateway)) break;
       on_retransmit_request(v.body, v.body_len, now_ns);
       return;
     case MessageType::migrate_command:
       if (!from_controller) break;
-      on_migrate(v.body, v.body_len);
+      on_migrate(v);
       return;
     case MessageType::stream_close:
       if (!from_controller) break;
@@ -144,9 +147,17 @@ void DeviceCore::on_control(const uint8_t* data, size_t len, int64_t now_ns) {
   log_.debug("control_wrong_sender", "type={} sender={:#x}", to_string(v.type), v.sender_id);
 }
 
-void DeviceCore::on_admission_reply(const uint8_t* body, size_t len) {
+void DeviceCore::learn_gateway_key(uint32_t gateway_id, uint32_t pair_key_id, uint32_t box_key_id,
+                                   const std::string& box) {
+  if (keys_.learn_pair_key(make_sender_id(NodeRole::gateway, gateway_id), pair_key_id, box_key_id, box)) return;
+  // Admitted all the same: units still flow, but this gateway's NACKs will not verify.
+  ++counters_.pair_key_refused;
+  log_.warn("pair_key_refused", "gateway={} key_id={}", gateway_id, pair_key_id);
+}
+
+void DeviceCore::on_admission_reply(const EnvelopeView& v) {
   ctl::AdmissionReply r;
-  if (!parse(r, body, len)) {
+  if (!parse(r, v.body, v.body_len)) {
     ++counters_.bad_body;
     return;
   }
@@ -186,6 +197,7 @@ void DeviceCore::on_admission_reply(const uint8_t* body, size_t len) {
     return;
   }
   streams_[r.stream_id()] = s;
+  learn_gateway_key(r.gateway_id(), r.gateway_key_id(), v.key_id, r.gateway_key_box());
   a.result = AIGW_OK;
   a.info.stream_id = r.stream_id();
   a.info.gateway_id = r.gateway_id();
@@ -225,9 +237,9 @@ void DeviceCore::on_retransmit_request(const uint8_t* body, size_t len, int64_t 
   }
 }
 
-void DeviceCore::on_migrate(const uint8_t* body, size_t len) {
+void DeviceCore::on_migrate(const EnvelopeView& v) {
   ctl::MigrateCommand m;
-  if (!parse(m, body, len)) {
+  if (!parse(m, v.body, v.body_len)) {
     ++counters_.bad_body;
     return;
   }
@@ -247,6 +259,7 @@ void DeviceCore::on_migrate(const uint8_t* body, size_t len) {
     ++counters_.bad_body;
     return;
   }
+  learn_gateway_key(m.target_gateway_id(), m.gateway_key_id(), v.key_id, m.gateway_key_box());
   const uint32_t actual = s->switch_gateway(to, m.switch_unit_seq(), m.migration_id());
   ctl::MigrateAck ack;
   ack.set_migration_id(m.migration_id());

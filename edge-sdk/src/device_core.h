@@ -18,16 +18,15 @@
 #include "edge-sdk/src/logger.h"
 #include "edge-sdk/src/stream.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 
 namespace aigw::edge {
 
-/// Envelope sender ids: (role << 24) | node id (docs/controller.md §1.2).
-inline constexpr uint32_t kRoleGateway = 1;
-inline constexpr uint32_t kRoleDevice = 2;
-inline constexpr uint32_t kRoleController = 4;
-inline constexpr uint32_t kMaxNodeId = 0xFFFFFF;
-inline uint32_t sender_id_of(uint32_t role, uint32_t node_id) { return (role << 24) | node_id; }
-inline uint32_t role_of(uint32_t sender_id) { return sender_id >> 24; }
+/// Role numbers of sender ids, as the rule in protocol/node_identity.h defines them.
+inline constexpr uint32_t kRoleGateway = uint32_t(NodeRole::gateway);
+inline constexpr uint32_t kRoleDevice = uint32_t(NodeRole::device);
+inline constexpr uint32_t kRoleController = uint32_t(NodeRole::controller);
+inline uint32_t sender_id_of(uint32_t role, uint32_t node_id) { return make_sender_id(NodeRole(role), node_id); }
 
 struct CoreConfig {
   uint32_t device_id = 0;  ///< node id, 1 .. 2^24-1
@@ -45,6 +44,8 @@ struct CoreConfig {
   uint32_t max_attempts = 5;
   StreamLimits limits;
   uint64_t counter_start = 0;           ///< envelope counter and request id base
+  WallClock clock = nullptr;            ///< envelope counters follow it when set
+  uint64_t envelopes_not_before = 0;    ///< EnvelopeOpener::set_not_before
 };
 
 /// Why control datagrams were not acted on; each has its own counter.
@@ -53,6 +54,7 @@ struct CoreCounters {
   uint64_t envelope_rejected[16] = {};  ///< by EnvelopeError
   uint64_t bad_body = 0;                ///< protobuf did not parse, or fields out of range
   uint64_t wrong_sender = 0;            ///< e.g. a NACK not from a gateway
+  uint64_t pair_key_refused = 0;        ///< a gateway's pair key box did not open
   uint64_t unexpected_type = 0;
   uint64_t unknown_stream = 0;
   uint64_t stale_replies = 0;           ///< reply to no pending request
@@ -112,9 +114,11 @@ class DeviceCore {
 
   void send_to_controller(MessageType type, const std::string& body);
   void send_admission(Admission& a, int64_t now_ns);
-  void on_admission_reply(const uint8_t* body, size_t len);
+  void on_admission_reply(const EnvelopeView& v);
+  /// Keeps the pair key of `gateway_id` from a box the controller sealed under key `box_key_id`.
+  void learn_gateway_key(uint32_t gateway_id, uint32_t pair_key_id, uint32_t box_key_id, const std::string& box);
   void on_retransmit_request(const uint8_t* body, size_t len, int64_t now_ns);
-  void on_migrate(const uint8_t* body, size_t len);
+  void on_migrate(const EnvelopeView& v);
   void on_stream_close(const uint8_t* body, size_t len, int64_t now_ns);
   void send_heartbeat(int64_t now_ns);
   Stream* find(uint32_t stream_id) const;
@@ -123,7 +127,7 @@ class DeviceCore {
   CoreIo& io_;
   Allocator alloc_;
   Logger log_;
-  KeyRing keys_;
+  NodeKeys keys_;
   EnvelopeSealer sealer_;
   EnvelopeOpener opener_;
   std::vector<uint8_t> out_;  // envelope scratch

@@ -142,6 +142,8 @@ int Edge::start(const aigw_edge_options& o, const Endpoint& controller,
   c.limits.store_units = o.store_units == 0 ? 4 : o.store_units;
   c.limits.store_ttl_ns = ms_or(o.store_ttl_ms, c.limits.store_ttl_ns);
   c.counter_start = envelope_counter_start();
+  c.clock = envelope_wall_clock;
+  c.envelopes_not_before = c.counter_start - kMaxClockSkewNs;
   admission_timeout_ns_ = c.admission_timeout_ns;
   core_ = alloc_.make<DeviceCore>(c, io_, alloc_, log_);
   if (core_ == nullptr) return AIGW_ERR_NO_MEMORY;

@@ -17,6 +17,7 @@
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
 #include "sim/discrete/loss_model.h"
+#include "protocol/node_keys.h"
 #include "sim/scenario/unit_size.h"
 
 namespace aigw::sim {
@@ -24,7 +25,6 @@ namespace aigw::sim {
 namespace {
 
 using controller::Endpoint;
-constexpr uint32_t kRoleGateway = 1, kRoleDevice = 2, kRoleGpu = 3;
 constexpr size_t kStreamsPerSync = 16;  // keeps each StreamSync part under ~1400 bytes
 
 class Sim;
@@ -33,7 +33,19 @@ class Sim;
 class Node {
  public:
   virtual ~Node() = default;
+  virtual uint32_t sender_id() const = 0;
   virtual void on_control(MessageType type, const uint8_t* body, size_t len) = 0;
+};
+
+/// What the controller sent to one simulated node opens under that node's key.
+class RecipientKeys final : public KeySource {
+ public:
+  ControlKey master{};
+  uint32_t recipient = 0;
+  KeyLookup key_for(uint32_t, uint32_t, ControlKey& out) const override {
+    out = derive_node_key(master, recipient);
+    return KeyLookup::found;
+  }
 };
 
 struct SimStream {
@@ -52,13 +64,17 @@ class Sim final : public controller::Transport {
   // Transport: the controller's datagrams, delivered after the control latency.
   bool send(const Endpoint& to, const std::vector<uint8_t>& datagram) override;
   void to_controller(const Endpoint& from, EnvelopeSealer& sealer, MessageType t, const google::protobuf::MessageLite& m);
-  bool open(const std::vector<uint8_t>& d, EnvelopeView& v) { return opener_.open(d.data(), d.size(), v) == EnvelopeError::ok; }
+  bool open(const std::vector<uint8_t>& d, uint32_t recipient, EnvelopeView& v) {
+    keys_.recipient = recipient;
+    return opener_.open(d.data(), d.size(), v) == EnvelopeError::ok;
+  }
+  /// A simulated node's key, as the controller derives it.
+  ControlKey node_key(uint32_t sender_id) const { return derive_node_key(key, sender_id); }
   void at(int64_t t, std::function<void()> fn) { events_.push({t, seq_++, std::move(fn)}); }
   int64_t now() const { return now_; }
 
   const Scenario& s;
   const DiscreteOptions& opt;
-  KeyRing keys;
   ControlKey key{};
   std::unique_ptr<controller::Controller> ctl;
   std::map<std::string, Node*> nodes;
@@ -77,6 +93,7 @@ class Sim final : public controller::Transport {
     std::function<void()> fn;
     bool operator<(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
   };
+  RecipientKeys keys_;
   EnvelopeOpener opener_;
   std::priority_queue<Event> events_;
   uint64_t seq_ = 0;
@@ -100,7 +117,8 @@ struct DeviceNode final : Node {
   DeviceNode(Sim& s, uint32_t i, const StreamGroup& g)
       : sim(s), index(i), device_id(100000 + i), group(g), sizes(g, mix_seed(s.s.seed, i)),
         control{fmt::format("10.2.{}.{}", (i >> 8) & 255, i & 255), uint16_t(1000 + (i >> 16))},
-        sealer((kRoleDevice << 24) | device_id, 1, s.key, 1) {}
+        sealer(make_sender_id(NodeRole::device, device_id), 1, s.node_key(make_sender_id(NodeRole::device, device_id)), 1) {}
+  uint32_t sender_id() const override { return sealer.sender_id(); }
 
   void request() {
     ctl::AdmissionRequest r;
@@ -166,8 +184,9 @@ struct GatewayNode final : Node {
 
   GatewayNode(Sim& s, const GatewaySpec& g)
       : sim(s), spec(g), control{fmt::format("10.1.{}.{}", g.id >> 8, g.id & 255), 7201},
-        sealer((kRoleGateway << 24) | g.id, 1, s.key, 1), bytes(g.ports), fragments(g.ports), units(g.ports),
+        sealer(make_sender_id(NodeRole::gateway, g.id), 1, s.node_key(make_sender_id(NodeRole::gateway, g.id)), 1), bytes(g.ports), fragments(g.ports), units(g.ports),
         rng(mix_seed(s.s.seed ^ 0x1055, g.id)) {}
+  uint32_t sender_id() const override { return sealer.sender_id(); }
 
   std::string port_address(uint32_t p) const { return fmt::format("10.3.{}.{}", spec.id & 255, p); }
 
@@ -316,7 +335,8 @@ struct GpuNodeSim final : Node {
   uint64_t period_seq = 0, units = 0, verified = 0;
 
   GpuNodeSim(Sim& s, const GpuSpec& g)
-      : sim(s), spec(g), control{fmt::format("10.4.0.{}", g.id & 255), 7400}, sealer((kRoleGpu << 24) | g.id, 1, s.key, 1) {}
+      : sim(s), spec(g), control{fmt::format("10.4.0.{}", g.id & 255), 7400}, sealer(make_sender_id(NodeRole::gpu, g.id), 1, s.node_key(make_sender_id(NodeRole::gpu, g.id)), 1) {}
+  uint32_t sender_id() const override { return sealer.sender_id(); }
   void on_control(MessageType, const uint8_t*, size_t) override {}
   void announce(bool leaving) {
     ctl::GpuRegister r;
@@ -343,10 +363,10 @@ struct GpuNodeSim final : Node {
   }
 };
 
-Sim::Sim(const Scenario& sc, const DiscreteOptions& o) : s(sc), opt(o), opener_(keys) {
+Sim::Sim(const Scenario& sc, const DiscreteOptions& o) : s(sc), opt(o), opener_(keys_) {
   if (s.impaired) link_loss = std::min(1.0, s.impairment.loss + s.impairment.burst.stationary_loss());
   randombytes_buf(key.data(), key.size());
-  keys.add(1, key);
+  keys_.master = key;
 }
 
 GatewayNode* Sim::gateway(uint32_t id) {
@@ -363,7 +383,7 @@ bool Sim::send(const Endpoint& to, const std::vector<uint8_t>& datagram) {
   Node* n = it->second;
   at(now_ + opt.control_latency_ns, [this, n, d = datagram] {
     EnvelopeView v;
-    if (open(d, v)) n->on_control(v.type, v.body, v.body_len);
+    if (open(d, n->sender_id(), v)) n->on_control(v.type, v.body, v.body_len);
   });
   return true;
 }

@@ -146,11 +146,16 @@ class Emulator final : public GpuOutput {
     self->rearm();
   }
 
-  // Only heartbeat answers and the like arrive here; they need no action.
+  // The controller's PeerKeys and heartbeat answers.
   static void on_control(struct ev_loop*, ev_io* w, int) {
     auto* self = static_cast<Emulator*>(w->data);
-    uint8_t buf[2048];
-    while (recv(self->control_fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0) ++self->control_received_;
+    uint8_t buf[aigw::kMaxControlDatagram];
+    for (int i = 0; i < 64; ++i) {
+      const ssize_t n = recv(self->control_fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) break;
+      ++self->control_received_;
+      self->node_->on_control(buf, static_cast<size_t>(n));
+    }
   }
 
   static void on_timer(struct ev_loop*, ev_timer* w, int) {

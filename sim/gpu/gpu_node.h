@@ -72,6 +72,8 @@ class GpuNode final : BatchSink, server::ServerOutput {
 
   /// One datagram on the data socket from a gateway's egress `from`.
   void on_data(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
+  /// A datagram on the control socket (the controller's PeerKeys).
+  void on_control(const uint8_t* data, size_t len) { core_->on_control(data, len); }
   /// Timers: receiver NACKs and losses, batches, periodic reports.
   void on_timer(int64_t now_ns);
   int64_t next_timer_ns() const;

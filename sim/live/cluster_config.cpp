@@ -1,5 +1,7 @@
 #include "sim/live/cluster_config.h"
 
+#include "protocol/node_keys.h"
+
 #include <netinet/in.h>
 #include <sodium.h>
 #include <sys/socket.h>
@@ -140,7 +142,9 @@ std::string write_cluster_files(const Scenario& s, const std::string& dir, Clust
         if (auto e = write_text_file(f.relay_configs.back(), relay); !e.empty()) return e;
       }
     f.config = fmt::format("{}/gateway-{}.toml", dir, g.id);
-    if (auto e = write_text_file(f.config, gateway_toml(g, f, out.controller_port, key_hex, s)); !e.empty()) return e;
+    // Each node holds only its own key, derived from the master (aigwctl key derive).
+    const std::string node_key = hex(derive_node_key(out.key, make_sender_id(NodeRole::gateway, g.id)));
+    if (auto e = write_text_file(f.config, gateway_toml(g, f, out.controller_port, node_key, s)); !e.empty()) return e;
     out.gateways.push_back(std::move(f));
   }
   for (const auto& g : s.gpus) {
@@ -159,7 +163,8 @@ std::string write_cluster_files(const Scenario& s, const std::string& dir, Clust
                                            s.impairment, "");
       if (auto e = write_text_file(f.relay_config, relay); !e.empty()) return e;
     }
-    if (auto e = write_text_file(f.config, gpu_toml(g, f, out.controller_port, key_hex, s, f.stats_file)); !e.empty())
+    const std::string node_key = hex(derive_node_key(out.key, make_sender_id(NodeRole::gpu, g.id)));
+    if (auto e = write_text_file(f.config, gpu_toml(g, f, out.controller_port, node_key, s, f.stats_file)); !e.empty())
       return e;
     out.gpus.push_back(std::move(f));
   }

@@ -1,5 +1,7 @@
 #include "sim/live/replayer.h"
 
+#include "protocol/node_keys.h"
+
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ struct Replayer::Stream {
   uint64_t last_sent = 0, last_resent = 0;
   EventCounters events;
 
+  ControlKey key{};  // the device's node key
   Stream(const StreamGroup& g, uint64_t seed) : group(&g), sizes(g, seed) {}
 };
 
@@ -148,7 +151,9 @@ void Replayer::run_worker(Worker& w) {
     o.controller = config_.controller.c_str();
     o.device_id = s->result.device_id;
     o.key_id = config_.key_id;
-    o.key = config_.key.data();
+    // The device's own key, derived from the cluster's master as provisioning would.
+    s->key = derive_node_key(config_.key, make_sender_id(NodeRole::device, s->result.device_id));
+    o.key = s->key.data();
     o.control_bind = "127.0.0.1:0";
     o.data_bind = "127.0.0.1:0";
     o.advertise_address = "127.0.0.1";

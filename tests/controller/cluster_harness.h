@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,6 +35,7 @@
 #include "aigw/edge.hpp"
 #include "controller/config.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 #include "sim/live/cluster_config.h"
 #include "sim/live/http_get.h"
 #include "sim/live/process_group.h"
@@ -104,7 +106,16 @@ class Cluster {
   const std::string& dir() const { return dir_; }
   uint16_t controller_port() const { return controller_port_; }
   uint16_t http_port() const { return http_port_; }
+  /// The master key in the controller's config.
   const ControlKey& key() const { return key_; }
+  /// A node's key as `aigwctl key derive` provisions it: derived from the master.
+  ControlKey node_key(NodeRole role, uint32_t node) const { return derive_node_key(key_, make_sender_id(role, node)); }
+  std::string node_key_hex(NodeRole role, uint32_t node) const {
+    const ControlKey k = node_key(role, node);
+    char hex[2 * kControlKeySize + 1];
+    sodium_bin2hex(hex, sizeof hex, k.data(), k.size());
+    return hex;
+  }
   std::string control_socket() const { return dir_ + "/controller.sock"; }
 
   /// Short periods and loopback addresses; tests adjust the rest.
@@ -159,7 +170,7 @@ class Cluster {
         "[metrics]\nenabled = true\nbind = \"127.0.0.1:{}\"\n\n"
         "[socket]\nbuffer_bytes = 4194304\n\n"
         "[[port]]\naddress = \"127.0.0.1\"\nport = {}\ncapacity_gbps = {}\nmemory_budget_mb = 32\n",
-        id, g.control_port, controller_port_, kKeyHex, o.sync_period_ms, g.metrics_port, g.data_port, o.capacity_gbps);
+        id, g.control_port, controller_port_, node_key_hex(NodeRole::gateway, id), o.sync_period_ms, g.metrics_port, g.data_port, o.capacity_gbps);
     g.pid = spawn(fmt::format("gateway-{}", id), {gateway_bin_, "--config", g.config});
     EXPECT_GT(g.pid, 0);
     return gateways_[id] = g;
@@ -176,7 +187,7 @@ class Cluster {
         "[gpu]\nid = {}\nmodels = [\"openpose\"]\ncapacity_units_per_s = 5000\ndata_bind = \"127.0.0.1:0\"\n"
         "control_bind = \"127.0.0.1:0\"\ncontroller = \"127.0.0.1:{}\"\nkey_id = 1\nkey = \"{}\"\nperiod_ms = {}\n\n"
         "[receiver]\nunit_deadline_ms = 1500\n\n[stats]\nfile = \"{}\"\n",
-        id, controller_port_, kKeyHex, kSyncMs, gpu_stats_[id]);
+        id, controller_port_, node_key_hex(NodeRole::gpu, id), kSyncMs, gpu_stats_[id]);
     gpu_pid_[id] = spawn(fmt::format("gpu-{}", id), {gpu_bin_, "--config", path});
     EXPECT_GT(gpu_pid_[id], 0);
   }
@@ -282,9 +293,7 @@ class Fleet {
   static constexpr uint32_t kPeriodMs = 50;
   static constexpr uint32_t kUnitBytes = 6000;  // ~1 Mbit/s per stream at 50 ms
 
-  Fleet(const Cluster& c, uint64_t seed) : controller_(fmt::format("127.0.0.1:{}", c.controller_port())), seed_(seed) {
-    key_ = c.key();
-  }
+  Fleet(const Cluster& c, uint64_t seed) : cluster_(c), controller_(fmt::format("127.0.0.1:{}", c.controller_port())), seed_(seed) {}
   ~Fleet() { stop(); }
   Fleet(const Fleet&) = delete;
   Fleet& operator=(const Fleet&) = delete;
@@ -297,7 +306,8 @@ class Fleet {
     o.controller = controller_.c_str();
     o.device_id = device_id;
     o.key_id = 1;
-    o.key = key_.data();
+    d->key = cluster_.node_key(NodeRole::device, device_id);
+    o.key = d->key.data();
     o.mode = AIGW_MODE_THREAD;
     o.store_units = 16;
     o.log_level = AIGW_LOG_WARN;
@@ -346,6 +356,7 @@ class Fleet {
 
  private:
   struct Device {
+    ControlKey key{};
     edge::Client client;
     uint32_t stream = 0;
     std::mt19937_64 rng;
@@ -365,9 +376,9 @@ class Fleet {
     }
   }
 
+  const Cluster& cluster_;
   std::string controller_;
   uint64_t seed_;
-  ControlKey key_{};
   std::mutex mu_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::atomic<bool> running_{false};

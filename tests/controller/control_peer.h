@@ -3,6 +3,9 @@
 // authenticates) everything the controller sends.
 #pragma once
 
+#include <sodium.h>
+
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "controller/node_id.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 
 namespace aigw::controller::testing {
 
@@ -33,10 +37,21 @@ inline ControllerConfig test_config() {
   return c;
 }
 
+/// Every sender id a Peer has spoken as: the recipients a CapturingTransport tries.
+inline std::set<uint32_t>& known_senders() {
+  static std::set<uint32_t> senders;
+  return senders;
+}
+
+/// A node of the cluster, holding the node key derived from `master` for its id, as
+/// `aigwctl key derive` would have provisioned it.
 class Peer {
  public:
-  Peer(NodeRole role, uint32_t node, uint32_t key_id = 1, ControlKey key = test_key(), uint64_t first = 1)
-      : sealer_(make_sender_id(role, node), key_id, key, first), node_(node) {}
+  Peer(NodeRole role, uint32_t node, uint32_t key_id = 1, ControlKey master = test_key(), uint64_t first = 1)
+      : sealer_(make_sender_id(role, node), key_id, derive_node_key(master, make_sender_id(role, node)), first),
+        node_(node) {
+    known_senders().insert(sealer_.sender_id());
+  }
   std::vector<uint8_t> seal(MessageType t, const google::protobuf::MessageLite& m) {
     std::vector<uint8_t> out;
     sealer_.seal(t, m.SerializeAsString(), out);
@@ -54,6 +69,7 @@ struct Sent {
   Endpoint to;
   MessageType type{};
   uint32_t sender_id = 0;
+  uint32_t recipient = 0;  ///< whose node key it was sealed under
   std::string body;
   template <typename M>
   M as() const {
@@ -63,17 +79,27 @@ struct Sent {
   }
 };
 
-/// Opens every datagram with the test key: only authentic ones are recorded.
+/// Records every datagram that authenticates under the node key of a known sender
+/// (derived from the test key), with the recipient whose key it was.
 class CapturingTransport : public Transport {
  public:
-  CapturingTransport() : opener_(ring_) { ring_.add(1, test_key()); }
   bool send(const Endpoint& to, const std::vector<uint8_t>& d) override {
     EnvelopeView v;
-    if (opener_.open(d.data(), d.size(), v) != EnvelopeError::ok) {
+    uint32_t recipient = 0;
+    if (peek_envelope(d.data(), d.size(), v) == EnvelopeError::ok)
+      for (uint32_t id : known_senders()) {
+        const ControlKey k = derive_node_key(test_key(), id);
+        if (crypto_auth_verify(d.data() + d.size() - kEnvelopeMacSize, d.data(), d.size() - kEnvelopeMacSize,
+                               k.data()) == 0) {
+          recipient = id;
+          break;
+        }
+      }
+    if (recipient == 0) {
       ++unauthentic;
       return true;
     }
-    sent.push_back({to, v.type, v.sender_id, std::string(reinterpret_cast<const char*>(v.body), v.body_len)});
+    sent.push_back({to, v.type, v.sender_id, recipient, std::string(reinterpret_cast<const char*>(v.body), v.body_len)});
     return true;
   }
   std::vector<Sent> take() {
@@ -83,10 +109,6 @@ class CapturingTransport : public Transport {
   }
   std::vector<Sent> sent;
   int unauthentic = 0;
-
- private:
-  KeyRing ring_;
-  EnvelopeOpener opener_;
 };
 
 inline ctl::LoadSync load_sync(uint32_t gw, uint64_t seq, uint16_t control_port, uint32_t data_port, double cpu = 0.1,

@@ -400,7 +400,8 @@ TEST_F(World, ForgedReplayedAndMisattributedPacketsAreRejectedAndCounted) {
   ctl::LoadSync body = load_sync(1, 100, gw_control_port(1), gw_data_port(1));
   std::string bytes = body.SerializeAsString();
   bytes[0] = '\xFF';
-  EnvelopeSealer raw(make_sender_id(NodeRole::gateway, 5), 1, test_key(), 1);
+  EnvelopeSealer raw(make_sender_id(NodeRole::gateway, 5), 1,
+                     derive_node_key(test_key(), make_sender_id(NodeRole::gateway, 5)), 1);
   std::vector<uint8_t> bad;
   raw.seal(MessageType::load_sync, bytes, bad);
   ctl->on_datagram(bad.data(), bad.size(), {"127.0.0.1", 6005}, now);

@@ -33,7 +33,10 @@ using namespace testing;
 /// A UDP socket on 127.0.0.1 port 0 that seals as one node.
 class Node {
  public:
-  Node(NodeRole role, uint32_t id, uint64_t first_counter = 1) : peer_(role, id, 1, test_key(), first_counter) {
+  // Counters from the wall clock, as real nodes seal: the daemon refuses a first
+  // envelope sealed before it started.
+  Node(NodeRole role, uint32_t id, uint64_t first_counter = envelope_counter_start())
+      : peer_(role, id, 1, test_key(), first_counter), keys_(make_sender_id(role, id)) {
     fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -42,7 +45,7 @@ class Node {
     socklen_t len = sizeof(a);
     getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
-    ring_.add(1, test_key());
+    keys_.add_own(1, derive_node_key(test_key(), keys_.self()));
   }
   ~Node() { close(fd_); }
   uint16_t port() const { return port_; }
@@ -74,8 +77,8 @@ class Node {
   Peer peer_;
   int fd_ = -1;
   uint16_t port_ = 0;
-  KeyRing ring_;
-  EnvelopeOpener opener_{ring_};
+  NodeKeys keys_;
+  EnvelopeOpener opener_{keys_};
 };
 
 std::string http_get(uint16_t port, const std::string& path) {

@@ -355,7 +355,7 @@ ctl::LoadSync load_sync(uint32_t gw, uint64_t seq, const std::string& data_addre
 TEST(Integration, ForgedAndReplayedControlPacketsAreRejectedAndCounted) {
   Cluster c;
   c.start_controller(c.controller_config());
-  RawGateway gw(9, 1, c.key());
+  RawGateway gw(9, 1, c.node_key(NodeRole::gateway, 9));
   const auto genuine = gw.seal(load_sync(9, 1, "127.0.0.9"));
   gw.send(c.controller_port(), genuine);
   gw.send(c.controller_port(), genuine);  // replayed

@@ -70,6 +70,8 @@ std::thread serve_admissions(UdpPeer& peer, aigw::ctl::AdmissionStatus status, s
       reply.set_gateway_id(2);
       reply.set_gateway_address("127.0.0.1");
       reply.set_gateway_port(gateway_port);
+      reply.set_gateway_key_id(1);
+      reply.set_gateway_key_box(aigw::edge::test::test_pair_key_box());
       peer.send(r.from, MessageType::admission_reply, reply.SerializeAsString());
     }
   });
@@ -316,6 +318,8 @@ TEST(CApi, RefusedControlTrafficIsCountedByReason) {
     reply.set_stream_id(31);
     reply.set_gateway_address("127.0.0.1");
     reply.set_gateway_port(9);
+    reply.set_gateway_key_id(1);
+    reply.set_gateway_key_box(aigw::edge::test::test_pair_key_box());
     controller.send(r.from, MessageType::admission_reply, reply.SerializeAsString());
   });
   aigw::edge::Client client;

@@ -43,12 +43,19 @@ std::string hex(const ControlKey& k) {
   return s;
 }
 
+// A node's key as provisioned from the controller's master (the test key).
+ControlKey node_key(NodeRole role, uint32_t id) { return derive_node_key(test::test_key(), make_sender_id(role, id)); }
+
 // Gateways 1 and 2 and GPU server 1, all driven by one thread that also keeps them
 // alive at the controller (LoadSync/StreamSync every 100 ms, GpuRegister once).
 class Nodes {
  public:
   explicit Nodes(uint16_t controller_port)
-      : gw1_(1, 0.05, 31), gw2_(2, 0.05, 32), gpu_((3u << 24) | 1) {
+      : gw1_(1, 0.05, 31, node_key(NodeRole::gateway, 1)), gw2_(2, 0.05, 32, node_key(NodeRole::gateway, 2)),
+        gpu_(make_sender_id(NodeRole::gpu, 1), 1, node_key(NodeRole::gpu, 1)) {
+    // NACKs to device 7 under the pair keys the controller gives it for each gateway.
+    for (auto [gw, id] : {std::pair{&gw1_, 1u}, {&gw2_, 2u}})
+      gw->set_pair_key(kPairKeyFlag | 1, derive_pair_key(node_key(NodeRole::gateway, id), make_sender_id(NodeRole::device, 7)));
     make_endpoint("127.0.0.1", controller_port, controller_);
     ctl::GpuRegister g;
     g.set_gpu_id(1);
@@ -154,7 +161,8 @@ std::vector<uint8_t> tensor(size_t n, uint32_t seed) {
 TEST_F(ControllerInterop, AdmissionNacksMigrationAndCloseThroughTheRealController) {
   ASSERT_NE(std::getenv("AIGWCTL"), nullptr);
   Nodes nodes(daemon_->udp_port());
-  const ControlKey key = test::test_key();
+  // The device's own key, derived from the controller's master.
+  const ControlKey key = derive_node_key(test::test_key(), make_sender_id(NodeRole::device, 7));
   const std::string controller = "127.0.0.1:" + std::to_string(daemon_->udp_port());
   aigw_edge_options o = default_options();
   o.controller = controller.c_str();

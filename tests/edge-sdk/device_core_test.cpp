@@ -28,11 +28,14 @@ ControlKey key_of(uint8_t seed) {
   return k;
 }
 
+/// Gateway 3's pair key for this device, as the controller boxes it in its replies.
+ControlKey pair_key() { return key_of(77); }
+
 class DeviceCoreTest : public ::testing::Test {
  protected:
   DeviceCoreTest()
       : controller_(kController, kKeyId, key_of(1), 1000),
-        gateway_(kGateway, kKeyId, key_of(1), 5000),
+        gateway_(kGateway, kPairKeyFlag | kKeyId, pair_key(), 5000),
         bad_key_(kController, kKeyId, key_of(9), 1000) {
     keys_.add(kKeyId, key_of(1));
     CoreConfig c;
@@ -78,6 +81,8 @@ class DeviceCoreTest : public ::testing::Test {
     r.set_gateway_port(9000);
     r.set_gpu_id(2);
     r.set_first_unit_seq(0);
+    r.set_gateway_key_id(kKeyId);
+    r.set_gateway_key_box(seal_key_box(key_of(1), pair_key()));
     return r;
   }
   // Admits one stream and returns its id.
@@ -97,7 +102,8 @@ class DeviceCoreTest : public ::testing::Test {
   CoreConfig config_;
   CaptureIo io_;
   KeyRing keys_;
-  EnvelopeOpener opener_{keys_};
+  RingKeys ring_keys_{keys_};
+  EnvelopeOpener opener_{ring_keys_};
   EnvelopeSealer controller_;
   EnvelopeSealer gateway_;
   EnvelopeSealer bad_key_;
@@ -214,8 +220,9 @@ TEST_F(DeviceCoreTest, UntrustedControlInputIsCountedAndIgnored) {
   const std::string reply = accept(id, 5).SerializeAsString();
   deliver(bad_key_, MessageType::admission_reply, reply, kMs);  // wrong key: bad MAC
   EXPECT_EQ(core_->counters().envelope_rejected[static_cast<size_t>(EnvelopeError::bad_mac)], 1u);
-  deliver(gateway_, MessageType::admission_reply, reply, kMs);  // only the controller admits
-  EXPECT_EQ(core_->counters().wrong_sender, 1u);
+  // A gateway's envelope, before any admission gave this device its pair key: unknown.
+  deliver(gateway_, MessageType::admission_reply, reply, kMs);
+  EXPECT_EQ(core_->counters().envelope_rejected[static_cast<size_t>(EnvelopeError::unknown_key)], 1u);
   deliver(controller_, MessageType::admission_reply, "\xff\xff\xff", kMs);  // not protobuf
   EXPECT_EQ(core_->counters().bad_body, 1u);
   deliver(controller_, MessageType::load_sync, "", kMs);
@@ -277,6 +284,19 @@ TEST_F(DeviceCoreTest, GatewayNackIsAnsweredFromTheStore) {
   deliver(controller_, MessageType::retransmit_request, n.SerializeAsString(), 3 * kMs);
   EXPECT_EQ(io_.fragments.size(), sent + 2);
   EXPECT_EQ(core_->counters().wrong_sender, 1u);
+  // Claiming the gateway's id under this device's own key (the one the controller's
+  // messages come under) or under another pair key: refused, nothing resent.
+  const auto rejected = [&](EnvelopeError e) { return core_->counters().envelope_rejected[size_t(e)]; };
+  EnvelopeSealer own_key_as_gateway(kGateway, kKeyId, key_of(1), 9000);
+  deliver(own_key_as_gateway, MessageType::retransmit_request, n.SerializeAsString(), 3 * kMs);
+  EXPECT_EQ(rejected(EnvelopeError::key_role), 1u);
+  EnvelopeSealer other_pair(kGateway, kPairKeyFlag | kKeyId, key_of(78), 9000);
+  deliver(other_pair, MessageType::retransmit_request, n.SerializeAsString(), 3 * kMs);
+  EXPECT_EQ(rejected(EnvelopeError::bad_mac), 1u);
+  EnvelopeSealer other_gateway((kRoleGateway << 24) | 4, kPairKeyFlag | kKeyId, pair_key(), 9000);
+  deliver(other_gateway, MessageType::retransmit_request, n.SerializeAsString(), 3 * kMs);
+  EXPECT_EQ(rejected(EnvelopeError::unknown_key), 1u) << "no pair key was given for gateway 4";
+  EXPECT_EQ(io_.fragments.size(), sent + 2);
   // NACKs for unknown streams and bad encodings are counted.
   n.set_stream_id(999);
   deliver(gateway_, MessageType::retransmit_request, n.SerializeAsString(), 3 * kMs);

@@ -97,6 +97,8 @@ class Cluster {
       reply.set_gateway_id(gw1_.id());
       reply.set_gateway_address(gw1_.data().host());
       reply.set_gateway_port(gw1_.data().port());
+      reply.set_gateway_key_id(1);
+      reply.set_gateway_key_box(aigw::edge::test::test_pair_key_box());
       reply.set_gpu_id(1);
       controller_.send(r.from, MessageType::admission_reply, reply.SerializeAsString());
     } else if (r.type == MessageType::migrate_ack) {
@@ -120,6 +122,8 @@ class Cluster {
     m.set_target_gateway_id(gw2_.id());
     m.set_gateway_address(gw2_.data().host());
     m.set_gateway_port(gw2_.data().port());
+    m.set_gateway_key_id(1);
+    m.set_gateway_key_box(aigw::edge::test::test_pair_key_box());
     m.set_reason("test");
     controller_.send(device_control_, MessageType::migrate_command, m.SerializeAsString());
     pending_switch_ = kNone;

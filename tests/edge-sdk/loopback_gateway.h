@@ -26,13 +26,20 @@ namespace aigw::edge::test {
 
 class LoopbackGateway : public ReceiverEvents {
  public:
-  LoopbackGateway(uint32_t id, double loss, uint32_t seed)
-      : id_(id), agent_((1u << 24) | id), receiver_(ReceiverConfig(), *this), rng_(seed), drop_(loss) {
+  /// `key`: this gateway's node key; NACKs go under the test pair key unless
+  /// set_pair_key names the one a real controller gave the device.
+  LoopbackGateway(uint32_t id, double loss, uint32_t seed, const ControlKey& key = test_key())
+      : id_(id), agent_((1u << 24) | id, 1, key), receiver_(ReceiverConfig(), *this), rng_(seed), drop_(loss) {
     data_fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     make_endpoint("127.0.0.1", 0, data_);
     bind(data_fd_, data_.sa(), data_.len);
     data_.len = sizeof data_.addr;
     getsockname(data_fd_, data_.sa(), &data_.len);
+  }
+  /// The pair key NACKs to the device are sealed with (derive_pair_key of this node key).
+  void set_pair_key(uint32_t key_id, const ControlKey& key) {
+    pair_key_id_ = key_id;
+    pair_key_ = key;
   }
   ~LoopbackGateway() override { close(data_fd_); }
 
@@ -143,7 +150,7 @@ class LoopbackGateway : public ReceiverEvents {
   void on_nack(const NackOut& n) override {
     ctl::RetransmitRequest r;
     to_retransmit_request(n, r);
-    agent_.send(device_control_, MessageType::retransmit_request, r.SerializeAsString());
+    agent_.send_with(device_control_, pair_key_id_, pair_key_, MessageType::retransmit_request, r.SerializeAsString());
     ++nacks;
   }
 
@@ -164,6 +171,8 @@ class LoopbackGateway : public ReceiverEvents {
  private:
   uint32_t id_;
   UdpPeer agent_;
+  uint32_t pair_key_id_ = kTestPairKeyId;
+  ControlKey pair_key_ = test_pair_key();
   UnitReceiver receiver_;
   std::mt19937 rng_;
   std::bernoulli_distribution drop_;

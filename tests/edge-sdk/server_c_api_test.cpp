@@ -56,7 +56,7 @@ struct Counting {
 
 class ServerApiTest : public ::testing::Test {
  protected:
-  ServerApiTest() : controller_(4u << 24), gateway_(1u << 24) {
+  ServerApiTest() : controller_((4u << 24) | 1), gateway_((1u << 24) | 1) {
     key_ = test::test_key();
     controller_address_ = controller_.address();
     aigw_server_options_init(&o_);
@@ -85,6 +85,23 @@ class ServerApiTest : public ::testing::Test {
     sender.poll(0, 1000000);
     unit.resize(len);
     return unit;
+  }
+
+  // As the controller does on registration: the test gateway's pair key, so the server
+  // can seal acks that gateway accepts.
+  void give_peer_keys() {
+    Received r;
+    for (int i = 0; i < 50 && !(controller_.receive(r, 100) && r.type == MessageType::gpu_register); ++i) {
+    }
+    ASSERT_EQ(r.type, MessageType::gpu_register);
+    ctl::PeerKeys m;
+    ctl::PeerKey* k = m.add_keys();
+    k->set_gateway_id(1);
+    k->set_key_id(1);
+    k->set_key_box(test::test_pair_key_box());
+    k->set_egress_address(gateway_.local().host());
+    k->set_egress_port(gateway_.local().port());
+    controller_.send(r.from, MessageType::peer_keys, m.SerializeAsString());
   }
 
   // Reads the test gateway's socket until a UnitAck for `seq` came (bounded).
@@ -195,6 +212,7 @@ TEST_F(ServerApiTest, ThreadModeDeliversVerifiedUnitsInApplicationMemory) {
   u.size = 4;
   EXPECT_EQ(aigw_server_next_unit(s, &u, 0), AIGW_ERR_STRUCT_SIZE);
   u.size = sizeof u;
+  give_peer_keys();
 
   const auto sent = send_unit(s, 77, 3, 50'000);
   ASSERT_EQ(aigw_server_next_unit(s, &u, 3000), AIGW_OK);

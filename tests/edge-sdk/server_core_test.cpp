@@ -48,11 +48,8 @@ struct HookPool {
 class ServerCoreTest : public ::testing::Test {
  protected:
   ServerCoreTest() : out_(keys_, gpu_sender_id(9)) {
-    ControlKey key{};
-    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 5 + 2);
-    keys_.add(1, key);
     cfg_.gpu_id = 9;
-    cfg_.key = key;
+    cfg_.key = node_key();
     cfg_.models = {"resnet", "bert"};
     cfg_.period_ns = 100 * kMs;
     edge::make_endpoint("127.0.0.1", 7500, cfg_.data_endpoint);
@@ -106,7 +103,19 @@ class ServerCoreTest : public ::testing::Test {
     now_ = t;
   }
 
-  KeyRing keys_;
+  static ControlKey node_key() {
+    ControlKey key{};
+    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 5 + 2);
+    return key;
+  }
+  // The controller's PeerKeys: the pair key of the gateway at gw_.
+  void give_peer_keys(ServerCore& core) {
+    const auto d = test::peer_keys_datagram(cfg_.key, {{1, gw_.host(), gw_.port()}});
+    core.on_control(d.data(), d.size());
+    EXPECT_EQ(core.counters().pair_keys_learned, 1u);
+  }
+
+  test::GpuServerKeys keys_{node_key()};
   Captured out_;
   ServerConfig cfg_;
   Endpoint gw_;
@@ -118,6 +127,7 @@ class ServerCoreTest : public ::testing::Test {
 
 TEST_F(ServerCoreTest, VerifiedUnitIsHeldInPlaceUntilReleased) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   const auto c = content(0, 20'000);
   deliver(core, fragments(42, 0, c));
   ASSERT_TRUE(core.has_ready());
@@ -149,6 +159,7 @@ TEST_F(ServerCoreTest, VerifiedUnitIsHeldInPlaceUntilReleased) {
 
 TEST_F(ServerCoreTest, UnitsComeOutInCompletionOrderAndTokensDoNotRepeat) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   std::set<uint64_t> tokens;
   for (uint32_t seq = 0; seq < 20; ++seq) {
     deliver(core, fragments(43, seq, content(seq, 3000)));
@@ -164,6 +175,7 @@ TEST_F(ServerCoreTest, UnitsComeOutInCompletionOrderAndTokensDoNotRepeat) {
 TEST_F(ServerCoreTest, FullHoldTableLeavesUnitsUnacknowledgedAndCounted) {
   cfg_.max_held_units = 2;
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   for (uint32_t seq = 0; seq < 3; ++seq) deliver(core, fragments(42, seq, content(seq, 4000)));
   EXPECT_EQ(core.units_held(), 2u);
   EXPECT_EQ(core.counters().units_refused_held, 1u);
@@ -185,6 +197,7 @@ TEST_F(ServerCoreTest, FullHoldTableLeavesUnitsUnacknowledgedAndCounted) {
 
 TEST_F(ServerCoreTest, ReportedLoadIsTheLargerOfApplicationAndHeldShare) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   core.set_app_load(0.3, {{"bert", {5, 12.5}}});
   run_until(core, now_ + cfg_.period_ns);
   auto syncs = out_.of<ctl::GpuLoadSync>(out_.controller, MessageType::gpu_load_sync);
@@ -204,6 +217,7 @@ TEST_F(ServerCoreTest, EncryptedUnitIsOpenedInPlace) {
   cfg_.have_payload_key = true;
   cfg_.payload_key = payload_key_;
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   const auto c = content(5, 10'000);
   deliver(core, fragments(42, 5, c, true));
   uint64_t t = 0;
@@ -217,6 +231,7 @@ TEST_F(ServerCoreTest, EncryptedUnitIsOpenedInPlace) {
 
 TEST_F(ServerCoreTest, WrongKeyIsCountedAndNotDelivered) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   std::array<uint8_t, 32> other{};
   core.set_stream_key(42, other.data());  // before the stream's first fragment
   deliver(core, fragments(42, 0, content(0, 5000), true));
@@ -228,6 +243,7 @@ TEST_F(ServerCoreTest, WrongKeyIsCountedAndNotDelivered) {
 
 TEST_F(ServerCoreTest, EncryptedUnitWithoutKeyIsHandedOverSealed) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   const auto c = content(1, 3000);
   deliver(core, fragments(43, 1, c, true));
   uint64_t t = 0;
@@ -246,6 +262,7 @@ TEST_F(ServerCoreTest, EncryptedUnitWithoutKeyIsHandedOverSealed) {
 
 TEST_F(ServerCoreTest, DamagedUnitIsNeitherDeliveredNorAcknowledged) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   deliver(core, fragments(42, 0, content(0, 8000), false, true));
   EXPECT_FALSE(core.has_ready());
   EXPECT_EQ(core.counters().units_corrupt, 1u);
@@ -254,6 +271,7 @@ TEST_F(ServerCoreTest, DamagedUnitIsNeitherDeliveredNorAcknowledged) {
 
 TEST_F(ServerCoreTest, MissingFragmentsAreNackedToTheSendingGatewayAndRepaired) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   const auto c = content(0, 20'000);
   auto pkts = fragments(42, 0, c);
   ASSERT_GT(pkts.size(), 10u);
@@ -275,6 +293,7 @@ TEST_F(ServerCoreTest, UnitBuffersComeFromTheAllocatorHook) {
   cfg_.receiver.allocator = BufferAllocator{&HookPool::alloc, &HookPool::release, &pool};
   {
     ServerCore core(cfg_, out_, now_);
+    give_peer_keys(core);
     for (uint32_t seq = 0; seq < 4; ++seq) {
       deliver(core, fragments(42, seq, content(seq, 30'000)));
       uint64_t t = 0;
@@ -292,6 +311,7 @@ TEST_F(ServerCoreTest, UnitBuffersComeFromTheAllocatorHook) {
 
 TEST_F(ServerCoreTest, RegistersAndLeaves) {
   ServerCore core(cfg_, out_, now_);
+  give_peer_keys(core);
   auto regs = out_.of<ctl::GpuRegister>(out_.controller, MessageType::gpu_register);
   ASSERT_EQ(regs.size(), 1u);
   EXPECT_EQ(regs[0].gpu_id(), 9u);

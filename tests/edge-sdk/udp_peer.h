@@ -12,15 +12,42 @@
 
 #include "edge-sdk/src/address.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 
 namespace aigw::edge::test {
 
+/// The node key the devices and servers under test hold (as provisioned for them).
 inline ControlKey test_key() {
   ControlKey k;
   for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(0xA0 + i);
   return k;
 }
 
+/// The pair key of the gateway these tests play, and its box for a node holding
+/// test_key(): what a controller puts in AdmissionReply, MigrateCommand and PeerKeys.
+inline ControlKey test_pair_key() {
+  ControlKey k;
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(0x51 + 3 * i);
+  return k;
+}
+inline std::string test_pair_key_box() { return seal_key_box(test_key(), test_pair_key()); }
+inline constexpr uint32_t kTestPairKeyId = kPairKeyFlag | 1;
+
+/// Opens with the node key for key ids without the pair flag, the pair key with it.
+class PeerKeySource final : public KeySource {
+ public:
+  PeerKeySource(uint32_t key_id, const ControlKey& key) : key_id_(key_id), key_(key) {}
+  KeyLookup key_for(uint32_t key_id, uint32_t, ControlKey& out) const override {
+    if (key_id == kTestPairKeyId) out = test_pair_key();
+    else if (key_id == key_id_) out = key_;
+    else return KeyLookup::unknown_key;
+    return KeyLookup::found;
+  }
+
+ private:
+  uint32_t key_id_;
+  ControlKey key_;
+};
 struct Received {
   MessageType type{};
   uint32_t sender_id = 0;
@@ -31,8 +58,7 @@ struct Received {
 class UdpPeer {
  public:
   UdpPeer(uint32_t sender_id, uint32_t key_id = 1, const ControlKey& key = test_key())
-      : sealer_(sender_id, key_id, key, envelope_counter_start()), opener_(keys_) {
-    keys_.add(key_id, key);
+      : keys_(key_id, key), sealer_(sender_id, key_id, key, envelope_counter_start()), opener_(keys_) {
     fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     Endpoint any;
     make_endpoint("127.0.0.1", 0, any);
@@ -74,9 +100,15 @@ class UdpPeer {
     sealer_.seal(type, body, out);
     sendto(fd_, out.data(), out.size(), 0, to.sa(), to.len);
   }
+  /// Sealed under another key: a pair key, as a gateway to a device.
+  void send_with(const Endpoint& to, uint32_t key_id, const ControlKey& key, MessageType type, const std::string& body) {
+    std::vector<uint8_t> out;
+    sealer_.seal_with(key_id, key, type, body, out);
+    sendto(fd_, out.data(), out.size(), 0, to.sa(), to.len);
+  }
 
  private:
-  KeyRing keys_;
+  PeerKeySource keys_;
   EnvelopeSealer sealer_;
   EnvelopeOpener opener_;
   int fd_ = -1;

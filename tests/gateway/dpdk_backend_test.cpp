@@ -212,6 +212,7 @@ struct Suite {
       r.data_port = port;
       r.source = {src_ip, 0};
       r.device_control = device_control.ep;
+      r.device_id = test::kTestDeviceId;
       r.gpu = {kGpuIp, kGpuPort};
       c.static_streams.push_back(r);
     };
@@ -243,8 +244,7 @@ TEST_F(DpdkBackendTest, PcapReplayIsParsedCountedAndNacked) {
       << suite->frame_stat(0, "rx_frames") << " of " << suite->expect.frames;
   // The two missing fragments are NACKed, exactly, to the device's control socket.
   std::set<uint16_t> nacked;
-  KeyRing keys;
-  keys.add(test::kTestKeyId, test::test_key());
+  test::GatewayPeerKeys keys;
   EnvelopeOpener opener(keys);
   wait_for([&] {
     uint8_t buf[2048];

@@ -113,7 +113,7 @@ struct Suite {
       ctl::UnitAck ack;
       ack.set_stream_id(2);
       ack.set_unit_seq(7);
-      EnvelopeSealer sealer((3u << 24) | 1, test::kTestKeyId, test::test_key(), 1);
+      EnvelopeSealer sealer = test::gpu_sealer();
       std::vector<uint8_t> env;
       sealer.seal(MessageType::unit_ack, ack.SerializeAsString(), env);
       net::UdpFlow gpu;
@@ -170,6 +170,7 @@ struct Suite {
       r.data_port = port;
       r.source = {src_ip, 0};
       r.device_control = device_control.ep;
+      r.device_id = test::kTestDeviceId;
       r.gpu = {gpu, kGpuPort};
       c.static_streams.push_back(r);
     };

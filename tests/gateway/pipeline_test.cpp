@@ -80,7 +80,7 @@ struct Gpu : ReceiverEvents {
 };
 
 struct PipelineTest : ::testing::Test {
-  KeyRing keys;
+  NodeKeys keys{make_sender_id(NodeRole::gateway, 1)};
   Events events;
   Egress egress;
   PipelineConfig pc;
@@ -88,7 +88,7 @@ struct PipelineTest : ::testing::Test {
   int64_t now = 1'000 * kMs;
 
   PipelineTest() {
-    keys.add(test::kTestKeyId, test::test_key());
+    keys.add_own(test::kTestKeyId, test::test_key());
     pc.data_ports = {{9000, 64u << 20}, {9001, 8u << 20}};
     pc.receiver.reorder_tolerance_ns = 2 * kMs;
     pc.receiver.unit_deadline_ns = 500 * kMs;
@@ -333,7 +333,7 @@ TEST_F(PipelineTest, GpuNackInAnEnvelopeIsAnsweredAndAckReleases) {
   advance(5 * kMs);
   const size_t first_pass = egress.sent.size();
   ASSERT_GT(first_pass, 10u);
-  EnvelopeSealer gpu_sealer(77, test::kTestKeyId, test::test_key(), 1);
+  EnvelopeSealer gpu_sealer = test::gpu_sealer();
   const uint16_t missing[] = {2, 7};
   uint8_t scratch[64];
   NackChunk chunk;

@@ -194,8 +194,7 @@ TEST(SocketBackend, KeepsForwardingWithoutAControllerAndRestartsFromConfig) {
   Device* device = nullptr;
   DropLog drops;
   std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>> nacked;
-  KeyRing keys;
-  keys.add(test::kTestKeyId, test::test_key());
+  test::GatewayPeerKeys keys;
   Udp probe;
   uint16_t data_port = probe.ep.port;  // reuse a free port number for the static config
   close(probe.fd);
@@ -211,6 +210,7 @@ TEST(SocketBackend, KeepsForwardingWithoutAControllerAndRestartsFromConfig) {
     r.data_port = data_port;
     r.source = device->data.ep;
     r.device_control = device->control.ep;
+    r.device_id = test::kTestDeviceId;
     r.gpu = gpu.sock.ep;
     cfg.static_streams.push_back(r);
     gpu.add_stream(1);

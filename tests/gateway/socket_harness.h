@@ -115,7 +115,7 @@ inline GatewayConfig loopback_config(size_t ports, const Endpoint& controller) {
 class GpuSink : public ReceiverEvents {
  public:
   explicit GpuSink(double loss, uint64_t seed)
-      : receiver_(config(), *this), sealer_((3u << 24) | 1, kTestKeyId, test_key(), 1), rng_(seed), loss_(loss) {}
+      : receiver_(config(), *this), sealer_(gpu_sealer()), rng_(seed), loss_(loss) {}
 
   void add_stream(uint32_t id) { receiver_.add_stream(id); }
   /// Reads what is waiting and runs timers; returns datagrams read.
@@ -219,7 +219,7 @@ class Device : public PacketOut {
     }
     return true;
   }
-  void poll(int64_t now, const KeyRing& keys, std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>& nacked) {
+  void poll(int64_t now, const KeySource& keys, std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>& nacked) {
     sender_.poll(now, 100000);  // whole units at once: a pause mid-unit would look like loss
     if (!held_.empty()) {
       data.send_to(gateway_, held_);
@@ -261,7 +261,7 @@ class Device : public PacketOut {
     c.store_units = 16;
     return c;
   }
-  EnvelopeOpener& opener_(const KeyRing& keys) {
+  EnvelopeOpener& opener_(const KeySource& keys) {
     if (!opener_storage_) opener_storage_ = std::make_unique<EnvelopeOpener>(keys);
     return *opener_storage_;
   }
@@ -277,15 +277,14 @@ class Device : public PacketOut {
 /// The test's controller: receives the gateway's syncs, sends it StreamAssigns.
 struct Controller {
   Udp sock;
-  KeyRing keys;
+  test::GatewayPeerKeys keys;
   EnvelopeOpener opener{keys};
-  EnvelopeSealer sealer{(4u << 24) | 1, test::kTestKeyId, test::test_key(), 1};
+  EnvelopeSealer sealer = test::controller_sealer();
   Endpoint gateway_control;
   size_t load_syncs = 0, registers = 0;
   ctl::LoadSync last_load;
   std::map<uint32_t, ctl::StreamEntry> streams;  // from the latest StreamSyncs
 
-  Controller() { keys.add(test::kTestKeyId, test::test_key()); }
   void poll() {
     uint8_t buf[65536];
     ssize_t n;
@@ -317,6 +316,7 @@ struct Controller {
     e->set_device_control_address(ipv4_to_string(device_ctl.ip));
     e->set_device_control_port(device_ctl.port);
     e->set_gpu_id(1);
+    e->set_device_id(test::kTestDeviceId);
     a.set_gpu_address(ipv4_to_string(gpu.ip));
     a.set_gpu_port(gpu.port);
     std::vector<uint8_t> env;

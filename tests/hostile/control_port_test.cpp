@@ -30,11 +30,11 @@ ControlKey device_key() {
 }
 std::string hex(const ControlKey& k) { return fmt::format("{:02x}", fmt::join(k, "")); }
 
-/// Envelopes of one sender, sealed with a chosen key id and key.
+/// Envelopes of one claimed sender, sealed with whatever key the attacker holds.
 class Forger {
  public:
-  Forger(NodeRole role, uint32_t node, uint32_t key_id, const ControlKey& key)
-      : sealer_(controller::make_sender_id(role, node), key_id, key, envelope_counter_start()) {}
+  Forger(NodeRole role, uint32_t node, uint32_t key_id, const ControlKey& key, uint64_t counter = envelope_counter_start())
+      : sealer_(controller::make_sender_id(role, node), key_id, key, counter) {}
   std::vector<uint8_t> seal(MessageType t, const std::string& body) {
     std::vector<uint8_t> out;
     sealer_.seal(t, body, out);
@@ -111,7 +111,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> broken_envelopes(Forge
 TEST_F(ControlPortTest, EveryBrokenEnvelopeIsRejectedByItsReasonAtTheControllerAndTheGateway) {
   LoopbackSocket attacker(INADDR_LOOPBACK + 4);
   ctl::Heartbeat hb;
-  Forger as_device(NodeRole::device, 77, 1, c.key());
+  Forger as_device(NodeRole::device, 77, 1, c.node_key(NodeRole::device, 77));
   hb.set_sender_id(controller::make_sender_id(NodeRole::device, 77));
   hb.set_role(ctl::ROLE_DEVICE);
   for (const auto& [reason, d] : broken_envelopes(as_device, hb.SerializeAsString())) {
@@ -123,8 +123,9 @@ TEST_F(ControlPortTest, EveryBrokenEnvelopeIsRejectedByItsReasonAtTheControllerA
     attacker.send_all(c.controller_port(), {d});
     EXPECT_TRUE(reaches([&] { return controller_rejected(reason); }, before + 1)) << "controller: " << reason;
   }
-  // The same to the gateway's control port, as if from the controller's key.
-  Forger as_controller(NodeRole::controller, 1, 1, c.key());
+  // The same to the gateway's control port, as the controller seals for it: under the
+  // gateway's own node key.
+  Forger as_controller(NodeRole::controller, 1, 1, c.node_key(NodeRole::gateway, 1));
   ctl::Heartbeat probe;
   probe.set_role(ctl::ROLE_CONTROLLER);
   for (const auto& [reason, d] : broken_envelopes(as_controller, probe.SerializeAsString())) {
@@ -141,7 +142,7 @@ TEST_F(ControlPortTest, EveryBrokenEnvelopeIsRejectedByItsReasonAtTheControllerA
 
 TEST_F(ControlPortTest, AuthenticGarbageAndMismatchedIdsAreRejectedWithoutEffect) {
   LoopbackSocket attacker(INADDR_LOOPBACK + 4);
-  Forger device(NodeRole::device, 78, 1, c.key());
+  Forger device(NodeRole::device, 78, 1, c.node_key(NodeRole::device, 78));
   std::mt19937 rng(kSeed);
   std::vector<std::vector<uint8_t>> garbage;
   for (int i = 0; i < 50; ++i) {
@@ -163,7 +164,7 @@ TEST_F(ControlPortTest, AuthenticGarbageAndMismatchedIdsAreRejectedWithoutEffect
   EXPECT_TRUE(reaches([&] { return controller_rejected("sender_mismatch"); }, mismatch + 1));
 
   // Garbage inside an authentic envelope to the gateway.
-  Forger as_controller(NodeRole::controller, 1, 1, c.key());
+  Forger as_controller(NodeRole::controller, 1, 1, c.node_key(NodeRole::gateway, 1));
   const double invalid = gateway_rejected("invalid_body");
   attacker.send_all(c.gateway(1).control_port,
                     {as_controller.seal(MessageType::stream_assign, std::string("\xff\xff\xff\xff", 4))});
@@ -187,6 +188,72 @@ TEST_F(ControlPortTest, ADeviceOnlyKeyCannotSpeakForAGateway) {
   EXPECT_TRUE(reaches([&] { return controller_rejected("key_role"); }, before + 1));
   c.run_for(1500);
   EXPECT_EQ(c.api("/api/v1/status").value("gateways_live", 0u), 1u);
+  expect_lossless(finish(c, fleet));
+}
+
+TEST_F(ControlPortTest, ADevicesKeyCannotSpeakForTheControllerAnotherDeviceOrAGpuServer) {
+  LoopbackSocket attacker(INADDR_LOOPBACK + 4);
+  // Device 3 is compromised: the attacker holds its node key.
+  const ControlKey stolen = c.node_key(NodeRole::device, 3);
+  // As the controller, to the gateway: steer stream 1's units to the attacker, drop it.
+  Forger fake_controller(NodeRole::controller, 1, 1, stolen);
+  ctl::SteerCommand steer;
+  steer.set_stream_id(fleet.streams().front());
+  steer.set_gpu_id(1);
+  steer.set_gpu_address("127.0.0.4");
+  steer.set_gpu_port(attacker.port());
+  ctl::StreamAssign drop;
+  drop.mutable_stream()->set_stream_id(fleet.streams().front());
+  drop.set_remove(true);
+  const double gw_bad_mac = gateway_rejected("bad_mac");
+  attacker.send_all(c.gateway(1).control_port, {fake_controller.seal(MessageType::steer_command, steer.SerializeAsString()),
+                                                fake_controller.seal(MessageType::stream_assign, drop.SerializeAsString())});
+  EXPECT_TRUE(reaches([&] { return gateway_rejected("bad_mac"); }, gw_bad_mac + 2));
+  // Under its own key but claiming another role's id: refused before the MAC.
+  Forger own_key_as_gpu(NodeRole::gpu, 1, 1, stolen);
+  const double gw_role = gateway_rejected("key_role");
+  attacker.send_all(c.gateway(1).control_port, {own_key_as_gpu.seal(MessageType::unit_ack, "")});
+  EXPECT_TRUE(reaches([&] { return gateway_rejected("key_role"); }, gw_role + 1));
+  // As device 1, to the controller: close device 1's stream.
+  Forger as_device_1(NodeRole::device, 1, 1, stolen);
+  ctl::StreamClose close;
+  close.set_stream_id(fleet.streams().front());
+  close.set_device_id(1);
+  const double bad_mac = controller_rejected("bad_mac");
+  attacker.send_all(c.controller_port(), {as_device_1.seal(MessageType::stream_close, close.SerializeAsString())});
+  EXPECT_TRUE(reaches([&] { return controller_rejected("bad_mac"); }, bad_mac + 1));
+  // The stream was neither steered away, dropped nor closed.
+  expect_lossless(finish(c, fleet));
+}
+
+TEST_F(ControlPortTest, CapturedEnvelopesDoNotReplayAfterARestartAndABackwardClockIsReported) {
+  LoopbackSocket attacker(INADDR_LOOPBACK + 4);
+  // A device whose clock is an hour behind (a board without RTC before NTP): refused as
+  // stale, counted and logged, not taken for a replay.
+  ctl::Heartbeat hb;
+  hb.set_sender_id(controller::make_sender_id(NodeRole::device, 4));
+  hb.set_role(ctl::ROLE_DEVICE);
+  Forger behind(NodeRole::device, 4, 1, c.node_key(NodeRole::device, 4), envelope_counter_start() - 3600'000'000'000ull);
+  const double stale = controller_rejected("stale");
+  attacker.send_all(c.controller_port(), {behind.seal(MessageType::heartbeat, hb.SerializeAsString())});
+  EXPECT_TRUE(reaches([&] { return controller_rejected("stale"); }, stale + 1));
+  // An envelope of a quiet sender, captured while genuine, then replayed to the
+  // controller after it restarted: the new windows start at its start less the skew.
+  ctl::Heartbeat quiet;
+  quiet.set_sender_id(controller::make_sender_id(NodeRole::device, 79));
+  quiet.set_role(ctl::ROLE_DEVICE);
+  Forger device(NodeRole::device, 79, 1, c.node_key(NodeRole::device, 79));
+  const auto captured = device.seal(MessageType::heartbeat, quiet.SerializeAsString());
+  const double hb_before = metric(c.controller_metrics(), "aigw_controller_rx_messages_total", {{"type", "heartbeat"}});
+  attacker.send_all(c.controller_port(), {captured});
+  EXPECT_TRUE(reaches([&] { return metric(c.controller_metrics(), "aigw_controller_rx_messages_total", {{"type", "heartbeat"}}); },
+                      hb_before + 1, 5000));
+  c.run_for(int(kMaxClockSkewNs / 1000000) + 500);
+  c.stop_controller(SIGKILL);
+  c.restart_controller();
+  ASSERT_TRUE(c.wait_ready(1, 1));
+  attacker.send_all(c.controller_port(), {captured});
+  EXPECT_TRUE(reaches([&] { return controller_rejected("stale"); }, 1));
   expect_lossless(finish(c, fleet));
 }
 

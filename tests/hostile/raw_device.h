@@ -132,10 +132,10 @@ class RawDevice {
  public:
   RawDevice(const Cluster& c, uint32_t device_id, uint32_t control_ip = INADDR_LOOPBACK)
       : cluster_(c), control_(control_ip),
-        sealer_(controller::make_sender_id(controller::NodeRole::device, device_id), 1, c.key(),
+        sealer_(make_sender_id(NodeRole::device, device_id), 1, c.node_key(NodeRole::device, device_id),
                 envelope_counter_start()),
-        opener_(keys_), device_id_(device_id) {
-    keys_.add(1, c.key());
+        keys_(make_sender_id(NodeRole::device, device_id)), opener_(keys_), device_id_(device_id) {
+    keys_.add_own(1, c.node_key(NodeRole::device, device_id));
   }
 
   /// Asks for a stream of `unit_bytes` per `period_ms`; NACKs go to `nack_to` (the
@@ -164,6 +164,8 @@ class RawDevice {
       ctl::AdmissionReply reply;
       reply.ParseFromArray(v.body, int(v.body_len));
       if (reply.status() != ctl::ADMISSION_ACCEPTED) return false;
+      keys_.learn_pair_key(make_sender_id(NodeRole::gateway, reply.gateway_id()), reply.gateway_key_id(), v.key_id,
+                           reply.gateway_key_box());
       stream_ = reply.stream_id();
       gateway_data_port_ = uint16_t(reply.gateway_port());
       first_seq_ = reply.first_unit_seq();
@@ -185,7 +187,7 @@ class RawDevice {
   LoopbackSocket data_;
   LoopbackSocket control_;
   EnvelopeSealer sealer_;
-  KeyRing keys_;
+  NodeKeys keys_;
   EnvelopeOpener opener_;
   uint32_t device_id_;
   uint32_t stream_ = 0;

@@ -112,7 +112,8 @@ TEST(WireExamples, SealedRetransmitRequest) {
             "59 4a ce 24 7c b5 12 6b 32 85 f9");
   KeyRing ring;
   ring.add(1, key);
-  EnvelopeOpener opener(ring);
+  RingKeys keys(ring);
+  EnvelopeOpener opener(keys);
   EnvelopeView v;
   EXPECT_EQ(opener.open(out.data(), out.size(), v), EnvelopeError::ok);
 }

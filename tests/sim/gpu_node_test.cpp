@@ -23,11 +23,8 @@ using Wire = test::FragmentWire;
 class GpuNodeTest : public ::testing::Test {
  protected:
   GpuNodeTest() : out_(keys_, gpu_sender_id(7)) {
-    ControlKey key{};
-    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 3 + 1);
-    keys_.add(1, key);
     cfg_.gpu_id = 7;
-    cfg_.key = key;
+    cfg_.key = node_key();
     cfg_.models = {"openpose"};
     make_endpoint("127.0.0.1", 7500, cfg_.data_endpoint);
     make_endpoint("127.0.0.1", 7501, cfg_.control_endpoint);
@@ -65,7 +62,18 @@ class GpuNodeTest : public ::testing::Test {
     now_ = t;
   }
 
-  KeyRing keys_;
+  static ControlKey node_key() {
+    ControlKey key{};
+    for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 3 + 1);
+    return key;
+  }
+  // The controller's PeerKeys: the pair keys of the gateways at gw_a_ and gw_b_.
+  void give_peer_keys(GpuNode& node) {
+    const auto d = test::peer_keys_datagram(cfg_.key, {{1, "127.0.0.1", 9001}, {2, "127.0.0.1", 9002}});
+    node.on_control(d.data(), d.size());
+  }
+
+  test::GpuServerKeys keys_{node_key()};
   Captured out_;
   GpuNodeConfig cfg_;
   Endpoint gw_a_, gw_b_;
@@ -76,6 +84,7 @@ class GpuNodeTest : public ::testing::Test {
 
 TEST_F(GpuNodeTest, RegistersWithItsModelsAndAddresses) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   auto regs = out_.of<ctl::GpuRegister>(out_.controller, MessageType::gpu_register);
   ASSERT_EQ(regs.size(), 1u);
   EXPECT_EQ(regs[0].gpu_id(), 7u);
@@ -91,6 +100,7 @@ TEST_F(GpuNodeTest, RegistersWithItsModelsAndAddresses) {
 
 TEST_F(GpuNodeTest, WholeUnitIsVerifiedAndAcknowledgedToItsGateway) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   deliver(node, fragments(0, 20'000), gw_a_);
   auto acks = out_.of<ctl::UnitAck>(out_.gateway, MessageType::unit_ack);
   ASSERT_EQ(acks.size(), 1u);
@@ -107,6 +117,7 @@ TEST_F(GpuNodeTest, WholeUnitIsVerifiedAndAcknowledgedToItsGateway) {
 // corrupt one is not, and an ordinary late duplicate earns nothing.
 TEST_F(GpuNodeTest, AProbeOfAVerifiedUnitIsAcknowledgedAgain) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   const auto good = fragments(0, 20'000);
   deliver(node, good, gw_a_);
   const auto bad = fragments(1, 20'000, /*corrupt=*/true);
@@ -137,6 +148,7 @@ TEST_F(GpuNodeTest, AProbeOfAVerifiedUnitIsAcknowledgedAgain) {
 
 TEST_F(GpuNodeTest, MissingFragmentsAreNackedToTheGatewayAndRecovered) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   auto pkts = fragments(0, 20'000);
   ASSERT_GT(pkts.size(), 10u);
   deliver(node, pkts, gw_a_, {3, 7});
@@ -164,6 +176,7 @@ TEST_F(GpuNodeTest, MissingFragmentsAreNackedToTheGatewayAndRecovered) {
 
 TEST_F(GpuNodeTest, CorruptUnitIsCountedAndNotAcknowledged) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   deliver(node, fragments(0, 5'000, /*corrupt=*/true), gw_a_);
   EXPECT_EQ(node.counters().units_corrupt, 1u);
   EXPECT_EQ(node.streams().at(42).corrupt, 1u);
@@ -173,6 +186,7 @@ TEST_F(GpuNodeTest, CorruptUnitIsCountedAndNotAcknowledged) {
 
 TEST_F(GpuNodeTest, UnrecoveredUnitIsReportedLostWithAReason) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   deliver(node, fragments(0, 8'000), gw_a_, {1});
   run_until(node, now_ + 2'000 * kMs);  // nobody answers the NACKs
   const auto& rec = node.streams().at(42);
@@ -190,6 +204,7 @@ TEST_F(GpuNodeTest, UnrecoveredUnitIsReportedLostWithAReason) {
 
 TEST_F(GpuNodeTest, NacksFollowTheGatewayThatSentEachUnit) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   auto u0 = fragments(0, 8'000);
   auto u1 = fragments(1, 8'000);
   deliver(node, u0, gw_a_, {2});  // the old gateway's last unit misses a fragment
@@ -212,6 +227,7 @@ TEST_F(GpuNodeTest, NacksFollowTheGatewayThatSentEachUnit) {
 
 TEST_F(GpuNodeTest, ReportsLoadEveryPeriod) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   for (uint32_t s = 0; s < 5; ++s) deliver(node, fragments(s, 4'000), gw_a_);
   run_until(node, now_ + cfg_.period_ns + kMs);
   auto syncs = out_.of<ctl::GpuLoadSync>(out_.controller, MessageType::gpu_load_sync);
@@ -228,6 +244,7 @@ TEST_F(GpuNodeTest, ReportsLoadEveryPeriod) {
 
 TEST_F(GpuNodeTest, MalformedDatagramsAreCountedNotFatal) {
   GpuNode node(cfg_, out_, now_);
+  give_peer_keys(node);
   const uint8_t junk[50] = {0x41, 0x47, 9};
   node.on_data(gw_a_, junk, sizeof junk, now_);
   node.on_data(gw_a_, junk, 3, now_);

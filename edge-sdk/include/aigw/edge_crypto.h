@@ -45,6 +45,11 @@ AIGW_EDGE_API int aigw_unit_open(const uint8_t key[AIGW_UNIT_KEY_BYTES], uint32_
  *  application's byte count (wire_len - AIGW_UNIT_DIGEST_BYTES). */
 AIGW_EDGE_API int aigw_unit_verify(const uint8_t* wire, size_t wire_len, size_t* content_len);
 
+/** The control key node `node` of `role` ("gateway", "device" or "gpu") holds, derived
+ *  from a cluster master key (what `aigwctl key derive` prints). For provisioning tools
+ *  and test clusters: a device itself is given only its own key, never the master. */
+AIGW_EDGE_API int aigw_derive_node_key(const uint8_t master[32], const char* role, uint32_t node, uint8_t out[32]);
+
 #ifdef __cplusplus
 }
 #endif

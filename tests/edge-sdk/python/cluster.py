@@ -1,6 +1,6 @@
 """A real cluster on loopback for the Python tests: the aigw-controller and one
 aigw-gateway (socket backend) as child processes with generated TOML files and one
-shared key, and optionally an aigw-impair relay with seeded loss on the device ->
+master key (each node holds the key derived for it), and optionally an aigw-impair relay with seeded loss on the device ->
 gateway hop (the topology of sim/live/cluster_config.cpp: the relay listens on the
 gateway's own loopback address with the data port and forwards to the gateway's
 wildcard socket, translating the device's source address). The GPU server is the
@@ -17,8 +17,15 @@ import tempfile
 import time
 import urllib.request
 
+import aigw
+
 KEY_HEX = "5a17c0de00112233445566778899aabbccddeeff0123456789abcdef01234567"
-KEY = bytes.fromhex(KEY_HEX)
+KEY = bytes.fromhex(KEY_HEX)  # the master key in the controller's [[keys]]
+
+
+def node_key(role, node):
+    """The key one node holds: derived from the master, as `aigwctl key derive` prints it."""
+    return aigw.node_key(KEY, role, node)
 SYNC_MS = 100
 GATEWAY_HOST = "127.1.0.1"       # the gateway's own address when the device hop is relayed
 DEVICE_CONTROL_HOST = "127.2.0.1"  # what the device announces (the relay's NAT of 127.3.0.1)
@@ -95,11 +102,12 @@ class Cluster:
         self.spawn("controller", [program("AIGW_CONTROLLER"), "--config", controller_toml])
 
         gateway_toml = os.path.join(self.dir, "gateway.toml")
+        gateway_key = node_key("gateway", 1).hex()
         with open(gateway_toml, "w") as f:
             f.write(
                 '[gateway]\nid = 1\nbackend = "socket"\nlog_level = "info"\n\n'
                 f'[control]\nbind = "{GATEWAY_HOST if relayed else "127.0.0.1"}:{self.gateway_control_port}"\n'
-                f'controller = "127.0.0.1:{self.controller_port}"\nkey_id = 1\nkey = "{KEY_HEX}"\n'
+                f'controller = "127.0.0.1:{self.controller_port}"\nkey_id = 1\nkey = "{gateway_key}"\n'
                 f"sync_period_ms = {SYNC_MS}\n\n"
                 '[egress]\nbind = "127.0.0.1:0"\nstore_units = 16\n\n'
                 "[receiver]\nunit_deadline_ms = 3000\n\n"

@@ -12,7 +12,7 @@ import unittest
 import numpy as np
 
 import aigw
-from cluster import KEY, Cluster, free_port
+from cluster import KEY, Cluster, free_port, node_key
 
 UNIT = 64 * 1024
 
@@ -28,15 +28,24 @@ class ErrorsAndLifecycle(unittest.TestCase):
         self.assertEqual(cm.exception.code, aigw.ERR_INVALID_ARG)
         self.assertIn("invalid argument", str(cm.exception))
         with self.assertRaises(aigw.Error) as cm:
-            aigw.Device("not an address", device_id=1, key=KEY)
+            aigw.Device("not an address", device_id=1, key=node_key("device", 1))
         self.assertEqual(cm.exception.code, aigw.ERR_INVALID_ARG)
+
+    def test_node_keys_are_per_node_and_checked(self):
+        self.assertEqual(node_key("device", 7), aigw.node_key(KEY, "device", 7))
+        self.assertNotEqual(node_key("device", 7), node_key("device", 8))
+        self.assertNotEqual(node_key("device", 7), node_key("gpu", 7))
+        with self.assertRaises(aigw.Error):
+            aigw.node_key(KEY, "controller", 1)
+        with self.assertRaises(ValueError):
+            aigw.node_key(b"short", "device", 1)
 
     def test_key_length_checked(self):
         with self.assertRaises(ValueError):
             aigw.Server("127.0.0.1:7700", gpu_id=1, key=b"short", models=["m"])
 
     def test_closed_handles_refuse(self):
-        s = aigw.Server("127.0.0.1:9", gpu_id=1, key=KEY, models=["m"])
+        s = aigw.Server("127.0.0.1:9", gpu_id=1, key=node_key("gpu", 1), models=["m"])
         with s:
             self.assertTrue(s.data_address.startswith("127.0.0.1:"))
             self.assertIsNone(s.next_unit(timeout_ms=0))
@@ -46,7 +55,7 @@ class ErrorsAndLifecycle(unittest.TestCase):
 
     def test_admission_times_out_without_controller(self):
         port = free_port()  # nobody listens there
-        with aigw.Device(f"127.0.0.1:{port}", device_id=3, key=KEY) as d:
+        with aigw.Device(f"127.0.0.1:{port}", device_id=3, key=node_key("device", 3)) as d:
             with self.assertRaises(aigw.Error) as cm:
                 d.open_stream(unit_bytes=1000, period_ms=100, model="m")
             self.assertEqual(cm.exception.code, aigw.ERR_TIMEOUT)
@@ -58,9 +67,9 @@ class ErrorsAndLifecycle(unittest.TestCase):
 
 class ThroughTheGateway(unittest.TestCase):
     def test_units_arrive_verified_and_zero_copy(self):
-        with Cluster() as c, aigw.Server(c.controller, gpu_id=1, key=KEY, models=["resnet"], period_ms=100) as srv:
+        with Cluster() as c, aigw.Server(c.controller, gpu_id=1, key=node_key("gpu", 1), models=["resnet"], period_ms=100) as srv:
             self.assertTrue(c.wait_gpus(1), c.status())
-            with aigw.Device(c.controller, device_id=11, key=KEY, **c.device_options()) as dev:
+            with aigw.Device(c.controller, device_id=11, key=node_key("device", 11), **c.device_options()) as dev:
                 info = dev.open_stream(unit_bytes=UNIT, period_ms=50, model="resnet")
                 sid = info["stream_id"]
                 sent = [payload(i) for i in range(6)]
@@ -93,10 +102,10 @@ class ThroughTheGateway(unittest.TestCase):
 
     def test_encrypted_units_are_opened(self):
         pk = bytes(range(32))
-        with Cluster() as c, aigw.Server(c.controller, gpu_id=2, key=KEY, models=["m"], payload_key=pk,
+        with Cluster() as c, aigw.Server(c.controller, gpu_id=2, key=node_key("gpu", 2), models=["m"], payload_key=pk,
                                           period_ms=100) as srv:
             self.assertTrue(c.wait_gpus(1), c.status())
-            with aigw.Device(c.controller, device_id=12, key=KEY, **c.device_options()) as dev:
+            with aigw.Device(c.controller, device_id=12, key=node_key("device", 12), **c.device_options()) as dev:
                 sid = dev.open_stream(unit_bytes=UNIT, period_ms=50, model="m", payload_key=pk)["stream_id"]
                 data = payload(99)
                 dev.send(sid, data)
@@ -107,10 +116,10 @@ class ThroughTheGateway(unittest.TestCase):
                     self.assertTrue(np.array_equal(u.numpy(), data))
 
     def test_held_units_raise_reported_load(self):
-        with Cluster() as c, aigw.Server(c.controller, gpu_id=3, key=KEY, models=["m"], period_ms=100,
+        with Cluster() as c, aigw.Server(c.controller, gpu_id=3, key=node_key("gpu", 3), models=["m"], period_ms=100,
                                           max_held_units=4) as srv:
             self.assertTrue(c.wait_gpus(1), c.status())
-            with aigw.Device(c.controller, device_id=13, key=KEY, **c.device_options()) as dev:
+            with aigw.Device(c.controller, device_id=13, key=node_key("device", 13), **c.device_options()) as dev:
                 sid = dev.open_stream(unit_bytes=UNIT, period_ms=50, model="m")["stream_id"]
                 held = []
                 for i in range(4):

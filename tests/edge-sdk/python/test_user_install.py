@@ -17,7 +17,7 @@ import unittest
 import numpy as np
 
 import aigw
-from cluster import KEY, KEY_HEX, SYNC_MS, Cluster
+from cluster import KEY, KEY_HEX, SYNC_MS, Cluster, node_key
 
 UNITS = 5
 UNIT = 688128  # the reference 672 KB unit
@@ -75,7 +75,7 @@ class UserInstall(unittest.TestCase):
                 self.fail(first + p.stderr.read())
             self.assertTrue(c.wait_gpus(1), c.status())
             # The device stays open until the server has everything: it paces and repairs.
-            with aigw.Device(c.controller, device_id=device_id, key=KEY, **c.device_options()) as dev:
+            with aigw.Device(c.controller, device_id=device_id, key=node_key("device", device_id), **c.device_options()) as dev:
                 sent = self.send_units(dev)
                 out, err = p.communicate(timeout=60)
         finally:
@@ -97,7 +97,7 @@ class UserInstall(unittest.TestCase):
                        f"-o {shlex.quote(exe)}", shell=True, check=True, timeout=120)
         with Cluster() as c:
             sent, units, out = self.run_server(
-                c, [exe, "--controller", c.controller, "--gpu-id", "1", "--key", KEY_HEX, "--units", str(UNITS),
+                c, [exe, "--controller", c.controller, "--gpu-id", "1", "--key", node_key("gpu", 1).hex(), "--units", str(UNITS),
                     "--period-ms", str(SYNC_MS)], 21)
         for u in units:
             data = sent[int(u["seq"])]
@@ -114,7 +114,7 @@ class UserInstall(unittest.TestCase):
         e = self.run_env()
         e["PYTHONPATH"] = os.path.dirname(mods[0])
         with Cluster() as c:
-            p = [env("AIGW_PYTHON"), script[0], "--controller", c.controller, "--gpu-id", "2", "--key", KEY_HEX,
+            p = [env("AIGW_PYTHON"), script[0], "--controller", c.controller, "--gpu-id", "2", "--key", node_key("gpu", 2).hex(),
                  "--units", str(UNITS), "--period-ms", str(SYNC_MS)]
             sent, units, _ = self.run_server(c, p, 22, e)
         for u in units:
