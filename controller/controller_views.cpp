@@ -153,56 +153,52 @@ Json Controller::migrations_json() const {
 
 std::string Controller::prometheus(int64_t now_ns) const {
   std::string out;
-  write_family(out, "aigw_controller_rx_messages_total", "Authenticated control messages handled, by type.", "type",
+  PromText w(out);
+  write_family(w, "aigw_controller_rx_messages_total", "Authenticated control messages handled, by type.", "type",
                metrics_.rx_messages);
-  write_family(out, "aigw_controller_rx_rejected_total", "Control datagrams rejected, by reason.", "reason",
+  write_family(w, "aigw_controller_rx_rejected_total", "Control datagrams rejected, by reason.", "reason",
                metrics_.rx_rejected);
-  write_family(out, "aigw_controller_tx_messages_total", "Control messages sent, by type.", "type",
+  write_family(w, "aigw_controller_tx_messages_total", "Control messages sent, by type.", "type",
                metrics_.tx_messages);
-  write_family(out, "aigw_controller_admissions_total", "Admission replies, by status.", "status", metrics_.admissions);
-  write_family(out, "aigw_controller_admissions_refused_total",
+  write_family(w, "aigw_controller_admissions_total", "Admission replies, by status.", "status", metrics_.admissions);
+  write_family(w, "aigw_controller_admissions_refused_total",
                "Admission requests refused as invalid, by the rule they broke.", "reason", metrics_.admissions_refused);
-  write_family(out, "aigw_controller_migrations_started_total", "Migrations started, by reason.", "reason",
+  write_family(w, "aigw_controller_migrations_started_total", "Migrations started, by reason.", "reason",
                metrics_.migrations_started);
-  write_family(out, "aigw_controller_migrations_finished_total", "Migrations ended, by outcome.", "outcome",
+  write_family(w, "aigw_controller_migrations_finished_total", "Migrations ended, by outcome.", "outcome",
                metrics_.migrations_finished);
-  write_sample(out, "aigw_controller_tx_errors_total", "counter", "Control messages that could not be sent.",
-               double(metrics_.tx_errors));
-  write_sample(out, "aigw_controller_gpu_resteers_total", "counter", "Streams moved to another GPU server.",
-               double(metrics_.resteers));
-  write_sample(out, "aigw_controller_gateway_failures_total", "counter", "Gateways declared dead or gone.",
-               double(metrics_.gateway_deaths));
-  write_sample(out, "aigw_controller_gateway_probes_total", "counter",
-               "Heartbeats sent to gateways whose load report was late.", double(metrics_.gateway_probes));
-  write_sample(out, "aigw_controller_stalls_total", "counter",
-               "Times the controller had not run for over two rounds (its silence excused every node).",
-               double(metrics_.stalls));
-  write_sample(out, "aigw_controller_failover_units_lost_total", "counter",
-               "Units sent to a gateway that died before reporting them finished (lost with it).",
-               double(metrics_.failover_units_lost));
-  write_sample(out, "aigw_controller_admission_windows_total", "counter", "Admission decision windows run.",
-               double(metrics_.admission_windows));
-  write_sample(out, "aigw_controller_admission_decision_seconds_total", "counter",
-               "Time spent in admission algorithms.", double(metrics_.admission_decision_ns_sum) / 1e9);
-  write_sample(out, "aigw_controller_streams", "gauge", "Streams in the stream-access table.", double(streams_.size()));
-  write_sample(out, "aigw_controller_migrations_active", "gauge", "Migrations under way.", double(executor_.size()));
-  write_sample(out, "aigw_controller_load_stddev", "gauge", "LSD of the forecast gateway load.", last_snapshot_.lsd);
-  write_sample(out, "aigw_controller_uptime_seconds", "gauge", "Seconds since start.",
-               double(now_ns - started_ns_) / 1e9);
-  write_header(out, "aigw_controller_gateway_up", "gauge", "1 while the gateway is live.");
-  for (const auto& [id, g] : gateways_) write_labelled(out, "aigw_controller_gateway_up", fmt::format("gateway=\"{}\"", id), g.alive);
-  write_header(out, "aigw_controller_gateway_load", "gauge", "Load degree L of the gateway.");
+  const auto counter = PromType::counter;
+  const auto gauge = PromType::gauge;
+  w.metric("aigw_controller_tx_errors_total", counter, "Control messages that could not be sent.", metrics_.tx_errors);
+  w.metric("aigw_controller_gpu_resteers_total", counter, "Streams moved to another GPU server.", metrics_.resteers);
+  w.metric("aigw_controller_gateway_failures_total", counter, "Gateways declared dead or gone.",
+           metrics_.gateway_deaths);
+  w.metric("aigw_controller_gateway_probes_total", counter, "Heartbeats sent to gateways whose load report was late.",
+           metrics_.gateway_probes);
+  w.metric("aigw_controller_stalls_total", counter,
+           "Times the controller had not run for over two rounds (its silence excused every node).", metrics_.stalls);
+  w.metric("aigw_controller_failover_units_lost_total", counter,
+           "Units sent to a gateway that died before reporting them finished (lost with it).",
+           metrics_.failover_units_lost);
+  w.metric("aigw_controller_admission_windows_total", counter, "Admission decision windows run.",
+           metrics_.admission_windows);
+  w.metric("aigw_controller_admission_decision_seconds_total", counter, "Time spent in admission algorithms.",
+           double(metrics_.admission_decision_ns_sum) / 1e9);
+  w.metric("aigw_controller_streams", gauge, "Streams in the stream-access table.", streams_.size());
+  w.metric("aigw_controller_migrations_active", gauge, "Migrations under way.", executor_.size());
+  w.metric("aigw_controller_load_stddev", gauge, "LSD of the forecast gateway load.", last_snapshot_.lsd);
+  w.metric("aigw_controller_uptime_seconds", gauge, "Seconds since start.", double(now_ns - started_ns_) / 1e9);
+  w.family("aigw_controller_gateway_up", gauge, "1 while the gateway is live.");
+  for (const auto& [id, g] : gateways_) w.sample({{"gateway", id}}, g.alive);
+  w.family("aigw_controller_gateway_load", gauge, "Load degree L of the gateway.");
+  for (const auto& [id, g] : gateways_)
+    if (const GatewayLoad* gl = load_model_.find(id)) w.sample({{"gateway", id}}, gl->load);
+  w.family("aigw_controller_gateway_load_forecast", gauge, "Forecast load degree F(t+m) of the gateway.");
   for (const auto& [id, g] : gateways_)
     if (const GatewayLoad* gl = load_model_.find(id))
-      write_labelled(out, "aigw_controller_gateway_load", fmt::format("gateway=\"{}\"", id), gl->load);
-  write_header(out, "aigw_controller_gateway_load_forecast", "gauge", "Forecast load degree F(t+m) of the gateway.");
-  for (const auto& [id, g] : gateways_)
-    if (const GatewayLoad* gl = load_model_.find(id))
-      write_labelled(out, "aigw_controller_gateway_load_forecast", fmt::format("gateway=\"{}\"", id),
-                     gl->predicted(cfg_.load.forecast_horizon));
-  write_header(out, "aigw_controller_gpu_load", "gauge", "Estimated load of the GPU server.");
-  for (uint32_t id : steering_.ids())
-    write_labelled(out, "aigw_controller_gpu_load", fmt::format("gpu=\"{}\"", id), steering_.estimated_load(id));
+      w.sample({{"gateway", id}}, gl->predicted(cfg_.load.forecast_horizon));
+  w.family("aigw_controller_gpu_load", gauge, "Estimated load of the GPU server.");
+  for (uint32_t id : steering_.ids()) w.sample({{"gpu", id}}, steering_.estimated_load(id));
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include "protocol/prometheus_text.h"
+
 namespace aigw::controller {
 
 /// Counters of one metric, by the value of its single label.
@@ -40,12 +42,7 @@ struct ControllerMetrics {
   uint64_t admission_decision_ns_last = 0;
 };
 
-/// Appends one counter family in Prometheus text format.
-void write_family(std::string& out, const char* name, const char* help, const char* label, const CounterFamily& f);
-/// Appends one gauge or counter sample without labels (writes HELP/TYPE first).
-void write_sample(std::string& out, const char* name, const char* type, const char* help, double value);
-/// Appends a labelled sample line (HELP/TYPE written by the caller once per name).
-void write_labelled(std::string& out, const char* name, const std::string& labels, double value);
-void write_header(std::string& out, const char* name, const char* type, const char* help);
+/// Writes one counter family, a sample per label value (label `label`).
+void write_family(PromText& w, const char* name, const char* help, const char* label, const CounterFamily& f);
 
 }  // namespace aigw::controller

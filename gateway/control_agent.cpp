@@ -518,50 +518,35 @@ AgentSnapshot ControlAgent::snapshot() const {
 }
 
 void ControlAgent::render_metrics(std::string& out) const {
-  auto line = [&](const std::string& s) { out += s; out += '\n'; };
-  line("# HELP aigw_gateway_control_received_total Authenticated control messages received, by type");
-  line("# TYPE aigw_gateway_control_received_total counter");
+  PromText w(out);
+  w.family("aigw_gateway_control_received_total", PromType::counter,
+           "Authenticated control messages received, by type");
   for (uint8_t t = 1; t <= kMaxMessageType; ++t)
-    line(fmt::format("aigw_gateway_control_received_total{{type=\"{}\"}} {}", to_string(static_cast<MessageType>(t)),
-                     rx_by_type_[t].load(std::memory_order_relaxed)));
-  line("# HELP aigw_gateway_control_rejected_total Control datagrams rejected, by reason");
-  line("# TYPE aigw_gateway_control_rejected_total counter");
+    w.sample({{"type", to_string(static_cast<MessageType>(t))}}, rx_by_type_[t].load(std::memory_order_relaxed));
+  w.family("aigw_gateway_control_rejected_total", PromType::counter, "Control datagrams rejected, by reason");
   for (uint8_t e = 1; e <= static_cast<uint8_t>(kLastEnvelopeError); ++e)
-    line(fmt::format("aigw_gateway_control_rejected_total{{reason=\"{}\"}} {}", to_string(static_cast<EnvelopeError>(e)),
-                     rx_rejected_[e].load(std::memory_order_relaxed)));
-  line(fmt::format("aigw_gateway_control_rejected_total{{reason=\"invalid_body\"}} {}",
-                   rx_invalid_.load(std::memory_order_relaxed)));
-  line("# HELP aigw_gateway_control_sent_total Control messages sent, by type");
-  line("# TYPE aigw_gateway_control_sent_total counter");
+    w.sample({{"reason", to_string(static_cast<EnvelopeError>(e))}}, rx_rejected_[e].load(std::memory_order_relaxed));
+  w.sample({{"reason", "invalid_body"}}, rx_invalid_.load(std::memory_order_relaxed));
+  w.family("aigw_gateway_control_sent_total", PromType::counter, "Control messages sent, by type");
   for (uint8_t t = 1; t <= kMaxMessageType; ++t)
-    line(fmt::format("aigw_gateway_control_sent_total{{type=\"{}\"}} {}", to_string(static_cast<MessageType>(t)),
-                     tx_by_type_[t].load(std::memory_order_relaxed)));
-  line("# HELP aigw_gateway_control_send_errors_total Control messages that could not be sent");
-  line("# TYPE aigw_gateway_control_send_errors_total counter");
-  line(fmt::format("aigw_gateway_control_send_errors_total {}", tx_errors_.load(std::memory_order_relaxed)));
+    w.sample({{"type", to_string(static_cast<MessageType>(t))}}, tx_by_type_[t].load(std::memory_order_relaxed));
+  w.metric("aigw_gateway_control_send_errors_total", PromType::counter, "Control messages that could not be sent",
+           tx_errors_.load(std::memory_order_relaxed));
 
   const AgentSnapshot s = snapshot();
-  line("# HELP aigw_gateway_load Load degree of DESIGN section 5, by component");
-  line("# TYPE aigw_gateway_load gauge");
-  line(fmt::format("aigw_gateway_load{{component=\"total\"}} {}", s.load.total));
-  line(fmt::format("aigw_gateway_load{{component=\"cpu\"}} {}", s.load.cpu));
-  line(fmt::format("aigw_gateway_load{{component=\"memory\"}} {}", s.load.memory));
-  line(fmt::format("aigw_gateway_load{{component=\"net\"}} {}", s.load.net));
-  line("# HELP aigw_gateway_port_bandwidth_bps Smoothed received bandwidth B'_p");
-  line("# TYPE aigw_gateway_port_bandwidth_bps gauge");
+  w.family("aigw_gateway_load", PromType::gauge, "Load degree of DESIGN section 5, by component");
+  w.sample({{"component", "total"}}, s.load.total);
+  w.sample({{"component", "cpu"}}, s.load.cpu);
+  w.sample({{"component", "memory"}}, s.load.memory);
+  w.sample({{"component", "net"}}, s.load.net);
+  w.family("aigw_gateway_port_bandwidth_bps", PromType::gauge, "Smoothed received bandwidth B'_p");
   for (size_t i = 0; i < s.port_bandwidth_bps.size(); ++i)
-    line(fmt::format("aigw_gateway_port_bandwidth_bps{{port=\"{}\"}} {}", dp_.data_endpoint(i).port,
-                     s.port_bandwidth_bps[i]));
-  line("# HELP aigw_gateway_core_busy Busy fraction of each data-plane core over the last period");
-  line("# TYPE aigw_gateway_core_busy gauge");
-  for (size_t c = 0; c < s.core_busy.size(); ++c)
-    line(fmt::format("aigw_gateway_core_busy{{core=\"{}\"}} {}", c, s.core_busy[c]));
-  line("# HELP aigw_gateway_streams Streams admitted on this gateway");
-  line("# TYPE aigw_gateway_streams gauge");
-  line(fmt::format("aigw_gateway_streams {}", s.streams));
-  line("# HELP aigw_gateway_controller_silence_seconds Seconds since the last controller message (-1: never)");
-  line("# TYPE aigw_gateway_controller_silence_seconds gauge");
-  line(fmt::format("aigw_gateway_controller_silence_seconds {}", s.seconds_since_controller));
+    w.sample({{"port", dp_.data_endpoint(i).port}}, s.port_bandwidth_bps[i]);
+  w.family("aigw_gateway_core_busy", PromType::gauge, "Busy fraction of each data-plane core over the last period");
+  for (size_t c = 0; c < s.core_busy.size(); ++c) w.sample({{"core", c}}, s.core_busy[c]);
+  w.metric("aigw_gateway_streams", PromType::gauge, "Streams admitted on this gateway", s.streams);
+  w.metric("aigw_gateway_controller_silence_seconds", PromType::gauge,
+           "Seconds since the last controller message (-1: never)", s.seconds_since_controller);
 }
 
 }  // namespace aigw

@@ -10,6 +10,7 @@
 #include "gateway/endpoint.h"
 #include "gateway/pipeline_io.h"
 #include "gateway/pipeline_stats.h"
+#include "protocol/prometheus_text.h"
 
 namespace aigw {
 
@@ -36,7 +37,7 @@ class DataPlane {
   virtual void cpu_counters(size_t core, uint64_t& busy, uint64_t& total) const = 0;
   virtual size_t core_of_port(size_t port) const = 0;
 
-  /// Backend-level drops (e.g. frame parse errors) as Prometheus text, appended.
+  /// Backend-level drops (e.g. frame parse errors) as Prometheus text (PromText), appended.
   virtual void render_backend_metrics(std::string& out) const = 0;
 };
 

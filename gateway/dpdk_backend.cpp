@@ -11,6 +11,7 @@
 
 #include "gateway/dpdk_telemetry.h"
 #include "protocol/log.h"
+#include "protocol/prometheus_text.h"
 
 namespace aigw {
 
@@ -192,21 +193,19 @@ void DpdkBackend::drain_events() {
 }
 
 void DpdkBackend::render_backend_metrics(std::string& out) const {
-  out += "# HELP aigw_gateway_dpdk_frames_total Frame-level events of DPDK ports, by kind\n";
-  out += "# TYPE aigw_gateway_dpdk_frames_total counter\n";
+  PromText w(out);
+  w.family("aigw_gateway_dpdk_frames_total", PromType::counter, "Frame-level events of DPDK ports, by kind");
   for (size_t i = 0; i < ports_.size(); ++i) {
     const FrameStatsView s = frame_stats(i);
     for (size_t k = 0; k < kFrameStatCount; ++k) {
       if (k == static_cast<size_t>(FrameStat::parse_error_first)) continue;  // the unused "ok" slot
-      out += fmt::format("aigw_gateway_dpdk_frames_total{{port=\"{}\",kind=\"{}\"}} {}\n", ports_[i].udp_port,
-                         frame_stat_name(k), s.get(k));
+      w.sample({{"port", ports_[i].udp_port}, {"kind", frame_stat_name(k)}}, s.get(k));
     }
   }
-  out += "# HELP aigw_gateway_dpdk_events_dropped_total Pipeline events lost because the ring to the agent was full\n";
-  out += "# TYPE aigw_gateway_dpdk_events_dropped_total counter\n";
   uint64_t dropped = 0;
-  for (const auto& w : workers_) dropped += w.worker->events_dropped();
-  out += fmt::format("aigw_gateway_dpdk_events_dropped_total {}\n", dropped);
+  for (const auto& wk : workers_) dropped += wk.worker->events_dropped();
+  w.metric("aigw_gateway_dpdk_events_dropped_total", PromType::counter,
+           "Pipeline events lost because the ring to the agent was full", dropped);
 }
 
 }  // namespace aigw

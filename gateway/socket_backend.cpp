@@ -1,8 +1,7 @@
 #include "gateway/socket_backend.h"
 
-#include <fmt/format.h>
-
 #include "protocol/log.h"
+#include "protocol/prometheus_text.h"
 
 namespace aigw {
 
@@ -142,21 +141,17 @@ void SocketBackend::render_backend_metrics(std::string& out) const {
     tx += w->tx_errors();
   }
   for (const auto& r : relays_) dropped += r->dropped();
-  out += "# HELP aigw_gateway_socket_errors_total Socket-level receive and send problems\n";
-  out += "# TYPE aigw_gateway_socket_errors_total counter\n";
-  out += fmt::format("aigw_gateway_socket_errors_total{{reason=\"oversize\"}} {}\n", oversize);
-  out += fmt::format("aigw_gateway_socket_errors_total{{reason=\"recv\"}} {}\n", rx);
-  out += fmt::format("aigw_gateway_socket_errors_total{{reason=\"send\"}} {}\n", tx);
-  out += "# HELP aigw_gateway_socket_gro_datagrams_total Datagrams received inside coalesced (UDP GRO) receives\n";
-  out += "# TYPE aigw_gateway_socket_gro_datagrams_total counter\n";
-  out += fmt::format("aigw_gateway_socket_gro_datagrams_total {}\n", gro);
-  out += "# HELP aigw_gateway_socket_gso_sends_total Egress sends that carried several fragments (UDP GSO)\n";
-  out += "# TYPE aigw_gateway_socket_gso_sends_total counter\n";
-  out += fmt::format("aigw_gateway_socket_gso_sends_total {}\n", gso);
-  out += "# HELP aigw_gateway_socket_events_dropped_total Pipeline events lost because a worker's ring to the agent "
-         "was full\n";
-  out += "# TYPE aigw_gateway_socket_events_dropped_total counter\n";
-  out += fmt::format("aigw_gateway_socket_events_dropped_total {}\n", dropped);
+  PromText w(out);
+  w.family("aigw_gateway_socket_errors_total", PromType::counter, "Socket-level receive and send problems");
+  w.sample({{"reason", "oversize"}}, oversize);
+  w.sample({{"reason", "recv"}}, rx);
+  w.sample({{"reason", "send"}}, tx);
+  w.metric("aigw_gateway_socket_gro_datagrams_total", PromType::counter,
+           "Datagrams received inside coalesced (UDP GRO) receives", gro);
+  w.metric("aigw_gateway_socket_gso_sends_total", PromType::counter,
+           "Egress sends that carried several fragments (UDP GSO)", gso);
+  w.metric("aigw_gateway_socket_events_dropped_total", PromType::counter,
+           "Pipeline events lost because a worker's ring to the agent was full", dropped);
 }
 
 }  // namespace aigw

@@ -1,12 +1,14 @@
 #include "protocol/unit_receiver.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <utility>
 
 #include "protocol/flat_index.h"
+#include "protocol/intrusive_list.h"
 #include "protocol/timer_heap.h"
 
 namespace aigw {
@@ -43,6 +45,7 @@ namespace {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr uint32_t kNone = FlatIndex::kNone;
+static_assert(kNone == ListLink::kEnd, "list ends and empty slots share one marker");
 
 // Serial-number arithmetic (RFC 1982) on 32-bit unit sequence numbers.
 inline bool seq_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
@@ -116,9 +119,11 @@ struct UnitReceiver::Impl {
     int64_t next_pass_ns = kNever;  // re-NACK of everything missing (a round)
     int64_t hold_until_ns = 0;      // no pass before: the last NACK could not be paid for
     int64_t deadline_ns = 0;
-    uint32_t age_prev = kNone, age_next = kNone;        // all units, oldest first
-    uint32_t stream_prev = kNone, stream_next = kNone;  // units of the same stream
+    ListLink age;     // all units, oldest first
+    ListLink stream;  // units of the same stream
   };
+  using AgeList = IntrusiveList<Unit, &Unit::age>;
+  using StreamUnits = IntrusiveList<Unit, &Unit::stream>;
 
   struct Stream {
     uint32_t id = 0;
@@ -131,8 +136,7 @@ struct UnitReceiver::Impl {
     std::vector<uint32_t> finished;  // ring of recently finished seqs
     uint32_t finished_pos = 0;
     uint32_t finished_n = 0;
-    uint32_t units_head = kNone;  // its units, oldest first
-    uint32_t units_tail = kNone;
+    StreamUnits units;            // its units, oldest first
     uint32_t held_units = 0;      // in flight, and their buffers' bytes
     size_t held_bytes = 0;
     uint32_t max_unit_bytes = 0;
@@ -173,7 +177,7 @@ struct UnitReceiver::Impl {
   std::vector<Stream> streams;
   uint32_t free_streams = kNone;
   size_t live_streams = 0;
-  uint32_t age_head = kNone, age_tail = kNone;
+  AgeList by_age;
   size_t in_flight = 0;
   // The unit of the previous fragment: a burst of one unit skips the hash lookup.
   uint64_t last_key = 0;
@@ -208,13 +212,9 @@ struct UnitReceiver::Impl {
   // Unlinks the unit from every structure and returns its buffer to the caller.
   UnitHandle unlink(uint32_t slot) {
     Unit& u = units[slot];
-    if (u.age_prev != kNone) units[u.age_prev].age_next = u.age_next; else age_head = u.age_next;
-    if (u.age_next != kNone) units[u.age_next].age_prev = u.age_prev; else age_tail = u.age_prev;
+    by_age.erase(units, slot);
     Stream& s = streams[u.stream_slot];
-    if (u.stream_prev != kNone) units[u.stream_prev].stream_next = u.stream_next;
-    else s.units_head = u.stream_next;
-    if (u.stream_next != kNone) units[u.stream_next].stream_prev = u.stream_prev;
-    else s.units_tail = u.stream_prev;
+    s.units.erase(units, slot);
     --s.held_units;
     s.held_bytes -= u.buf.capacity();
     unit_index.erase(u.key);
@@ -275,8 +275,8 @@ struct UnitReceiver::Impl {
     s.have_newest = true;
     const uint32_t window_floor = seq - (static_cast<uint32_t>(s.finished.size()) - 1);
     if (seq_before(s.floor, window_floor)) s.floor = window_floor;
-    for (uint32_t i = s.units_head; i != kNone;) {
-      const uint32_t next = units[i].stream_next;
+    for (uint32_t i = s.units.front(); i != kNone;) {
+      const uint32_t next = StreamUnits::next(units, i);
       Unit& u = units[i];
       if (seq_before(u.seq, s.floor)) {
         lose(i, LossReason::superseded);
@@ -297,12 +297,12 @@ struct UnitReceiver::Impl {
     const auto weight = [&](const Stream& s) { return by_slots ? size_t{s.held_units} : s.held_bytes; };
     const size_t after = weight(asking) + (by_slots ? 1 : need);
     uint32_t seen = 0;
-    for (uint32_t i = age_head; i != kNone && seen < kVictimScan; i = units[i].age_next, ++seen) {
+    for (uint32_t i = by_age.front(); i != kNone && seen < kVictimScan; i = AgeList::next(units, i), ++seen) {
       if (weight(streams[units[i].stream_slot]) > after) return i;
     }
     const size_t total = by_slots ? cfg.max_units_in_flight : cfg.memory_budget_bytes;
     const size_t fair = total / std::max<size_t>(live_streams, 1);
-    return after > fair ? asking.units_head : kNone;
+    return after > fair ? asking.units.front() : kNone;
   }
 
   // Opens a unit for the first fragment `h` of it; kNone with `verdict` set on refusal.
@@ -395,14 +395,8 @@ struct UnitReceiver::Impl {
     u.next_pass_ns = kNever;
     u.hold_until_ns = 0;
     u.deadline_ns = now_ns + cfg.unit_deadline_ns;
-    u.age_prev = age_tail;
-    u.age_next = kNone;
-    if (age_tail != kNone) units[age_tail].age_next = slot; else age_head = slot;
-    age_tail = slot;
-    u.stream_prev = s.units_tail;
-    u.stream_next = kNone;
-    if (s.units_tail != kNone) units[s.units_tail].stream_next = slot; else s.units_head = slot;
-    s.units_tail = slot;
+    by_age.push_back(units, slot);
+    s.units.push_back(units, slot);
     ++s.held_units;
     s.held_bytes += u.buf.capacity();
     unit_index.insert(u.key, slot);
@@ -671,8 +665,7 @@ struct UnitReceiver::Impl {
     s.finished.assign(cfg.recent_units_window, 0);
     s.finished_pos = 0;
     s.finished_n = 0;
-    s.units_head = kNone;
-    s.units_tail = kNone;
+    assert(s.units.empty());  // a freed slot lost its units in remove_stream
     s.held_units = 0;
     s.held_bytes = 0;
     s.max_unit_bytes = max_unit_bytes;
@@ -688,7 +681,7 @@ struct UnitReceiver::Impl {
   void remove_stream(uint32_t id) {
     const uint32_t slot = stream_index.find(id);
     if (slot == kNone) return;
-    while (streams[slot].units_head != kNone) lose(streams[slot].units_head, LossReason::stream_removed);
+    while (!streams[slot].units.empty()) lose(streams[slot].units.front(), LossReason::stream_removed);
     stream_index.erase(id);
     Stream& s = streams[slot];
     s.active = false;

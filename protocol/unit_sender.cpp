@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocol/flat_index.h"
+#include "protocol/intrusive_list.h"
 #include "protocol/timer_heap.h"
 
 namespace aigw {
@@ -39,6 +40,7 @@ namespace {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr uint32_t kNone = FlatIndex::kNone;
+static_assert(kNone == ListLink::kEnd, "list ends and empty slots share one marker");
 
 }  // namespace
 
@@ -55,11 +57,13 @@ struct UnitSender::Impl {
     uint8_t flags = 0;
     bool active = false;
     int64_t submit_ns = 0;
-    uint32_t age_prev = kNone, age_next = kNone;    // all stored units, oldest first
-    uint32_t send_prev = kNone, send_next = kNone;  // units with unsent fragments
-    bool in_send_list = false;
+    ListLink age;   // all stored units, oldest first
+    ListLink send;  // units with unsent fragments
     uint32_t probes = 0;         // tail-loss probes sent for it
   };
+
+  using AgeList = IntrusiveList<Stored, &Stored::age>;
+  using SendList = IntrusiveList<Stored, &Stored::send>;
 
   struct Stream {
     uint32_t id = 0;
@@ -102,8 +106,8 @@ struct UnitSender::Impl {
   std::vector<Stored> stored;
   FlatIndex stream_index;
   uint32_t free_streams = kNone;
-  uint32_t age_head = kNone, age_tail = kNone;
-  uint32_t send_head = kNone, send_tail = kNone;
+  AgeList by_age;
+  SendList to_send;
   size_t store_bytes = 0;
   std::vector<Resend> resend;  // ring
   size_t resend_head = 0, resend_n = 0;
@@ -145,35 +149,13 @@ struct UnitSender::Impl {
     refill_ns = now_ns;
   }
 
-  void link_age(uint32_t i) {
-    Stored& u = stored[i];
-    u.age_prev = age_tail;
-    u.age_next = kNone;
-    if (age_tail != kNone) stored[age_tail].age_next = i; else age_head = i;
-    age_tail = i;
-  }
-
-  void link_send(uint32_t i) {
-    Stored& u = stored[i];
-    u.in_send_list = true;
-    u.send_prev = send_tail;
-    u.send_next = kNone;
-    if (send_tail != kNone) stored[send_tail].send_next = i; else send_head = i;
-    send_tail = i;
-  }
-
   void unlink_send(uint32_t i) {
-    Stored& u = stored[i];
-    if (!u.in_send_list) return;
-    if (u.send_prev != kNone) stored[u.send_prev].send_next = u.send_next; else send_head = u.send_next;
-    if (u.send_next != kNone) stored[u.send_next].send_prev = u.send_prev; else send_tail = u.send_prev;
-    u.in_send_list = false;
+    if (to_send.contains(stored, i)) to_send.erase(stored, i);
   }
 
   void release(uint32_t i, bool acknowledged) {
     Stored& u = stored[i];
-    if (u.age_prev != kNone) stored[u.age_prev].age_next = u.age_next; else age_head = u.age_next;
-    if (u.age_next != kNone) stored[u.age_next].age_prev = u.age_prev; else age_tail = u.age_prev;
+    by_age.erase(stored, i);
     unlink_send(i);
     if (probing()) probe_timers.remove(i);
     store_bytes -= u.buf.capacity();
@@ -186,8 +168,8 @@ struct UnitSender::Impl {
   }
 
   void expire(int64_t now_ns) {
-    while (age_head != kNone && stored[age_head].submit_ns + cfg.store_ttl_ns <= now_ns) {
-      release(age_head, false);
+    while (!by_age.empty() && stored[by_age.front()].submit_ns + cfg.store_ttl_ns <= now_ns) {
+      release(by_age.front(), false);
       ++counters().units_expired;
     }
   }
@@ -202,8 +184,8 @@ struct UnitSender::Impl {
 
   // Makes `bytes` of store budget free by evicting the oldest units.
   bool make_room(size_t bytes) {
-    while (store_bytes + bytes > cfg.store_budget_bytes && age_head != kNone) {
-      release(age_head, false);
+    while (store_bytes + bytes > cfg.store_budget_bytes && !by_age.empty()) {
+      release(by_age.front(), false);
       ++counters().units_evicted;
     }
     return store_bytes + bytes <= cfg.store_budget_bytes;
@@ -256,8 +238,8 @@ struct UnitSender::Impl {
     u.active = true;
     u.submit_ns = now_ns;
     store_bytes += u.buf.capacity();
-    link_age(slot);
-    link_send(slot);
+    by_age.push_back(stored, slot);
+    to_send.push_back(stored, slot);
     Stream& st = streams[slot / depth];
     st.ring_pos = (st.ring_pos + 1) % depth;
     ++counters().units_submitted;
@@ -400,15 +382,15 @@ struct UnitSender::Impl {
       ++r.first;
       return true;
     }
-    if (send_head == kNone) return false;
-    const uint32_t slot = send_head;
+    if (to_send.empty()) return false;
+    const uint32_t slot = to_send.front();
     Stored& u = stored[slot];
     if (!emit(slot, u.cursor, false, now_ns)) {
       blocked = true;
       return false;
     }
     if (++u.cursor == u.count) {
-      unlink_send(slot);
+      to_send.erase(stored, slot);
       if (probing()) {
         u.probes = 0;
         probe_timers.set(slot, now_ns + probe_wait(0));
@@ -432,7 +414,7 @@ struct UnitSender::Impl {
     return sent;
   }
 
-  bool has_pending() const { return resend_n > 0 || send_head != kNone; }
+  bool has_pending() const { return resend_n > 0 || !to_send.empty(); }
 
   int64_t next_poll_ns() const {
     int64_t t = kNever;
@@ -442,7 +424,7 @@ struct UnitSender::Impl {
         t = refill_ns + static_cast<int64_t>(std::ceil((resume_level() - tokens) / rate * 1e9));
       }
     }
-    if (age_head != kNone) t = std::min(t, stored[age_head].submit_ns + cfg.store_ttl_ns);
+    if (!by_age.empty()) t = std::min(t, stored[by_age.front()].submit_ns + cfg.store_ttl_ns);
     if (!probe_timers.empty()) t = std::min(t, probe_timers.top_key());
     return t;
   }
