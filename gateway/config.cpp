@@ -1,5 +1,7 @@
 #include "gateway/config.h"
 
+#include <sys/stat.h>
+
 #include <toml++/toml.h>
 
 #include <cmath>
@@ -113,9 +115,22 @@ bool parse_checksum(const std::string& s, ChecksumPolicy& out) {
   return true;
 }
 
-bool read_key_file(const std::string& path, std::string& hex) {
+/// The key file's hex; false with `why` when unreadable or readable by others.
+bool read_key_file(const std::string& path, std::string& hex, std::string& why) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    why = "cannot read " + path;
+    return false;
+  }
+  if ((st.st_mode & 077) != 0) {
+    why = fmt::format("{} is mode {:04o}: others can read this node's key (chmod 600)", path, st.st_mode & 07777);
+    return false;
+  }
   std::ifstream f(path);
-  if (!f) return false;
+  if (!f) {
+    why = "cannot read " + path;
+    return false;
+  }
   f >> hex;
   return true;
 }
@@ -247,8 +262,8 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   ctl.get("key_file", key_file);
   ctl.ms("sync_period_ms", c.sync_period_ns);
   ctl.check_unknown();
-  if (error.empty() && !key_file.empty() && !read_key_file(key_file, key_hex))
-    error = "control.key_file: cannot read " + key_file;
+  if (std::string why; error.empty() && !key_file.empty() && !read_key_file(key_file, key_hex, why))
+    error = "control.key_file: " + why;
   if (error.empty() && !key_hex.empty()) {
     if (!KeyRing::parse_hex(key_hex, c.key)) error = "control.key must be 64 hex digits";
     c.have_key = true;

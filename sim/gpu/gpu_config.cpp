@@ -1,5 +1,7 @@
 #include "sim/gpu/gpu_config.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -59,6 +61,9 @@ std::string parse_doc(const toml::table& doc, GpuEmuConfig& c) {
     f.text("log_level", c.log_level);
     if (auto e = f.finish(); !e.empty()) return e;
     if (!key_file.empty()) {
+      struct stat st {};
+      if (stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+        return "gpu.key_file: " + key_file + " can be read by others: chmod 600";
       std::ifstream kf(key_file);
       if (!kf) return "gpu.key_file: cannot read " + key_file;
       std::getline(kf, hex);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "controller/controller.h"
+#include "protocol/node_keys.h"
 #include "tests/fuzz/quiet_logs.h"
 
 namespace {
@@ -46,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t node = data[i + 2] % 8;
     now += int64_t(data[i + 3]) * 1'000'000;
     const size_t len = std::min<size_t>(data[i + 4], size - i - 5);
-    EnvelopeSealer s((role << 24) | node, 1, key, counter++);
+    // Sealed under the node key of the id it claims, so every body reaches its handler.
+    EnvelopeSealer s((role << 24) | node, 1, derive_node_key(key, (role << 24) | node), counter++);
     if (type != 0 && s.seal(static_cast<MessageType>(type), data + i + 5, len, sealed))
       ctl.on_datagram(sealed.data(), sealed.size(), Endpoint{"127.0.0.1", uint16_t(1000 + node)}, now);
     ctl.tick(now);

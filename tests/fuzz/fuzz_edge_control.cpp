@@ -29,6 +29,12 @@ ControlKey key() {
   k.fill(0x42);
   return k;
 }
+// Gateway 1's pair key for this device, given in every admission reply.
+ControlKey pair_key() {
+  ControlKey k{};
+  k.fill(0x24);
+  return k;
+}
 
 // One device for the whole run (building a stream's engine per input would dominate
 // the time); a stream an input closed is replaced by a fresh one.
@@ -36,7 +42,7 @@ struct Device {
   Device()
       : core(config(), io, Allocator(), Logger(nullptr, nullptr, AIGW_LOG_OFF)),
         controller((kRoleController << 24) | 1, 1, key(), 1),
-        gateway((kRoleGateway << 24) | 1, 1, key(), 1),
+        gateway((kRoleGateway << 24) | 1, kPairKeyFlag | 1, pair_key(), 1),
         unit(4000, 0x5a) {}
 
   static CoreConfig config() {
@@ -59,8 +65,11 @@ struct Device {
     ctl::AdmissionReply r;
     r.set_request_id(request);
     r.set_stream_id(id);
+    r.set_gateway_id(1);
     r.set_gateway_address("127.0.0.1");
     r.set_gateway_port(9000);
+    r.set_gateway_key_id(1);
+    r.set_gateway_key_box(seal_key_box(key(), pair_key()));
     controller.seal(MessageType::admission_reply, r.SerializeAsString(), env);
     core.on_control(env.data(), env.size(), now);
     if (core.admission(request, nullptr) != AIGW_OK) return false;

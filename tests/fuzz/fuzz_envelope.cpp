@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)d.ParseFromArray(v.body, static_cast<int>(v.body_len));
     (void)e.ParseFromArray(v.body, static_cast<int>(v.body_len));
   }
-  aigw::EnvelopeOpener opener(keys());
+  static const aigw::RingKeys ring_keys(keys());
+  aigw::EnvelopeOpener opener(ring_keys);
   (void)opener.open(data, size, v);
   return 0;
 }

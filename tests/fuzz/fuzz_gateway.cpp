@@ -9,6 +9,7 @@
 #include "gateway/frame_builder.h"
 #include "gateway/frame_parser.h"
 #include "gateway/pipeline.h"
+#include "protocol/node_keys.h"
 #include "tests/fuzz/quiet_logs.h"
 
 namespace {
@@ -27,7 +28,7 @@ struct NullEgress : aigw::EgressOut {
 struct Rig {
   NullEvents events;
   NullEgress egress;
-  aigw::KeyRing keys;
+  aigw::NodeKeys keys{aigw::make_sender_id(aigw::NodeRole::gateway, 1)};
   aigw::Pipeline pipeline;
   int64_t now = 0;
   static aigw::PipelineConfig config() {

@@ -1,6 +1,10 @@
 #include "gateway/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 namespace aigw {
 namespace {
@@ -167,6 +171,26 @@ TEST(Config, MissingFileIsAnError) {
   std::string err;
   EXPECT_FALSE(load_config("/nonexistent/gw.toml", c, err));
   EXPECT_NE(err.find("cannot read"), std::string::npos);
+}
+
+TEST(Config, AKeyFileOthersCanReadIsRefused) {
+  char dir[] = "/tmp/aigw-keyfile-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/gateway.key";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(kKey, f);
+  std::fclose(f);
+  const std::string text = "[control]\nkey_file = \"" + path + "\"\n[[port]]\naddress = \"127.0.0.1\"\nport = 9000\n";
+  GatewayConfig c;
+  std::string err;
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  EXPECT_FALSE(parse_config(text, c, err));
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  EXPECT_TRUE(parse_config(text, c, err)) << err;
+  std::remove(path.c_str());
+  rmdir(dir);
 }
 
 TEST(Endpoint, ParsesAndPrints) {
