@@ -515,7 +515,7 @@ void ControlAgent::render_metrics(std::string& out) const {
            tx_errors_.load(std::memory_order_relaxed));
 
   const AgentSnapshot s = snapshot();
-  w.family("aigw_gateway_load", PromType::gauge, "Load degree of DESIGN section 5, by component");
+  w.family("aigw_gateway_load", PromType::gauge, "Load degree (docs/controller.md §2.1), by component");
   w.sample({{"component", "total"}}, s.load.total);
   w.sample({{"component", "cpu"}}, s.load.cpu);
   w.sample({{"component", "memory"}}, s.load.memory);
