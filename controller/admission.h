@@ -1,4 +1,4 @@
-// Admission of new streams onto gateway data ports (DESIGN §6): the bipartite problem
+// Admission of new streams onto gateway data ports (docs/controller.md §2.2): the bipartite problem
 // "ports × requests, an edge when the demand fits the port's remaining capacity",
 // solved by interchangeable algorithms behind one interface.
 #pragma once
@@ -29,7 +29,7 @@ struct AdmissionDemand {
   double memory_bytes = 0;
 };
 
-/// How a stream's demand raises the load degree of a target (DESIGN §5 weights).
+/// How a stream's demand raises the load degree of a target (docs/controller.md §2.1 weights).
 struct LoadIncrement {
   double net_weight = 1.0 / 3;
   double memory_weight = 1.0 / 3;

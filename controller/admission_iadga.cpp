@@ -7,7 +7,7 @@
 namespace aigw::controller {
 namespace {
 
-/// How many requests of mean demand `d` port t can still accept (DESIGN §5 n_j).
+/// How many requests of mean demand `d` port t can still accept (docs/controller.md §2.2, n_j).
 double acceptable(const CapacityLeft& left, size_t t, const AdmissionDemand& d) {
   const double by_bw = d.bandwidth_bps > 0 ? std::floor(left.bw[t] / d.bandwidth_bps) : 1e18;
   const double by_mem = d.memory_bytes > 0 ? std::floor(left.mem[t] / d.memory_bytes) : 1e18;

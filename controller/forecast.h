@@ -1,4 +1,4 @@
-// Brown's double exponential smoothing (DESIGN §5), the controller's load predictor:
+// Brown's double exponential smoothing (docs/controller.md §2.1), the controller's load predictor:
 //   S1 = a*x + (1-a)*S1,  S2 = a*S1 + (1-a)*S2,  A = 2*S1 - S2,  B = a/(1-a)*(S1 - S2),
 //   F(t+m) = A + m*B, initialised S1 = S2 = x0.
 #pragma once

@@ -1,4 +1,4 @@
-// GPU steering (DESIGN §9): a stream goes to the least-loaded live GPU server that
+// GPU steering (docs/controller.md §1.5, §2.4): a stream goes to the least-loaded live GPU server that
 // serves its model; streams are moved when their server leaves or dies, when a server
 // is overloaded, or when the spread between servers of a model grows too wide.
 #pragma once

@@ -1,4 +1,4 @@
-// The controller's load model (DESIGN §5): per gateway, exponentially smoothed port
+// The controller's load model (docs/controller.md §2.1): per gateway, exponentially smoothed port
 // bandwidth, memory and CPU, the load degree L = wc*C + wm*M + wn*N, a Brown forecast
 // of L, and the load standard deviation (LSD) across live gateways. Eigen holds the
 // per-port vectors and the gateways × resources matrix.

@@ -1,4 +1,4 @@
-// When to migrate (DESIGN §5): the load standard deviation must stay above theta for
+// When to migrate (docs/controller.md §2.3): the load standard deviation must stay above theta for
 // k consecutive periods to start balancing, and balancing goes on until it falls below
 // a lower threshold, so a load hovering near theta does not make streams flap.
 #pragma once

@@ -1,4 +1,4 @@
-// Which streams to move (DESIGN §5): from gateways whose predicted load is above the
+// Which streams to move (docs/controller.md §2.3): from gateways whose predicted load is above the
 // mean to ones below it, smallest streams first, within each target's acceptable
 // capacity, at most a cap per round, and only when the plan lowers the predicted LSD.
 // Draining gateways are emptied regardless of the LSD.

@@ -77,7 +77,7 @@ struct Frame {
 };
 
 /// How the UDP checksum is checked: the DPDK path trusts the NIC's rx flags where the
-/// port has the offload and verifies in software otherwise (DESIGN §3).
+/// port has the offload and verifies in software otherwise (docs/gateway.md, `[[port]]` `checksum`).
 enum class UdpChecksum : uint8_t {
   software,  ///< verify here; a zero checksum is rejected (senders always set it)
   skip,      ///< already checked (offload flags) or verification disabled for the port

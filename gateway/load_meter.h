@@ -1,4 +1,4 @@
-// Load measurement of DESIGN §5, I/O-free: callers pass cumulative counters and the
+// Load measurement of docs/controller.md §2.1, I/O-free: callers pass cumulative counters and the
 // time, once per sync period.
 //   B_p  = bits received on port p in the period / period
 //   B'_p = d*B_p + (1-d)*B'_p(prev)          (the first sample initialises B'_p = B_p)

@@ -92,8 +92,7 @@ void Pipeline::on_datagram(size_t port_index, const Endpoint& from, const uint8_
   DataHeader h;
   const DecodeError e = decode_data_header(data, len, h);
   if (e != DecodeError::ok) {
-    // DecodeError values 1.. map onto the drop counters in order.
-    ++port.c[idx(PortStat::drop_truncated) + static_cast<size_t>(e) - 1];
+    ++port.c[idx(port_stat(e))];
     return;
   }
   StreamRoute* route = streams_.find(h.stream_id);
@@ -369,9 +368,10 @@ void Pipeline::publish() {
   for (auto& p : ports_) {
     const ReceiverCounters& rc = p->receiver.counters();
     for (size_t v = 0; v < static_cast<size_t>(FragmentVerdict::kVerdictCount); ++v)
-      p->c[idx(PortStat::fragments_accepted) + v] = rc.fragments[v];
+      p->c[idx(port_stat(static_cast<FragmentVerdict>(v)))] = rc.fragments[v];
     p->c[idx(PortStat::units_completed)] = rc.units_completed;
-    for (size_t r = 0; r < 6; ++r) p->c[idx(PortStat::units_lost_deadline) + r] = rc.units_lost[r + 1];
+    for (size_t r = static_cast<size_t>(LossReason::deadline); r < kLossReasonSlots; ++r)
+      p->c[idx(port_stat(static_cast<LossReason>(r)))] = rc.units_lost[r];
     p->c[idx(PortStat::nacks_sent)] = rc.nacks_sent;
     p->c[idx(PortStat::nacks_withheld)] = rc.nacks_withheld;
     p->c[idx(PortStat::nacked_fragments)] = rc.nacked_fragments;

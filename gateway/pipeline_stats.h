@@ -8,6 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "protocol/data_header.h"
+#include "protocol/unit_receiver.h"
+
 namespace aigw {
 
 /// Per-port counters and gauges.
@@ -82,6 +85,32 @@ enum class EgressStat : uint8_t {
 
 inline constexpr size_t kPortStatCount = static_cast<size_t>(PortStat::kCount);
 inline constexpr size_t kEgressStatCount = static_cast<size_t>(EgressStat::kCount);
+
+// The ranges of PortStat that mirror protocol enums, value for value.
+static_assert(static_cast<size_t>(PortStat::drop_payload_truncated) - static_cast<size_t>(PortStat::drop_truncated) ==
+                  static_cast<size_t>(kLastDecodeError) - static_cast<size_t>(DecodeError::truncated),
+              "one drop_* counter per DecodeError, in order");
+static_assert(static_cast<size_t>(PortStat::fragments_out_of_window) -
+                      static_cast<size_t>(PortStat::fragments_accepted) + 1 ==
+                  static_cast<size_t>(FragmentVerdict::kVerdictCount),
+              "one fragments_* counter per FragmentVerdict, in order");
+static_assert(static_cast<size_t>(PortStat::units_lost_superseded) - static_cast<size_t>(PortStat::units_lost_deadline) +
+                      1 ==
+                  kLossReasonSlots - static_cast<size_t>(LossReason::deadline),
+              "one units_lost_* counter per LossReason, in order");
+
+/// The drop counter of a header that failed to decode (not DecodeError::ok).
+constexpr PortStat port_stat(DecodeError e) {
+  return static_cast<PortStat>(static_cast<size_t>(PortStat::drop_truncated) + static_cast<size_t>(e) -
+                               static_cast<size_t>(DecodeError::truncated));
+}
+constexpr PortStat port_stat(FragmentVerdict v) {
+  return static_cast<PortStat>(static_cast<size_t>(PortStat::fragments_accepted) + static_cast<size_t>(v));
+}
+constexpr PortStat port_stat(LossReason r) {
+  return static_cast<PortStat>(static_cast<size_t>(PortStat::units_lost_deadline) + static_cast<size_t>(r) -
+                               static_cast<size_t>(LossReason::deadline));
+}
 
 struct StatInfo {
   const char* metric;  ///< Prometheus metric name without the aigw_gateway_ prefix

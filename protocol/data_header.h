@@ -55,6 +55,7 @@ enum class DecodeError : uint8_t {
   length_mismatch,       ///< payload length differs from what index and unit length imply
   payload_truncated,     ///< fewer payload bytes in the datagram than payload length
 };
+inline constexpr DecodeError kLastDecodeError = DecodeError::payload_truncated;
 
 const char* to_string(DecodeError e);
 

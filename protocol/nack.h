@@ -1,5 +1,5 @@
 // NACK payload codec: which fragments of a unit are missing, in the smallest of three
-// encodings (DESIGN §3). Carried in ctl::RetransmitRequest's `missing` bytes.
+// encodings (docs/protocol.md §3.2). Carried in ctl::RetransmitRequest's `missing` bytes.
 //
 //   list    2 bytes per missing fragment number, big-endian, ascending (the paper's form)
 //   ranges  4 bytes per run: first (u16), run length (u16), ascending, non-adjacent

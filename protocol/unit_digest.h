@@ -1,4 +1,4 @@
-// End-to-end integrity of a unit's content (DESIGN §3): the sender appends the CRC32C
+// End-to-end integrity of a unit's content (docs/protocol.md §1.4): the sender appends the CRC32C
 // of the application bytes as a 4-byte big-endian trailer, so the unit on the wire is
 // `content || crc32c(content)`. Gateways forward it untouched; the GPU side verifies.
 #pragma once

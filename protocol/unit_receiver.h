@@ -4,7 +4,7 @@
 // ReceiverEvents implementation. Nothing is allocated per packet.
 //
 // Per unit: a contiguous buffer of unit length from the pool plus a bitmap of received
-// fragments. Payload is copied into place on arrival. Loss detection (DESIGN §4):
+// fragments. Payload is copied into place on arrival. Loss detection (docs/protocol.md §4):
 //  * a gap (a later fragment index or a later unit of the stream arrived while earlier
 //    fragments are missing) schedules a NACK after `reorder_tolerance_ns`;
 //  * a unit that went quiet (`idle_nack_ns` with no fragment) NACKs its tail;
@@ -73,6 +73,8 @@ enum class LossReason : uint8_t {
   stream_removed,      ///< its stream was released while the unit was incomplete
   superseded,          ///< the stream moved too far ahead (seq window) to keep it
 };
+/// Size of an array indexed by LossReason value (slot 0 unused).
+inline constexpr size_t kLossReasonSlots = static_cast<size_t>(LossReason::superseded) + 1;
 
 const char* to_string(LossReason r);
 
@@ -139,7 +141,7 @@ struct ReceiverCounters {
   uint64_t fragments[static_cast<size_t>(FragmentVerdict::kVerdictCount)] = {};
   uint64_t bytes_accepted = 0;
   uint64_t units_completed = 0;
-  uint64_t units_lost[8] = {};  ///< by LossReason
+  uint64_t units_lost[kLossReasonSlots] = {};  ///< by LossReason value
   uint64_t nacks_sent = 0;
   uint64_t nacks_withheld = 0;  ///< NACKs not sent: the unit brought too few bytes to pay for them
   uint64_t nacked_fragments = 0;

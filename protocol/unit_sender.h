@@ -15,7 +15,7 @@
 namespace aigw {
 
 struct SenderConfig {
-  uint16_t max_payload = 728;            ///< fragment payload bytes (DESIGN reference: 728);
+  uint16_t max_payload = 728;            ///< fragment payload bytes (reference, docs/PERFORMANCE.md: 728);
                                          ///< clamped to [1, 65475]
   uint32_t store_units = 4;              ///< D: units kept for retransmission per stream (>= 1)
   int64_t store_ttl_ns = 3'000'000'000;  ///< a unit older than this is expired

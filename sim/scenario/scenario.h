@@ -14,7 +14,7 @@
 
 namespace aigw::sim {
 
-/// The reference fragment payload (DESIGN §1): 945 fragments of 728 B per 672 KB unit.
+/// The reference fragment payload (docs/PERFORMANCE.md): 945 fragments of 728 B per 672 KB unit.
 inline constexpr uint32_t kReferenceFragmentPayload = 728;
 
 struct GatewaySpec {

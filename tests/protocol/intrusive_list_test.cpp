@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <vector>
 
 namespace aigw {
@@ -22,6 +23,11 @@ std::vector<uint32_t> slots(const List& l, const std::vector<Node>& nodes) {
   return out;
 }
 
+template <class List>
+void push_all(List& l, std::vector<Node>& nodes, std::initializer_list<uint32_t> order) {
+  for (uint32_t i : order) l.push_back(nodes, i);
+}
+
 TEST(IntrusiveList, StartsEmpty) {
   std::vector<Node> nodes(3);
   ListA l;
@@ -34,9 +40,7 @@ TEST(IntrusiveList, StartsEmpty) {
 TEST(IntrusiveList, PushBackKeepsOrder) {
   std::vector<Node> nodes(4);
   ListA l;
-  l.push_back(nodes, 2);
-  l.push_back(nodes, 0);
-  l.push_back(nodes, 3);
+  push_all(l, nodes, {2, 0, 3});
   EXPECT_EQ(slots(l, nodes), (std::vector<uint32_t>{2, 0, 3}));
   EXPECT_EQ(l.front(), 2u);
   EXPECT_EQ(l.back(), 3u);
@@ -65,8 +69,7 @@ TEST(IntrusiveList, EraseFrontMiddleBackAndOnly) {
 TEST(IntrusiveList, AnErasedNodeCanBeLinkedAgain) {
   std::vector<Node> nodes(2);
   ListA l;
-  l.push_back(nodes, 0);
-  l.push_back(nodes, 1);
+  push_all(l, nodes, {0, 1});
   l.erase(nodes, 0);
   l.push_back(nodes, 0);
   EXPECT_EQ(slots(l, nodes), (std::vector<uint32_t>{1, 0}));
