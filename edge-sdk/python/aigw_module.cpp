@@ -333,6 +333,9 @@ class Server {
     d["nacks_sent"] = c.nacks_sent;
     d["syncs_sent"] = c.syncs_sent;
     d["last_load"] = c.last_load;
+    d["control_rejected"] = c.control_rejected;
+    d["pair_keys_learned"] = c.pair_keys_learned;
+    d["no_pair_key"] = c.no_pair_key;
     return d;
   }
 

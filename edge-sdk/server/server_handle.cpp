@@ -410,6 +410,9 @@ void Server::counters(aigw_server_counters& out) {
   out.control_received = control_received_;
   out.send_errors = send_errors_ + c.seal_failures;
   out.last_load = core_->last_load();
+  out.control_rejected = c.control_rejected;
+  out.pair_keys_learned = c.pair_keys_learned;
+  out.no_pair_key = c.no_pair_key;
 }
 
 }  // namespace aigw::server

@@ -4,6 +4,7 @@
 // fragments come out as a verified unit (poll and callback, both modes) in the
 // application's allocator memory, acknowledged to the gateway's address.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <poll.h>
 
 #include <atomic>
@@ -88,8 +89,8 @@ class ServerApiTest : public ::testing::Test {
   }
 
   // As the controller does on registration: the test gateway's pair key, so the server
-  // can seal acks that gateway accepts.
-  void give_peer_keys() {
+  // can seal acks that gateway accepts. Returns once the server has taken it.
+  void give_peer_keys(aigw_server* s) {
     Received r;
     for (int i = 0; i < 50 && !(controller_.receive(r, 100) && r.type == MessageType::gpu_register); ++i) {
     }
@@ -102,6 +103,14 @@ class ServerApiTest : public ::testing::Test {
     k->set_egress_address(gateway_.local().host());
     k->set_egress_port(gateway_.local().port());
     controller_.send(r.from, MessageType::peer_keys, m.SerializeAsString());
+    aigw_server_counters c{};
+    c.size = sizeof c;
+    for (int i = 0; i < 300 && c.pair_keys_learned == 0; ++i) {
+      ASSERT_EQ(aigw_server_get_counters(s, &c), AIGW_OK);
+      if (c.pair_keys_learned == 0) usleep(10'000);
+    }
+    ASSERT_EQ(c.pair_keys_learned, 1u);
+    EXPECT_EQ(c.control_rejected, 0u);
   }
 
   // Reads the test gateway's socket until a UnitAck for `seq` came (bounded).
@@ -212,7 +221,7 @@ TEST_F(ServerApiTest, ThreadModeDeliversVerifiedUnitsInApplicationMemory) {
   u.size = 4;
   EXPECT_EQ(aigw_server_next_unit(s, &u, 0), AIGW_ERR_STRUCT_SIZE);
   u.size = sizeof u;
-  give_peer_keys();
+  give_peer_keys(s);
 
   const auto sent = send_unit(s, 77, 3, 50'000);
   ASSERT_EQ(aigw_server_next_unit(s, &u, 3000), AIGW_OK);

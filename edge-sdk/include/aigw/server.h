@@ -126,9 +126,12 @@ typedef struct aigw_server_counters {
   uint64_t acks_sent;
   uint64_t nacks_sent;
   uint64_t syncs_sent;
-  uint64_t control_received;      /**< datagrams on the control socket (answers; no action) */
+  uint64_t control_received;      /**< datagrams on the control socket */
   uint64_t send_errors;
   double last_load;               /**< the load of the last GpuLoadSync */
+  uint64_t control_rejected;      /**< control datagrams that did not authenticate, or from a role that may not send them */
+  uint64_t pair_keys_learned;     /**< gateways' pair keys taken from the controller's PeerKeys */
+  uint64_t no_pair_key;           /**< acks/NACKs not sent: no pair key for that gateway yet */
 } aigw_server_counters;
 
 AIGW_EDGE_API void aigw_server_options_init(aigw_server_options* o);
