@@ -1,12 +1,7 @@
 #include "gateway/control_agent.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
-#include "gateway/udp_socket.h"
 #include "protocol/log.h"
 #include "protocol/message_roles.h"
 #include "protocol/retransmit_request.h"
@@ -16,7 +11,6 @@ namespace aigw {
 namespace {
 
 constexpr size_t kMaxDatagram = 65536;
-constexpr unsigned kMaxReadsPerEvent = 64;  // bound work per loop turn
 /// StreamSync lists are split into parts so each datagram stays within 1400 bytes.
 constexpr size_t kStreamSyncPartBytes = 1300;
 static_assert(static_cast<size_t>(kLastEnvelopeError) < 16, "rx_rejected_ holds one counter per EnvelopeError");
@@ -30,15 +24,16 @@ Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
 
 }  // namespace
 
-ControlAgent::ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const NodeKeys& keys, DataPlane& data_plane)
-    : loop_(loop),
-      config_(config),
+ControlAgent::ControlAgent(const GatewayConfig& config, const NodeKeys& keys, DataPlane& data_plane, ControlOut& out,
+                           const AgentClock& clock)
+    : config_(config),
       dp_(data_plane),
       keys_(keys),
+      out_(out),
       opener_(keys),
-      sealer_(keys.self(), config.key_id, config.key, envelope_counter_start()) {
-  sealer_.set_clock(envelope_wall_clock);
-  opener_.set_not_before(envelope_counter_start() - kMaxClockSkewNs);
+      sealer_(keys.self(), config.key_id, config.key, clock.wall ? clock.wall() : 1) {
+  sealer_.set_clock(clock.wall);
+  opener_.set_not_before(clock.not_before);
   for (size_t i = 0; i < dp_.port_count(); ++i)
     port_meters_.emplace_back(config.load.smoothing, config.ports[i].capacity_bps,
                               static_cast<double>(config.ports[i].memory_budget_bytes));
@@ -46,95 +41,61 @@ ControlAgent::ControlAgent(struct ev_loop* loop, const GatewayConfig& config, co
   out_buf_.reserve(kMaxDatagram);
 }
 
-ControlAgent::~ControlAgent() {
-  stop();
-  if (fd_ >= 0) close(fd_);
-}
-
-bool ControlAgent::start() {
-  std::string err;
-  fd_ = open_udp_socket(config_.control_bind, UdpSocketOptions{1 << 20, false}, bound_, err);
-  if (fd_ < 0) {
-    log::error("control_bind_failed", "error=\"{}\"", err);
-    return false;
-  }
-  ev_io_init(&io_, &ControlAgent::on_readable, fd_, EV_READ);
-  io_.data = this;
-  // The control socket outranks data sockets in the shared loop.
-  ev_set_priority(&io_, EV_MAXPRI);
-  ev_io_start(loop_, &io_);
-  const double period = static_cast<double>(config_.sync_period_ns) * 1e-9;
-  ev_timer_init(&timer_, &ControlAgent::on_timer, period, period);
-  timer_.data = this;
-  ev_timer_start(loop_, &timer_);
+void ControlAgent::start(const Endpoint& bound, int64_t now_ns) {
+  bound_ = bound;
+  started_ = true;
   for (const auto& s : config_.static_streams) admit(s);
   send_register(false);
-  sync(log::steady_now_ns());
+  sync(now_ns);
   log::info("control_started", "bind={} controller={} streams={}", to_string(bound_), to_string(config_.controller),
             streams_.size());
-  return true;
 }
 
 void ControlAgent::stop() {
-  if (fd_ < 0 || !ev_is_active(&io_)) return;
+  if (!started_) return;
   send_register(true);
-  ev_io_stop(loop_, &io_);
-  ev_timer_stop(loop_, &timer_);
+  started_ = false;
 }
 
-void ControlAgent::on_readable(struct ev_loop*, ev_io* w, int) { static_cast<ControlAgent*>(w->data)->drain_socket(); }
-
-void ControlAgent::on_timer(struct ev_loop*, ev_timer* w, int) {
-  static_cast<ControlAgent*>(w->data)->sync(log::steady_now_ns());
-}
-
-void ControlAgent::drain_socket() {
-  uint8_t buf[kMaxDatagram];
-  for (unsigned i = 0; i < kMaxReadsPerEvent; ++i) {
-    sockaddr_in sa{};
-    socklen_t sl = sizeof sa;
-    ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&sa), &sl);
-    if (n < 0) return;  // EAGAIN or a transient error: the watcher fires again
-    EnvelopeView v;
-    EnvelopeError e = opener_.open(buf, static_cast<size_t>(n), v);
-    if (e != EnvelopeError::ok) {
-      rx_rejected_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
-      AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "from={} error={}", to_string(Endpoint::from_sockaddr(sa)),
-                             to_string(e));
-      continue;
-    }
-    // The key proved the sender id; its role must be one that may send this message.
-    if (!sender_may_send(v.sender_id, v.type)) {
-      rx_rejected_[static_cast<size_t>(EnvelopeError::key_role)].fetch_add(1, std::memory_order_relaxed);
-      AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "from={} error=key_role type={}",
-                             to_string(Endpoint::from_sockaddr(sa)), to_string(v.type));
-      continue;
-    }
-    rx_by_type_[static_cast<size_t>(v.type)].fetch_add(1, std::memory_order_relaxed);
-    handle(v, Endpoint::from_sockaddr(sa));
+void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns) {
+  EnvelopeView v;
+  const EnvelopeError e = opener_.open(data, len, v);
+  if (e != EnvelopeError::ok) {
+    rx_rejected_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+    AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "from={} error={}", to_string(from), to_string(e));
+    return;
   }
+  // The key proved the sender id; its role must be one that may send this message.
+  if (!sender_may_send(v.sender_id, v.type)) {
+    rx_rejected_[static_cast<size_t>(EnvelopeError::key_role)].fetch_add(1, std::memory_order_relaxed);
+    AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "from={} error=key_role type={}", to_string(from),
+                           to_string(v.type));
+    return;
+  }
+  rx_by_type_[static_cast<size_t>(v.type)].fetch_add(1, std::memory_order_relaxed);
+  handle(v, from, now_ns);
 }
 
-void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from) {
+void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from, int64_t now_ns) {
   const int len = static_cast<int>(v.body_len);
   bool ok = true;
   switch (v.type) {
     case MessageType::stream_assign: {
       ctl::StreamAssign m;
       if ((ok = m.ParseFromArray(v.body, len))) handle_assign(m);
-      last_controller_ns_ = log::steady_now_ns();
+      last_controller_ns_ = now_ns;
       break;
     }
     case MessageType::steer_command: {
       ctl::SteerCommand m;
       if ((ok = m.ParseFromArray(v.body, len))) handle_steer(m);
-      last_controller_ns_ = log::steady_now_ns();
+      last_controller_ns_ = now_ns;
       break;
     }
     case MessageType::migrate_command: {
       ctl::MigrateCommand m;
       if ((ok = m.ParseFromArray(v.body, len))) handle_migrate(m);
-      last_controller_ns_ = log::steady_now_ns();
+      last_controller_ns_ = now_ns;
       break;
     }
     case MessageType::heartbeat: {
@@ -149,11 +110,11 @@ void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from) {
         answer.set_seq(m.seq());
         send(MessageType::heartbeat, answer.SerializeAsString(), config_.controller);
       }
-      last_controller_ns_ = log::steady_now_ns();
+      last_controller_ns_ = now_ns;
       break;
     }
     case MessageType::gateway_register:
-      last_controller_ns_ = log::steady_now_ns();
+      last_controller_ns_ = now_ns;
       break;
     case MessageType::unit_ack: {
       ctl::UnitAck m;
@@ -378,12 +339,8 @@ bool ControlAgent::send_sealed(bool sealed, MessageType type, const Endpoint& to
     tx_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  sockaddr_in sa = to.to_sockaddr();
-  ssize_t n = sendto(fd_, out_buf_.data(), out_buf_.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  if (n < 0) {
+  if (!out_.send_control(to, out_buf_.data(), out_buf_.size())) {
     tx_errors_.fetch_add(1, std::memory_order_relaxed);
-    AIGW_WARN_RATE_LIMITED(1000, "control_send_failed", "to={} type={} error=\"{}\"", to_string(to), to_string(type),
-                           std::strerror(errno));
     return false;
   }
   tx_by_type_[static_cast<size_t>(type)].fetch_add(1, std::memory_order_relaxed);
@@ -391,7 +348,6 @@ bool ControlAgent::send_sealed(bool sealed, MessageType type, const Endpoint& to
 }
 
 void ControlAgent::send_register(bool leaving) {
-  if (fd_ < 0) return;
   ctl::GatewayRegister m;
   m.set_gateway_id(config_.gateway_id);
   m.set_control_address(ipv4_to_string(bound_.ip));

@@ -1,15 +1,15 @@
-// The bypass agent: the gateway's kernel UDP socket on the control address. It sends
-// the controller a LoadSync and a StreamSync every sync period (whether or not the
-// controller answers: a missing controller only means retries), applies the
-// controller's StreamAssign / SteerCommand / MigrateCommand to the data plane, sends
-// the receivers' NACKs to devices as authenticated RetransmitRequests, and forwards GPU
-// servers' UnitAck / RetransmitRequest to the egress sender of the stream.
+// The bypass agent, I/O-free: datagrams and time in, sealed datagrams out (ControlOut;
+// the socket shell is gateway/control_socket.h). It sends the controller a LoadSync and
+// a StreamSync every sync period (whether or not the controller answers: a missing
+// controller only means retries), applies the controller's StreamAssign /
+// SteerCommand / MigrateCommand to the data plane, sends the receivers' NACKs to
+// devices under their pair keys, and forwards GPU servers' UnitAck /
+// RetransmitRequest to the egress sender of the stream. Every envelope must come from
+// a role that may send it (protocol/message_roles.h).
 //
-// \threadbound Runs on the libev loop of the main thread. PipelineEvents calls must
-// come from that thread (backends with other threads queue them).
+// \threadbound One thread (the gateway's main loop). PipelineEvents calls must come
+// from that thread (backends with other threads queue them).
 #pragma once
-
-#include <ev.h>
 
 #include <atomic>
 #include <cstdint>
@@ -39,18 +39,36 @@ struct AgentSnapshot {
   double seconds_since_controller = -1;  ///< -1: never heard from
 };
 
+/// Where the agent's sealed datagrams go.
+class ControlOut {
+ public:
+  virtual ~ControlOut() = default;
+  /// False when the datagram could not be sent (counted as a tx error).
+  virtual bool send_control(const Endpoint& to, const uint8_t* data, size_t len) = 0;
+};
+
+/// The agent's clocks: envelope counters follow `wall`; no sender's first envelope
+/// older than `not_before` is taken (EnvelopeOpener::set_not_before).
+struct AgentClock {
+  WallClock wall = nullptr;
+  uint64_t not_before = 0;
+};
+
 class ControlAgent final : public PipelineEvents {
  public:
-  ControlAgent(struct ev_loop* loop, const GatewayConfig& config, const NodeKeys& keys, DataPlane& data_plane);
-  ~ControlAgent() override;
+  ControlAgent(const GatewayConfig& config, const NodeKeys& keys, DataPlane& data_plane, ControlOut& out,
+               const AgentClock& clock);
+  ~ControlAgent() override = default;
   ControlAgent(const ControlAgent&) = delete;
   ControlAgent& operator=(const ControlAgent&) = delete;
 
-  /// Binds the control socket, admits the static streams, starts the sync timer.
-  /// False (logged) when the socket cannot be bound.
-  bool start();
-  /// Sends a GatewayRegister{leaving} and stops the watchers.
+  /// Admits the static streams, registers with the controller, runs the first sync.
+  /// `bound`: the control address it advertises.
+  void start(const Endpoint& bound, int64_t now_ns);
+  /// Sends a GatewayRegister{leaving}.
   void stop();
+  /// One datagram from the control socket.
+  void on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns);
 
   Endpoint control_endpoint() const { return bound_; }
 
@@ -84,10 +102,7 @@ class ControlAgent final : public PipelineEvents {
     bool release_ack_owed = false;
   };
 
-  static void on_readable(struct ev_loop* loop, ev_io* w, int revents);
-  static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
-  void drain_socket();
-  void handle(const EnvelopeView& v, const Endpoint& from);
+  void handle(const EnvelopeView& v, const Endpoint& from, int64_t now_ns);
   void handle_assign(const ctl::StreamAssign& m);
   void handle_steer(const ctl::SteerCommand& m);
   void handle_migrate(const ctl::MigrateCommand& m);
@@ -104,16 +119,14 @@ class ControlAgent final : public PipelineEvents {
                         uint32_t switch_unit_seq);
   bool serves_port(uint16_t udp_port) const;
 
-  struct ev_loop* loop_;
   const GatewayConfig& config_;
   DataPlane& dp_;
   const NodeKeys& keys_;
+  ControlOut& out_;
   EnvelopeOpener opener_;
   EnvelopeSealer sealer_;
-  int fd_ = -1;
   Endpoint bound_;
-  ev_io io_{};
-  ev_timer timer_{};
+  bool started_ = false;
   std::map<uint32_t, Stream> streams_;
   std::map<uint32_t, uint32_t> pending_expect_;  ///< stream -> first unit, before its assign
   std::vector<PortLoadMeter> port_meters_;

@@ -22,6 +22,7 @@ GatewayNode::GatewayNode(const GatewayConfig& config)
 GatewayNode::~GatewayNode() {
   metrics_.reset();
   agent_.reset();
+  control_socket_.reset();
   backend_.reset();
   ev_loop_destroy(loop_);
 }
@@ -45,12 +46,15 @@ bool GatewayNode::start(std::string& error, int& exit_code) {
     backend_ = std::make_unique<SocketBackend>(loop_, config_, keys_);
   }
   if (!backend_->start(error)) return false;
-  agent_ = std::make_unique<ControlAgent>(loop_, config_, keys_, *backend_);
-  backend_->set_events(agent_.get());
-  if (!agent_->start()) {
-    error = "cannot bind control address " + to_string(config_.control_bind);
+  control_socket_ = std::make_unique<ControlSocket>(loop_, config_.control_bind, config_.sync_period_ns);
+  if (std::string why; !control_socket_->open(why)) {
+    error = "cannot bind control address " + to_string(config_.control_bind) + ": " + why;
     return false;
   }
+  agent_ = std::make_unique<ControlAgent>(config_, keys_, *backend_, *control_socket_,
+                                          AgentClock{envelope_wall_clock, envelope_counter_start() - kMaxClockSkewNs});
+  backend_->set_events(agent_.get());
+  control_socket_->start(*agent_);
   backend_->activate();
   if (config_.metrics_enabled) {
     metrics_ = std::make_unique<MetricsServer>([this](std::string& out) { render_metrics(out); });
@@ -72,6 +76,7 @@ void GatewayNode::run() {
   ev_run(loop_, 0);
   log::info("shutting_down", "streams={}", agent_ ? agent_->snapshot().streams : 0);
   if (agent_) agent_->stop();
+  if (control_socket_) control_socket_->stop();
   if (metrics_) metrics_->stop();
   if (backend_) backend_->stop();
 }

@@ -10,6 +10,7 @@
 
 #include "gateway/config.h"
 #include "gateway/control_agent.h"
+#include "gateway/control_socket.h"
 #include "gateway/data_plane.h"
 #include "gateway/metrics_server.h"
 
@@ -49,6 +50,7 @@ class GatewayNode {
   ev_signal sigterm_{};
   ev_signal sigint_{};
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<ControlSocket> control_socket_;
   std::unique_ptr<ControlAgent> agent_;
   std::unique_ptr<MetricsServer> metrics_;
 };
