@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "gateway/gpu_command.h"
 #include "protocol/log.h"
 #include "protocol/message_roles.h"
 #include "protocol/retransmit_request.h"
@@ -113,36 +114,10 @@ void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from, int64_t n
       last_controller_ns_ = now_ns;
       break;
     }
-    case MessageType::gateway_register:
-      last_controller_ns_ = now_ns;
-      break;
-    case MessageType::unit_ack: {
-      ctl::UnitAck m;
-      if ((ok = m.ParseFromArray(v.body, len))) {
-        StreamCommand cmd;
-        cmd.kind = StreamCommand::Kind::gpu_ack;
-        cmd.route.stream_id = m.stream_id();
-        cmd.unit_seq = m.unit_seq();
-        forward_gpu(cmd);
-      }
-      break;
-    }
+    case MessageType::unit_ack:
     case MessageType::retransmit_request: {
-      ctl::RetransmitRequest m;
-      ok = m.ParseFromArray(v.body, len) && m.missing().size() <= kMaxCommandNackBytes;
-      if (ok) {
-        StreamCommand cmd;
-        cmd.kind = StreamCommand::Kind::gpu_nack;
-        cmd.route.stream_id = m.stream_id();
-        cmd.unit_seq = m.unit_seq();
-        cmd.fragment_count = m.fragment_count();
-        cmd.encoding = static_cast<NackEncoding>(m.encoding());
-        cmd.first_fragment = m.first_fragment();
-        cmd.missing_count = m.missing_count();
-        cmd.nack_size = static_cast<uint16_t>(m.missing().size());
-        std::memcpy(cmd.nack, m.missing().data(), m.missing().size());
-        forward_gpu(cmd);
-      }
+      StreamCommand cmd;
+      if ((ok = gpu_command_from(v, cmd))) forward_gpu(cmd);
       break;
     }
     default:

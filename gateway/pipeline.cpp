@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "gateway/checksum.h"
+#include "gateway/gpu_command.h"
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
 #include "protocol/node_identity.h"
@@ -300,31 +301,7 @@ void Pipeline::on_egress_datagram(const Endpoint& from, const uint8_t* data, siz
     return;
   }
   StreamCommand cmd;
-  if (v.type == MessageType::unit_ack) {
-    ctl::UnitAck ack;
-    if (!ack.ParseFromArray(v.body, static_cast<int>(v.body_len))) {
-      ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
-      return;
-    }
-    cmd.kind = StreamCommand::Kind::gpu_ack;
-    cmd.route.stream_id = ack.stream_id();
-    cmd.unit_seq = ack.unit_seq();
-  } else if (v.type == MessageType::retransmit_request) {
-    ctl::RetransmitRequest r;
-    if (!r.ParseFromArray(v.body, static_cast<int>(v.body_len)) || r.missing().size() > kMaxCommandNackBytes) {
-      ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
-      return;
-    }
-    cmd.kind = StreamCommand::Kind::gpu_nack;
-    cmd.route.stream_id = r.stream_id();
-    cmd.unit_seq = r.unit_seq();
-    cmd.fragment_count = r.fragment_count();
-    cmd.encoding = static_cast<NackEncoding>(r.encoding());
-    cmd.first_fragment = r.first_fragment();
-    cmd.missing_count = r.missing_count();
-    cmd.nack_size = static_cast<uint16_t>(r.missing().size());
-    std::copy(r.missing().begin(), r.missing().end(), cmd.nack);
-  } else {
+  if (!gpu_command_from(v, cmd)) {
     ++egress_counts_[idx(EgressStat::gpu_messages_rejected)];
     return;
   }
