@@ -1,7 +1,5 @@
 #include "gateway/control_agent.h"
 
-#include <cstring>
-
 #include "gateway/gpu_command.h"
 #include "protocol/log.h"
 #include "protocol/message_roles.h"
