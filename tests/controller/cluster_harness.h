@@ -36,6 +36,7 @@
 #include "controller/config.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "tests/common/test_key.h"
 #include "sim/live/cluster_config.h"
 #include "sim/live/http_get.h"
 #include "sim/live/process_group.h"
@@ -47,7 +48,7 @@ namespace aigw::controller::itest {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-inline constexpr const char* kKeyHex = "5a17c0de00112233445566778899aabbccddeeff0123456789abcdef01234567";
+inline constexpr const char* kKeyHex = aigw::test::kTestKeyHex;
 inline constexpr uint32_t kSyncMs = 100;
 
 inline std::string env_path(const char* name) {

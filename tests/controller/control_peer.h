@@ -15,16 +15,12 @@
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "tests/common/test_key.h"
 
 namespace aigw::controller::testing {
 
-inline const char* kKeyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-inline ControlKey test_key() {
-  ControlKey k{};
-  KeyRing::parse_hex(kKeyHex, k);
-  return k;
-}
+inline constexpr const char* kKeyHex = aigw::test::kTestKeyHex;
+using aigw::test::test_key;
 
 /// A configuration with the test key for all roles, loopback-only, fast periods.
 inline ControllerConfig test_config() {

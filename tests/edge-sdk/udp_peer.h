@@ -13,15 +13,12 @@
 #include "edge-sdk/src/address.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "tests/common/test_key.h"
 
 namespace aigw::edge::test {
 
 /// The node key the devices and servers under test hold (as provisioned for them).
-inline ControlKey test_key() {
-  ControlKey k;
-  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(0xA0 + i);
-  return k;
-}
+using aigw::test::test_key;
 
 /// The pair key of the gateway these tests play, and its box for a node holding
 /// test_key(): what a controller puts in AdmissionReply, MigrateCommand and PeerKeys.

@@ -11,14 +11,10 @@
 #include "protocol/node_keys.h"
 #include "protocol/unit_digest.h"
 #include "protocol/unit_sender.h"
+#include "tests/common/test_key.h"
 
 namespace aigw::test {
 
-inline ControlKey test_key() {
-  ControlKey k{};
-  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(0xa0 + i);
-  return k;
-}
 inline constexpr uint32_t kTestKeyId = 3;
 
 // The gateway under test holds test_key() as its node key; these are the keys its peers
