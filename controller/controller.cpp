@@ -102,20 +102,20 @@ void Controller::check_liveness() {
   for (uint32_t id : gpu_liveness_.expire(now_ns_)) gpu_gone(id);
 }
 
-void Controller::tick(int64_t now_ns) {
+void Controller::poll(int64_t now_ns) {
   advance_clock(now_ns);
   check_liveness();
   if (window_end_ns_ != 0 && now_ns >= window_end_ns_ && now_ns >= warmup_end_ns_) decide_window();
-  executor_.tick(now_ns);
+  executor_.poll(now_ns);
   if (now_ns >= next_round_ns_) {
     control_round();
     next_round_ns_ = now_ns + int64_t(cfg_.sync_period_ms) * 1000000;
   }
 }
 
-int64_t Controller::next_deadline() const {
-  int64_t next = std::min({next_round_ns_, executor_.next_deadline(), gateway_liveness_.next_deadline(),
-                           gpu_liveness_.next_deadline()});
+int64_t Controller::next_deadline_ns() const {
+  int64_t next = std::min({next_round_ns_, executor_.next_deadline_ns(), gateway_liveness_.next_deadline_ns(),
+                           gpu_liveness_.next_deadline_ns()});
   if (window_end_ns_ != 0) next = std::min(next, std::max(window_end_ns_, warmup_end_ns_));
   return next;
 }

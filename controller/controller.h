@@ -53,9 +53,9 @@ class Controller final : private MigrationIo {
   /// One received datagram from `from`.
   void on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns);
   /// Runs what is due: admission windows, control rounds, migration retries.
-  void tick(int64_t now_ns);
-  /// The earliest time tick() has something to do.
-  int64_t next_deadline() const;
+  void poll(int64_t now_ns);
+  /// The earliest time poll() has something to do.
+  int64_t next_deadline_ns() const;
 
   // ---- operator surface (aigwctl, HTTP)
   const ControllerConfig& config() const { return cfg_; }

@@ -179,7 +179,7 @@ void Daemon::on_udp(struct ev_loop*, ev_io* w, int) {
 
 void Daemon::on_timer(struct ev_loop*, ev_timer* w, int) {
   auto* self = static_cast<Daemon*>(w->data);
-  self->controller_->tick(log::steady_now_ns());
+  self->controller_->poll(log::steady_now_ns());
   self->reschedule();
 }
 
@@ -187,8 +187,8 @@ void Daemon::reschedule() {
   // Due work first (a window may have closed while datagrams were read), then sleep
   // until the next deadline.
   const int64_t now = log::steady_now_ns();
-  if (controller_->next_deadline() <= now) controller_->tick(now);
-  const int64_t wait_ns = std::max<int64_t>(0, controller_->next_deadline() - log::steady_now_ns());
+  if (controller_->next_deadline_ns() <= now) controller_->poll(now);
+  const int64_t wait_ns = std::max<int64_t>(0, controller_->next_deadline_ns() - log::steady_now_ns());
   ev_timer_stop(loop_, &timer_);
   ev_timer_set(&timer_, double(wait_ns) / 1e9, 0.);
   ev_timer_start(loop_, &timer_);

@@ -61,7 +61,7 @@ int64_t FailureDetector::due(const Node& n) const {
   return std::min(t, n.last_probe_ns + probing_.probe_interval_ns);  // next probe, or the verdict
 }
 
-int64_t FailureDetector::next_deadline() const {
+int64_t FailureDetector::next_deadline_ns() const {
   int64_t next = std::numeric_limits<int64_t>::max();
   for (const auto& [id, n] : nodes_)
     if (n.alive) next = std::min(next, due(n));

@@ -43,7 +43,7 @@ class FailureDetector {
   void forget(uint32_t id) { nodes_.erase(id); }
   bool alive(uint32_t id) const;
   /// When the next probe or expiry is due, or INT64_MAX.
-  int64_t next_deadline() const;
+  int64_t next_deadline_ns() const;
 
  private:
   struct Node {

@@ -102,7 +102,7 @@ void MigrationExecutor::on_progress(uint32_t stream_id, uint32_t gateway, uint32
     after_switch(m, m.switch_unit_seq, now_ns);
 }
 
-void MigrationExecutor::tick(int64_t now_ns) {
+void MigrationExecutor::poll(int64_t now_ns) {
   std::vector<std::pair<uint64_t, MigrationOutcome>> ended;
   for (auto& [id, m] : active_) {
     if (now_ns < m.next_send_ns) continue;
@@ -129,7 +129,7 @@ std::optional<Migration> MigrationExecutor::cancel(uint32_t stream_id) {
   return m;
 }
 
-int64_t MigrationExecutor::next_deadline() const {
+int64_t MigrationExecutor::next_deadline_ns() const {
   int64_t next = std::numeric_limits<int64_t>::max();
   for (const auto& [id, m] : active_) next = std::min(next, m.next_send_ns);
   return next;

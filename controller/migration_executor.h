@@ -76,9 +76,9 @@ class MigrationExecutor {
   /// as it stood, so the caller can decide where the stream goes; nullopt if none.
   std::optional<Migration> cancel(uint32_t stream_id);
 
-  /// Re-sends and times out. Call at next_deadline() or later.
-  void tick(int64_t now_ns);
-  int64_t next_deadline() const;
+  /// Re-sends and times out. Call at next_deadline_ns() or later.
+  void poll(int64_t now_ns);
+  int64_t next_deadline_ns() const;
 
   bool migrating(uint32_t stream_id) const { return by_stream_.count(stream_id) != 0; }
   const Migration* find(uint64_t id) const;

@@ -319,12 +319,12 @@ void Pipeline::on_egress_datagram(const Endpoint& from, const uint8_t* data, siz
 void Pipeline::poll(int64_t now_ns, size_t max_fragments) {
   now_ns_ = now_ns;
   for (auto& p : ports_)
-    if (now_ns >= p->receiver.next_timer_ns()) p->receiver.on_timer(now_ns);
+    if (now_ns >= p->receiver.next_deadline_ns()) p->receiver.poll(now_ns);
   if (now_ns >= next_housekeeping_ns_) {
     expire_releases(now_ns);
     next_housekeeping_ns_ = now_ns + kHousekeepingNs;
   }
-  if (sender_->has_pending() || now_ns >= sender_->next_poll_ns()) {
+  if (sender_->has_pending() || now_ns >= sender_->next_deadline_ns()) {
     sender_->poll(now_ns, max_fragments);
     egress_.flush();
   }
@@ -336,9 +336,9 @@ void Pipeline::poll(int64_t now_ns, size_t max_fragments) {
 
 int64_t Pipeline::next_deadline_ns() const {
   int64_t t = std::min(next_housekeeping_ns_, next_publish_ns_);
-  for (const auto& p : ports_) t = std::min(t, p->receiver.next_timer_ns());
+  for (const auto& p : ports_) t = std::min(t, p->receiver.next_deadline_ns());
   if (sender_->has_pending()) return now_ns_;
-  return std::min(t, sender_->next_poll_ns());
+  return std::min(t, sender_->next_deadline_ns());
 }
 
 void Pipeline::publish() {

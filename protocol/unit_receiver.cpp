@@ -636,7 +636,7 @@ struct UnitReceiver::Impl {
     return std::min({u.deadline_ns, u.next_gap_ns, pass_due(u)});
   }
 
-  void on_timer(int64_t now_ns) {
+  void poll(int64_t now_ns) {
     while (!timers.empty() && timers.top_key() <= now_ns) {
       const uint32_t slot = timers.top_id();
       if (!service(slot, now_ns)) continue;  // gone, and out of the heap
@@ -733,9 +733,9 @@ FragmentVerdict UnitReceiver::on_fragment(const DataHeader& h, const uint8_t* pa
   return v;
 }
 
-void UnitReceiver::on_timer(int64_t now_ns) { impl_->on_timer(now_ns); }
+void UnitReceiver::poll(int64_t now_ns) { impl_->poll(now_ns); }
 
-int64_t UnitReceiver::next_timer_ns() const {
+int64_t UnitReceiver::next_deadline_ns() const {
   return impl_->timers.empty() ? kNever : impl_->timers.top_key();
 }
 

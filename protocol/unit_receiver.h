@@ -1,6 +1,6 @@
 // The unit receiver (reassembler + loss detection + NACK timing) for one port, owned by
 // one core. I/O-free: the caller feeds decoded fragments with the current time, calls
-// on_timer() at next_timer_ns(), and gets completed units, losses and NACKs through a
+// poll() at next_deadline_ns(), and gets completed units, losses and NACKs through a
 // ReceiverEvents implementation. Nothing is allocated per packet.
 //
 // Per unit: a contiguous buffer of unit length from the pool plus a bitmap of received
@@ -174,10 +174,10 @@ class UnitReceiver {
   FragmentVerdict on_fragment(const DataHeader& h, const uint8_t* payload, int64_t now_ns,
                               uint32_t payload_sum = kNoPayloadSum);
 
-  /// Sends due NACKs, reports expired units. Call at or after next_timer_ns().
-  void on_timer(int64_t now_ns);
-  /// Earliest time on_timer() has work, or INT64_MAX.
-  int64_t next_timer_ns() const;
+  /// Sends due NACKs, reports expired units. Call at or after next_deadline_ns().
+  void poll(int64_t now_ns);
+  /// Earliest time poll() has work, or INT64_MAX.
+  int64_t next_deadline_ns() const;
 
   const ReceiverCounters& counters() const { return counters_; }
   size_t units_in_flight() const;

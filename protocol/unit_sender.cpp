@@ -416,7 +416,7 @@ struct UnitSender::Impl {
 
   bool has_pending() const { return resend_n > 0 || !to_send.empty(); }
 
-  int64_t next_poll_ns() const {
+  int64_t next_deadline_ns() const {
     int64_t t = kNever;
     if (has_pending()) {
       t = last_poll_ns;
@@ -508,7 +508,7 @@ size_t UnitSender::poll(int64_t now_ns, size_t max_fragments) {
   return impl_->poll(now_ns, max_fragments);
 }
 
-int64_t UnitSender::next_poll_ns() const { return impl_->next_poll_ns(); }
+int64_t UnitSender::next_deadline_ns() const { return impl_->next_deadline_ns(); }
 
 bool UnitSender::has_pending() const { return impl_->has_pending(); }
 

@@ -124,7 +124,7 @@ class UnitSender {
   size_t poll(int64_t now_ns, size_t max_fragments = 256);
   /// Time of the next poll with work (pacing, a probe or expiry), or INT64_MAX. A time at or
   /// before the last poll means "now" (fragments wait and pacing allows them).
-  int64_t next_poll_ns() const;
+  int64_t next_deadline_ns() const;
   /// True when fragments are queued and not yet sent.
   bool has_pending() const;
 

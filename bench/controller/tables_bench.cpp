@@ -134,7 +134,7 @@ struct Tables {
     r.set_control_port(7001);
     deliver(make_sender_id(NodeRole::device, device), MessageType::admission_request, r, 7001);
     now += 2 * kMs;
-    ctl->tick(now);
+    ctl->poll(now);
   }
 };
 

@@ -87,7 +87,7 @@ int aigw_server_process(aigw_server* server, int64_t now_ns) {
 
 int64_t aigw_server_next_deadline(aigw_server* server) {
   auto* s = impl(server);
-  return s ? s->next_deadline() : INT64_MAX;
+  return s ? s->next_deadline_ns() : INT64_MAX;
 }
 
 int aigw_server_get_counters(aigw_server* server, aigw_server_counters* counters) {

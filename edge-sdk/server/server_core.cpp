@@ -373,8 +373,8 @@ void ServerCore::on_nack(const NackOut& nack) {
   ++records_[nack.stream_id].nacks;
 }
 
-void ServerCore::on_timer(int64_t now_ns) {
-  if (receiver_->next_timer_ns() <= now_ns) receiver_->on_timer(now_ns);
+void ServerCore::poll(int64_t now_ns) {
+  if (receiver_->next_deadline_ns() <= now_ns) receiver_->poll(now_ns);
   if (now_ns >= next_period_ns_) {
     send_load_sync();
     if (config_.register_every_periods && period_seq_ % config_.register_every_periods == 0) send_register(false);
@@ -383,6 +383,6 @@ void ServerCore::on_timer(int64_t now_ns) {
   }
 }
 
-int64_t ServerCore::next_timer_ns() const { return std::min(receiver_->next_timer_ns(), next_period_ns_); }
+int64_t ServerCore::next_deadline_ns() const { return std::min(receiver_->next_deadline_ns(), next_period_ns_); }
 
 }  // namespace aigw::server

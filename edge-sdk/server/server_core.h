@@ -115,8 +115,8 @@ class ServerCore final : ReceiverEvents {
   /// One datagram on the control socket: the controller's PeerKeys and heartbeats.
   void on_control(const uint8_t* data, size_t len);
   /// Timers: receiver NACKs and losses, periodic reports.
-  void on_timer(int64_t now_ns);
-  int64_t next_timer_ns() const;
+  void poll(int64_t now_ns);
+  int64_t next_deadline_ns() const;
   /// Sends GpuRegister with leaving = true.
   void leave();
 

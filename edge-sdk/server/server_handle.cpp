@@ -249,14 +249,14 @@ void Server::process_locked(int64_t now_ns) {
     ++control_received_;
     core_->on_control(buf, static_cast<size_t>(n));
   }
-  if (core_->next_timer_ns() <= now_ns) core_->on_timer(now_ns);
+  if (core_->next_deadline_ns() <= now_ns) core_->poll(now_ns);
   arm_timer(now_ns);
   if (core_->has_ready()) ready_cv_.notify_all();
 }
 
 void Server::arm_timer(int64_t now_ns) {
   if (clock_ != nullptr) return;  // the timerfd follows CLOCK_MONOTONIC only
-  const int64_t d = core_->next_timer_ns();
+  const int64_t d = core_->next_deadline_ns();
   itimerspec its{};
   if (d != INT64_MAX) {
     const int64_t at = std::max(d, now_ns + 1);
@@ -268,7 +268,7 @@ void Server::arm_timer(int64_t now_ns) {
 
 void Server::wait_for_work(std::unique_lock<std::mutex>& lock, int cap_ms) {
   const int64_t t = now();
-  const int64_t d = core_->next_timer_ns();
+  const int64_t d = core_->next_deadline_ns();
   int timeout = cap_ms;
   if (d != INT64_MAX) timeout = static_cast<int>(std::min<int64_t>(d <= t ? 0 : (d - t + kMs - 1) / kMs, cap_ms));
   lock.unlock();
@@ -385,9 +385,9 @@ int Server::process(int64_t now_ns) {
   return AIGW_OK;
 }
 
-int64_t Server::next_deadline() {
+int64_t Server::next_deadline_ns() {
   std::lock_guard<std::mutex> lock(mu_);
-  return core_->next_timer_ns();
+  return core_->next_deadline_ns();
 }
 
 void Server::counters(aigw_server_counters& out) {

@@ -31,7 +31,7 @@ class Server final : ServerOutput {
   int report_load(double load, const aigw_model_load* models, size_t count);
   int fd();
   int process(int64_t now_ns);
-  int64_t next_deadline();
+  int64_t next_deadline_ns();
   void counters(aigw_server_counters& out);
 
   Server(const aigw_server_options& options);

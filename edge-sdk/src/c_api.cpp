@@ -108,7 +108,7 @@ int aigw_edge_process(aigw_edge* edge, int64_t now_ns) {
 
 int64_t aigw_edge_next_deadline(aigw_edge* edge) {
   if (edge == nullptr) return INT64_MAX;
-  return impl(edge)->next_deadline();
+  return impl(edge)->next_deadline_ns();
 }
 
 int aigw_edge_stream_stats(aigw_edge* edge, uint32_t stream_id, aigw_stream_stats* stats) {

@@ -337,7 +337,7 @@ void DeviceCore::send_heartbeat(int64_t now_ns) {
   next_heartbeat_ns_ = now_ns + config_.heartbeat_ns;
 }
 
-void DeviceCore::on_timer(int64_t now_ns) {
+void DeviceCore::poll(int64_t now_ns) {
   for (auto& kv : admissions_) {
     Admission& a = kv.second;
     if (a.result != kAdmissionPending) continue;
@@ -364,7 +364,7 @@ void DeviceCore::on_timer(int64_t now_ns) {
   if (any_open && now_ns >= next_heartbeat_ns_) send_heartbeat(now_ns);
 }
 
-int64_t DeviceCore::next_deadline() const {
+int64_t DeviceCore::next_deadline_ns() const {
   int64_t t = INT64_MAX;
   for (const auto& kv : admissions_) {
     const Admission& a = kv.second;
@@ -374,7 +374,7 @@ int64_t DeviceCore::next_deadline() const {
   bool any_open = false;
   for (const auto& kv : streams_) {
     const Stream* s = kv.second;
-    t = std::min(t, s->next_poll_ns());
+    t = std::min(t, s->next_deadline_ns());
     if (s->closed()) {
       t = std::min(t, s->forget_at_ns());
     } else {

@@ -90,9 +90,9 @@ class DeviceCore {
   /// One datagram received on the control socket.
   void on_control(const uint8_t* data, size_t len, int64_t now_ns);
   /// Retries, timeouts, heartbeats, paced sending, forgetting closed streams.
-  void on_timer(int64_t now_ns);
-  /// Earliest time on_timer() has work, INT64_MAX if none.
-  int64_t next_deadline() const;
+  void poll(int64_t now_ns);
+  /// Earliest time poll() has work, INT64_MAX if none.
+  int64_t next_deadline_ns() const;
 
   int stream_stats(uint32_t stream_id, aigw_stream_stats& out) const;
   /// Events for the application, in order; the caller drains the vector.

@@ -168,13 +168,13 @@ int64_t Edge::now() const { return clock_ != nullptr ? clock_(clock_user_) : mon
 void Edge::process_locked(int64_t now_ns) {
   io_.clear_wake();
   io_.drain_control([&](const uint8_t* d, size_t n) { core_->on_control(d, n, now_ns); });
-  core_->on_timer(now_ns);
+  core_->poll(now_ns);
   io_.flush();
   arm_timer(now_ns);
 }
 
 int64_t Edge::effective_deadline(int64_t now_ns) const {
-  const int64_t d = core_->next_deadline();
+  const int64_t d = core_->next_deadline_ns();
   // With fragments stuck in a full socket buffer the sender is due "now"; EPOLLOUT
   // wakes us when the socket drains, the 1 ms floor keeps that from spinning.
   return io_.has_backlog() ? std::max(d, now_ns + kMs) : d;
@@ -293,9 +293,9 @@ int Edge::process(int64_t now_ns) {
   return AIGW_OK;
 }
 
-int64_t Edge::next_deadline() {
+int64_t Edge::next_deadline_ns() {
   std::lock_guard<std::mutex> lock(mu_);
-  return core_->next_deadline();
+  return core_->next_deadline_ns();
 }
 
 int Edge::stream_stats(uint32_t stream_id, aigw_stream_stats& out) {

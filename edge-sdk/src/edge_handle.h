@@ -29,7 +29,7 @@ class Edge {
   int close_stream(uint32_t stream_id);
   int fd();
   int process(int64_t now_ns);
-  int64_t next_deadline();
+  int64_t next_deadline_ns();
   int stream_stats(uint32_t stream_id, aigw_stream_stats& out);
   void counters(aigw_edge_counters& out);
 

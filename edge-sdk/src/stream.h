@@ -68,7 +68,7 @@ class Stream final : public PacketOut {
 
   /// Sends due fragments (retransmissions first). Returns fragments sent.
   size_t poll(int64_t now_ns);
-  int64_t next_poll_ns() const { return sender_.next_poll_ns(); }
+  int64_t next_deadline_ns() const { return sender_.next_deadline_ns(); }
 
   /// Stops taking units; the store keeps answering NACKs until `forget_at_ns`.
   void close(int64_t forget_at_ns);

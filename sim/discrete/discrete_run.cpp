@@ -486,10 +486,10 @@ std::string Sim::run(RunReport& report) {
   uint64_t events = 0, ticks = 0;
   while (!events_.empty()) {
     const int64_t next_event = events_.top().t;
-    const int64_t tick = ctl->next_deadline();
+    const int64_t tick = ctl->next_deadline_ns();
     if (tick <= next_event) {
       now_ = std::max(now_, tick);
-      ctl->tick(now_);
+      ctl->poll(now_);
       ++ticks;
       continue;
     }

@@ -107,7 +107,7 @@ class Emulator final : public GpuOutput {
 
   void rearm() {
     const int64_t now = mono_now_ns();
-    const int64_t next = node_->next_timer_ns();
+    const int64_t next = node_->next_deadline_ns();
     ev_timer_stop(loop_, &timer_);
     ev_timer_set(&timer_, next <= now ? 0. : static_cast<double>(next - now) / 1e9, 0.);
     ev_timer_start(loop_, &timer_);
@@ -161,7 +161,7 @@ class Emulator final : public GpuOutput {
   static void on_timer(struct ev_loop*, ev_timer* w, int) {
     auto* self = static_cast<Emulator*>(w->data);
     const uint64_t syncs = self->node_->counters().syncs_sent;
-    self->node_->on_timer(mono_now_ns());
+    self->node_->poll(mono_now_ns());
     if (self->node_->counters().syncs_sent != syncs) self->write_stats();
     self->rearm();
   }

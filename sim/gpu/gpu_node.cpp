@@ -72,14 +72,14 @@ void GpuNode::report_load(int64_t now_ns) {
   core_->set_app_load(accel_.take_busy_fraction(now_ns), std::move(models));
 }
 
-void GpuNode::on_timer(int64_t now_ns) {
+void GpuNode::poll(int64_t now_ns) {
   accel_.advance(now_ns, *this);
   if (now_ns >= core_->next_report_ns()) report_load(now_ns);
-  core_->on_timer(now_ns);
+  core_->poll(now_ns);
   take_units();
 }
 
-int64_t GpuNode::next_timer_ns() const { return std::min(core_->next_timer_ns(), accel_.next_event_ns()); }
+int64_t GpuNode::next_deadline_ns() const { return std::min(core_->next_deadline_ns(), accel_.next_event_ns()); }
 
 const GpuNodeCounters& GpuNode::counters() const {
   const server::ServerCounters& c = core_->counters();

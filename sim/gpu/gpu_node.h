@@ -75,8 +75,8 @@ class GpuNode final : BatchSink, server::ServerOutput {
   /// A datagram on the control socket (the controller's PeerKeys).
   void on_control(const uint8_t* data, size_t len) { core_->on_control(data, len); }
   /// Timers: receiver NACKs and losses, batches, periodic reports.
-  void on_timer(int64_t now_ns);
-  int64_t next_timer_ns() const;
+  void poll(int64_t now_ns);
+  int64_t next_deadline_ns() const;
   /// Sends GpuRegister with leaving = true.
   void leave();
 

@@ -69,13 +69,13 @@ struct World : ::testing::Test {
   }
 
   void run_until(int64_t t) {
-    while (ctl->next_deadline() <= t) {
-      now = std::max(now, ctl->next_deadline());
-      ctl->tick(now);
+    while (ctl->next_deadline_ns() <= t) {
+      now = std::max(now, ctl->next_deadline_ns());
+      ctl->poll(now);
       react();
     }
     now = t;
-    ctl->tick(now);
+    ctl->poll(now);
     react();
   }
 

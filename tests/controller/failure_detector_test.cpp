@@ -35,24 +35,24 @@ TEST(FailureDetector, ReportsKeepANodeAliveAndARejoinIsSeen) {
 
 TEST(FailureDetector, NextDeadlineAndForget) {
   FailureDetector d(3);
-  EXPECT_EQ(d.next_deadline(), INT64_MAX);
+  EXPECT_EQ(d.next_deadline_ns(), INT64_MAX);
   d.heard(1, 10 * kMs, 100);
   d.heard(2, 0, 1000);
-  EXPECT_EQ(d.next_deadline(), 310 * kMs);
+  EXPECT_EQ(d.next_deadline_ns(), 310 * kMs);
   d.forget(1);
-  EXPECT_EQ(d.next_deadline(), 3000 * kMs);
+  EXPECT_EQ(d.next_deadline_ns(), 3000 * kMs);
   d.set_dead_after(1);
-  EXPECT_EQ(d.next_deadline(), 1000 * kMs);
+  EXPECT_EQ(d.next_deadline_ns(), 1000 * kMs);
 }
 
 TEST(FailureDetector, ALateNodeIsProbedAndDeclaredDeadWhenEveryProbeGoesUnanswered) {
   FailureDetector d(3, ProbePolicy{3, 1.5, 100 * kMs});
   d.heard(1, 0, 1000);
-  EXPECT_EQ(d.next_deadline(), 1500 * kMs) << "the first probe is due when the report is half a period late";
+  EXPECT_EQ(d.next_deadline_ns(), 1500 * kMs) << "the first probe is due when the report is half a period late";
   EXPECT_TRUE(d.probes_due(1499 * kMs).empty());
   EXPECT_EQ(d.probes_due(1500 * kMs), std::vector<uint32_t>{1});
   EXPECT_TRUE(d.probes_due(1550 * kMs).empty()) << "one probe per interval";
-  EXPECT_EQ(d.next_deadline(), 1600 * kMs);
+  EXPECT_EQ(d.next_deadline_ns(), 1600 * kMs);
   EXPECT_EQ(d.probes_due(1600 * kMs), std::vector<uint32_t>{1});
   EXPECT_EQ(d.probes_due(1700 * kMs), std::vector<uint32_t>{1});
   EXPECT_TRUE(d.probes_due(1800 * kMs).empty()) << "three probes in all";

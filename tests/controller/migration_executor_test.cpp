@@ -49,14 +49,14 @@ TEST(MigrationExecutor, RetriesThenAbortsWithoutExpectAck) {
   MigrationExecutor ex(io, 1);
   ex.set_timing({200 * kMs, 2});
   ex.start(7, 1, 2, 50, false, "balance", 0);
-  EXPECT_EQ(ex.next_deadline(), 200 * kMs);
-  ex.tick(199 * kMs);
+  EXPECT_EQ(ex.next_deadline_ns(), 200 * kMs);
+  ex.poll(199 * kMs);
   EXPECT_EQ(io.log.size(), 1u);
-  ex.tick(200 * kMs);
-  ex.tick(400 * kMs);
+  ex.poll(200 * kMs);
+  ex.poll(400 * kMs);
   EXPECT_EQ(io.log.size(), 3u);  // first send + 2 retries
   EXPECT_TRUE(io.done.empty());
-  ex.tick(600 * kMs);
+  ex.poll(600 * kMs);
   ASSERT_EQ(io.done.size(), 1u);
   EXPECT_EQ(io.done[0].second, MigrationOutcome::aborted_expect);
 }
@@ -79,8 +79,8 @@ TEST(MigrationExecutor, SwitchTimeoutAborts) {
   ex.set_timing({10 * kMs, 1});
   const uint64_t id = ex.start(7, 1, 2, 50, false, "balance", 0);
   ex.on_ack(id, MigrationPhase::expect, 50, 0);
-  ex.tick(10 * kMs);
-  ex.tick(20 * kMs);
+  ex.poll(10 * kMs);
+  ex.poll(20 * kMs);
   ASSERT_EQ(io.done.size(), 1u);
   EXPECT_EQ(io.done[0].second, MigrationOutcome::aborted_switch);
 }
@@ -92,7 +92,7 @@ TEST(MigrationExecutor, UnackedReleaseStillCompletes) {
   const uint64_t id = ex.start(7, 1, 2, 50, false, "balance", 0);
   ex.on_ack(id, MigrationPhase::expect, 50, 0);
   ex.on_ack(id, MigrationPhase::switching, 50, 0);
-  ex.tick(10 * kMs);
+  ex.poll(10 * kMs);
   ASSERT_EQ(io.done.size(), 1u);
   EXPECT_EQ(io.done[0].second, MigrationOutcome::completed_unacked);
 }
@@ -139,7 +139,7 @@ TEST(MigrationExecutor, CancelReturnsTheMigrationAsItStoodAndTellsNoOne) {
   EXPECT_EQ(m->target_last_seq, 55u);
   EXPECT_FALSE(ex.migrating(7));
   EXPECT_TRUE(io.done.empty());
-  ex.tick(10'000 * kMs);
+  ex.poll(10'000 * kMs);
   EXPECT_EQ(io.log.size(), sent) << "nothing re-sent after a cancel";
   ex.on_ack(id, MigrationPhase::release, 52, 11'000 * kMs);  // a late ack is ignored
   EXPECT_TRUE(io.done.empty());

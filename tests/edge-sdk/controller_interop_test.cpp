@@ -92,8 +92,8 @@ class Nodes {
       if (fds[1].revents & POLLIN) gw2_.on_data();
       if (fds[2].revents & POLLIN) gw1_.on_agent(controller_);
       if (fds[3].revents & POLLIN) gw2_.on_agent(controller_);
-      gw1_.on_timer();
-      gw2_.on_timer();
+      gw1_.poll();
+      gw2_.poll();
       if (Clock::now() >= next_sync) {
         ++period;
         gw1_.sync(controller_, period);

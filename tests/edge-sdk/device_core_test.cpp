@@ -144,10 +144,10 @@ TEST_F(DeviceCoreTest, AdmissionRetriesWithBackoffThenTimesOut) {
   int64_t t = 0;
   int rc = kAdmissionPending;
   while (rc == kAdmissionPending) {
-    t = core_->next_deadline();
+    t = core_->next_deadline_ns();
     ASSERT_LE(t, 6000 * kMs);
     const size_t before = io_.control.size();
-    core_->on_timer(t);
+    core_->poll(t);
     if (io_.control.size() > before) sent_at.push_back(t / kMs);
     rc = core_->admission(id, nullptr);
   }
@@ -243,9 +243,9 @@ TEST_F(DeviceCoreTest, UntrustedControlInputIsCountedAndIgnored) {
 TEST_F(DeviceCoreTest, HeartbeatsListOpenStreamsEveryPeriod) {
   const uint32_t stream = admit();
   io_.control.clear();
-  core_->on_timer(2 * kMs);
-  core_->on_timer(500 * kMs);  // not due yet
-  core_->on_timer(1002 * kMs);
+  core_->poll(2 * kMs);
+  core_->poll(500 * kMs);  // not due yet
+  core_->poll(1002 * kMs);
   ASSERT_EQ(io_.control.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
     const EnvelopeView v = open_sent(i);
@@ -366,10 +366,10 @@ TEST_F(DeviceCoreTest, CloseSendsStreamCloseAndForgetsAfterTheStoreTtl) {
   EXPECT_EQ(core_->send_unit(stream, unit.data(), unit.size(), 11 * kMs), AIGW_ERR_CLOSED);
   aigw_stream_stats st{};
   EXPECT_EQ(core_->stream_stats(stream, st), AIGW_OK);  // still visible while it lingers
-  core_->on_timer(600 * kMs);
+  core_->poll(600 * kMs);
   EXPECT_EQ(core_->stream_stats(stream, st), AIGW_ERR_UNKNOWN_STREAM);
   EXPECT_EQ(core_->close_stream(stream, 600 * kMs), AIGW_ERR_UNKNOWN_STREAM);
-  EXPECT_EQ(core_->next_deadline(), INT64_MAX);  // nothing open: no heartbeats either
+  EXPECT_EQ(core_->next_deadline_ns(), INT64_MAX);  // nothing open: no heartbeats either
 }
 
 TEST_F(DeviceCoreTest, ControllerStreamCloseEndsTheStream) {

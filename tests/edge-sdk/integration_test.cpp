@@ -78,8 +78,8 @@ class Cluster {
       if (fds[0].revents & POLLIN) on_control();
       if (fds[1].revents & POLLIN) gw1_.on_data();
       if (fds[2].revents & POLLIN) gw2_.on_data();
-      gw1_.on_timer();
-      gw2_.on_timer();
+      gw1_.poll();
+      gw2_.poll();
       if (pending_switch_ != kNone) send_switch();
     }
   }

@@ -138,8 +138,8 @@ class LoopbackGateway : public ReceiverEvents {
     agent_.send(controller, MessageType::stream_sync, s.SerializeAsString());
   }
 
-  void on_timer() {
-    if (receiver_.next_timer_ns() <= log::steady_now_ns()) receiver_.on_timer(log::steady_now_ns());
+  void poll() {
+    if (receiver_.next_deadline_ns() <= log::steady_now_ns()) receiver_.poll(log::steady_now_ns());
   }
 
   void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override {

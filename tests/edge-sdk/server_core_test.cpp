@@ -96,9 +96,9 @@ class ServerCoreTest : public ::testing::Test {
   }
 
   void run_until(ServerCore& core, int64_t t) {
-    for (int i = 0; i < 10000 && core.next_timer_ns() <= t; ++i) {
-      now_ = std::max(now_, core.next_timer_ns());
-      core.on_timer(now_);
+    for (int i = 0; i < 10000 && core.next_deadline_ns() <= t; ++i) {
+      now_ = std::max(now_, core.next_deadline_ns());
+      core.poll(now_);
     }
     now_ = t;
   }

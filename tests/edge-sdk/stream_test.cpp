@@ -117,10 +117,10 @@ TEST(Stream, PacingSpreadsAUnitOverTime) {
   const size_t at_start = f.io.fragments.size();
   EXPECT_GT(at_start, 0u);
   EXPECT_LT(at_start, total);  // only the pacer's burst leaves at once
-  EXPECT_GT(f.stream.next_poll_ns(), 0);
+  EXPECT_GT(f.stream.next_deadline_ns(), 0);
   int64_t t = 0;
   while (f.io.fragments.size() < total && t < 2000 * kMs) {
-    t = std::max(t + kMs, f.stream.next_poll_ns());
+    t = std::max(t + kMs, f.stream.next_deadline_ns());
     f.stream.poll(t);
   }
   EXPECT_EQ(f.io.fragments.size(), total);
@@ -207,7 +207,7 @@ TEST(Stream, SelectiveRetransmissionRecoversSeededLossThroughTheReceiver) {
       receiver.on_fragment(h, b.data() + kDataHeaderSize, now);
     }
     now += 5 * kMs;
-    receiver.on_timer(now);
+    receiver.poll(now);
     for (auto& n : events.nacks) {
       f.stream.on_nack(n.first.unit_seq, n.first.fragment_count, n.first.chunk.encoding,
                        n.first.chunk.first_fragment, n.first.chunk.missing_count,

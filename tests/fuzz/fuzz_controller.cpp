@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     EnvelopeSealer s((role << 24) | node, 1, derive_node_key(key, (role << 24) | node), counter++);
     if (type != 0 && s.seal(static_cast<MessageType>(type), data + i + 5, len, sealed))
       ctl.on_datagram(sealed.data(), sealed.size(), Endpoint{"127.0.0.1", uint16_t(1000 + node)}, now);
-    ctl.tick(now);
+    ctl.poll(now);
     i += 5 + len;
   }
   return 0;

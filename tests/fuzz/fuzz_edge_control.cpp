@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     EnvelopeSealer& from = (data[0] & 0x80) != 0 ? d.gateway : d.controller;
     if (from.seal(type, data + 1, size - 1, d.env)) d.core.on_control(d.env.data(), d.env.size(), d.now);
   }
-  d.core.on_timer(d.now);
+  d.core.poll(d.now);
   d.core.events().clear();
   return 0;
 }

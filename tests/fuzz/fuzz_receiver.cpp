@@ -147,9 +147,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         now += int64_t{in.u16()} * 10'000;
         // A timer run walks every missing fragment of every unit; bounding the runs per
         // input bounds its cost (a unit's NACK rounds and deadline fit in far fewer).
-        if (rx.next_timer_ns() <= now && timer_runs < kMaxTimerRuns) {
+        if (rx.next_deadline_ns() <= now && timer_runs < kMaxTimerRuns) {
           ++timer_runs;
-          rx.on_timer(now);
+          rx.poll(now);
         }
         break;
       }

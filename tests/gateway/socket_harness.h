@@ -140,7 +140,7 @@ class GpuSink : public ReceiverEvents {
       now_ = now;
       receiver_.on_fragment(h, buf + kDataHeaderSize, now);
     }
-    if (now >= receiver_.next_timer_ns()) receiver_.on_timer(now);
+    if (now >= receiver_.next_deadline_ns()) receiver_.poll(now);
     return n;
   }
 

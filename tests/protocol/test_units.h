@@ -90,7 +90,7 @@ class Recorder : public ReceiverEvents {
 
 /// Runs the receiver's timers up to `until`, each at its due time.
 inline void run_timers(UnitReceiver& rx, int64_t until) {
-  for (int64_t t = rx.next_timer_ns(); t <= until; t = rx.next_timer_ns()) rx.on_timer(t);
+  for (int64_t t = rx.next_deadline_ns(); t <= until; t = rx.next_deadline_ns()) rx.poll(t);
 }
 
 }  // namespace aigw::test

@@ -60,7 +60,7 @@ TEST(UnitReceiver, InOrderCompletion) {
   EXPECT_EQ(rx.counters().bytes_accepted, u.bytes.size());
   EXPECT_EQ(rx.units_in_flight(), 0u);
   EXPECT_EQ(rx.memory_in_use(), 0u);  // the buffer went back to the pool
-  EXPECT_EQ(rx.next_timer_ns(), INT64_MAX);
+  EXPECT_EQ(rx.next_deadline_ns(), INT64_MAX);
   run_timers(rx, 10'000 * kMs);
   EXPECT_TRUE(ev.nacks.empty());
   EXPECT_TRUE(ev.lost.empty());
@@ -245,9 +245,9 @@ TEST(UnitReceiver, GapsWhileStreamingAreAskedForOnceEachAfterTheirTolerance) {
   const int64_t step = 50'000;
   for (uint16_t i = 0; i < u.count; ++i) {
     const int64_t t = int64_t{i} * step;
-    for (int64_t x = rx.next_timer_ns(); x <= t; x = rx.next_timer_ns()) {
+    for (int64_t x = rx.next_deadline_ns(); x <= t; x = rx.next_deadline_ns()) {
       ev.now = x;
-      rx.on_timer(x);
+      rx.poll(x);
     }
     if (lost[i]) continue;
     for (uint16_t k = 0; k < i; ++k) {
@@ -256,9 +256,9 @@ TEST(UnitReceiver, GapsWhileStreamingAreAskedForOnceEachAfterTheirTolerance) {
     rx.on_fragment(u.header(i), u.payload(i), t);
   }
   const int64_t end = int64_t{u.count} * step;
-  for (int64_t x = rx.next_timer_ns(); x <= end + 2 * cfg.reorder_tolerance_ns; x = rx.next_timer_ns()) {
+  for (int64_t x = rx.next_deadline_ns(); x <= end + 2 * cfg.reorder_tolerance_ns; x = rx.next_deadline_ns()) {
     ev.now = x;
-    rx.on_timer(x);
+    rx.poll(x);
   }
   // Gap NACKs (round 1) name each fragment at most once; whichever NACK names a
   // fragment first (a gap NACK, or the round that follows the unit's end) comes at
@@ -590,7 +590,7 @@ TEST(UnitReceiver, ALoneSmallFragmentEarnsNoNackItCannotPayFor) {
   ASSERT_GE(tiny.count, 2);
   feed(rx, tiny, 0, 0);
   run_timers(rx, 100 * kMs);
-  EXPECT_GT(rx.next_timer_ns(), 101 * kMs);  // waits a timeout between tries, no spinning
+  EXPECT_GT(rx.next_deadline_ns(), 101 * kMs);  // waits a timeout between tries, no spinning
   run_timers(rx, 3000 * kMs);
   EXPECT_TRUE(ev.nacks.empty());
   EXPECT_GT(rx.counters().nacks_withheld, 0u);

@@ -130,7 +130,7 @@ TEST(UnitSender, PacesWithATokenBucket) {
     // Never ahead of the bucket: depth plus rate * elapsed, plus the one fragment that
     // may take the balance below zero.
     EXPECT_LE(double(sent_bytes), cfg.burst_bytes + cfg.pace_bytes_per_s * double(now) * 1e-9 + wire);
-    const int64_t next = tx.next_poll_ns();
+    const int64_t next = tx.next_deadline_ns();
     if (tx.has_pending()) {
       ASSERT_GT(next, now);
       now = next;
@@ -166,7 +166,7 @@ TEST(UnitSender, PacedFragmentsLeaveInBatches) {
     ++polls;
     batches.push_back(out.packets.size() - before);
     EXPECT_LE(double(tx.counters().bytes_sent), cfg.burst_bytes + cfg.pace_bytes_per_s * double(now) * 1e-9 + wire);
-    if (tx.has_pending()) now = tx.next_poll_ns();
+    if (tx.has_pending()) now = tx.next_deadline_ns();
   }
   EXPECT_EQ(out.packets.size(), 946u);
   // After the first burst, each wake-up sends a whole batch (16 fragments), not one.
@@ -233,7 +233,7 @@ TEST(UnitSender, ExpiresOldUnits) {
   const TestUnit u = make_unit(1, 0, 5000);
   submit(tx, u, 0);
   tx.poll(0);
-  EXPECT_EQ(tx.next_poll_ns(), 100 * kMs);
+  EXPECT_EQ(tx.next_deadline_ns(), 100 * kMs);
   tx.poll(100 * kMs - 1);
   EXPECT_EQ(tx.counters().units_expired, 0u);
   tx.poll(100 * kMs);
@@ -242,7 +242,7 @@ TEST(UnitSender, ExpiresOldUnits) {
   EXPECT_EQ(rel.released[0], std::make_tuple(1u, 0u, false));
   nack(tx, u, {1}, NackAnswer::unit_not_stored);
   EXPECT_EQ(tx.counters().nacks_unanswerable, 1u);
-  EXPECT_EQ(tx.next_poll_ns(), INT64_MAX);
+  EXPECT_EQ(tx.next_deadline_ns(), INT64_MAX);
 }
 
 // A unit the receiver has not acknowledged gets its last fragment again after the probe
@@ -261,7 +261,7 @@ TEST(UnitSender, AnUnackedUnitIsProbedWithItsLastFragmentAtDoublingIntervals) {
   submit(tx, u, 0);
   tx.poll(0);
   ASSERT_EQ(out.packets.size(), u.count);
-  EXPECT_EQ(tx.next_poll_ns(), 100 * kMs);
+  EXPECT_EQ(tx.next_deadline_ns(), 100 * kMs);
   out.packets.clear();
   tx.poll(100 * kMs - 1);
   EXPECT_TRUE(out.packets.empty());
@@ -276,7 +276,7 @@ TEST(UnitSender, AnUnackedUnitIsProbedWithItsLastFragmentAtDoublingIntervals) {
     out.packets.clear();
   }
   EXPECT_EQ(tx.counters().probes_sent, 3u);
-  EXPECT_EQ(tx.next_poll_ns(), 3000 * kMs);  // no fourth probe: only the expiry is left
+  EXPECT_EQ(tx.next_deadline_ns(), 3000 * kMs);  // no fourth probe: only the expiry is left
   tx.poll(3000 * kMs);
   EXPECT_TRUE(out.packets.empty());
   ASSERT_EQ(rel.released.size(), 1u);
@@ -299,9 +299,9 @@ TEST(UnitSender, ANackPostponesTheProbeAndAnAckEndsIt) {
   tx.poll(60 * kMs);
   ASSERT_EQ(out.packets.size(), 1u);
   EXPECT_EQ(out.packets[0].h.fragment_index, 1);
-  EXPECT_EQ(tx.next_poll_ns(), 160 * kMs);
+  EXPECT_EQ(tx.next_deadline_ns(), 160 * kMs);
   tx.on_ack(1, 0);
-  EXPECT_EQ(tx.next_poll_ns(), INT64_MAX);
+  EXPECT_EQ(tx.next_deadline_ns(), INT64_MAX);
   out.packets.clear();
   tx.poll(1000 * kMs);
   EXPECT_TRUE(out.packets.empty());

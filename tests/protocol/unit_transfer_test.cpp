@@ -196,8 +196,8 @@ Outcome run(uint64_t seed, double loss, const Setting& set = Setting{}) {
   std::vector<uint8_t> bytes;
   for (int guard = 0; guard < 10'000'000; ++guard) {
     int64_t next = next_submit < plan.size() ? plan[next_submit].at : kNever;
-    next = std::min({next, data_link.next_at(), nack_link.next_at(), rx.next_timer_ns()});
-    if (tx.has_pending()) next = std::min(next, std::max(now, tx.next_poll_ns()));
+    next = std::min({next, data_link.next_at(), nack_link.next_at(), rx.next_deadline_ns()});
+    if (tx.has_pending()) next = std::min(next, std::max(now, tx.next_deadline_ns()));
     if (next == kNever) break;
     now = std::max(now, next);
     path.now = now;
@@ -220,8 +220,8 @@ Outcome run(uint64_t seed, double loss, const Setting& set = Setting{}) {
                  wire::get_u16(bytes.data() + 12), wire::get_u16(bytes.data() + 14),
                  bytes.data() + 20, bytes.size() - 20, now);
     }
-    if (rx.next_timer_ns() <= now) rx.on_timer(now);
-    if (tx.has_pending() && tx.next_poll_ns() <= now) tx.poll(now);
+    if (rx.next_deadline_ns() <= now) rx.poll(now);
+    if (tx.has_pending() && tx.next_deadline_ns() <= now) tx.poll(now);
   }
 
   EXPECT_EQ(sink.bad_nacks, 0u) << "a NACK named a fragment the receiver had";
@@ -389,9 +389,9 @@ TEST(UnitTransfer, RelayForwardsByReferenceAndReleasesOnAck) {
   for (int guard = 0; guard < 5'000'000; ++guard) {
     int64_t t = next < sent.size() ? static_cast<int64_t>(next) * 50 * kMs : kNever;
     t = std::min({t, up.next_at(), up_nacks.next_at(), down.next_at(), down_nacks.next_at(),
-                  gw_rx.next_timer_ns(), gpu_rx.next_timer_ns()});
+                  gw_rx.next_deadline_ns(), gpu_rx.next_deadline_ns()});
     for (UnitSender* tx : {&device, &egress}) {
-      if (tx->has_pending()) t = std::min(t, std::max(now, tx->next_poll_ns()));
+      if (tx->has_pending()) t = std::min(t, std::max(now, tx->next_deadline_ns()));
     }
     if (t == kNever) break;
     now = std::max(now, t);
@@ -406,10 +406,10 @@ TEST(UnitTransfer, RelayForwardsByReferenceAndReleasesOnAck) {
     feed_nacks(up_nacks, device);
     feed_nacks(down_nacks, egress);
     for (UnitReceiver* rx : {&gw_rx, &gpu_rx}) {
-      if (rx->next_timer_ns() <= now) rx->on_timer(now);
+      if (rx->next_deadline_ns() <= now) rx->poll(now);
     }
     for (UnitSender* tx : {&device, &egress}) {
-      if (tx->has_pending() && tx->next_poll_ns() <= now) tx->poll(now);
+      if (tx->has_pending() && tx->next_deadline_ns() <= now) tx->poll(now);
     }
   }
   EXPECT_EQ(relay.lost, 0u);
@@ -480,7 +480,7 @@ TEST(UnitTransfer, AUnitLostWholeIsRecoveredThroughTheProbe) {
   ASSERT_EQ(gpu.units.count(0), 0u);
   wire.sent.clear();
   for (int guard = 0; guard < 10'000 && gpu.units.count(0) == 0; ++guard) {
-    now = std::max(now, std::min(tx.next_poll_ns(), rx.next_timer_ns()));
+    now = std::max(now, std::min(tx.next_deadline_ns(), rx.next_deadline_ns()));
     gpu.now = now;
     tx.poll(now, 100000);
     for (const auto& d : wire.sent) {
@@ -489,7 +489,7 @@ TEST(UnitTransfer, AUnitLostWholeIsRecoveredThroughTheProbe) {
       rx.on_fragment(h, d.data() + kDataHeaderSize, now);
     }
     wire.sent.clear();
-    if (rx.next_timer_ns() <= now) rx.on_timer(now);
+    if (rx.next_deadline_ns() <= now) rx.poll(now);
   }
   ASSERT_EQ(gpu.units.count(0), 1u);
   EXPECT_EQ(gpu.units[0], a.bytes);

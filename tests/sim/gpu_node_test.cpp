@@ -55,9 +55,9 @@ class GpuNodeTest : public ::testing::Test {
   }
 
   void run_until(GpuNode& node, int64_t t) {
-    while (node.next_timer_ns() <= t) {
-      now_ = std::max(now_, node.next_timer_ns());
-      node.on_timer(now_);
+    while (node.next_deadline_ns() <= t) {
+      now_ = std::max(now_, node.next_deadline_ns());
+      node.poll(now_);
     }
     now_ = t;
   }
