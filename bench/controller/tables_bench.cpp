@@ -28,6 +28,7 @@
 #include "controller/node_id.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
+#include "protocol/node_keys.h"
 
 namespace {
 
@@ -60,7 +61,8 @@ struct Tables {
 
   void deliver(uint32_t sender, MessageType t, const google::protobuf::MessageLite& m, uint16_t port) {
     auto& s = sealers[sender];
-    if (!s) s = std::make_unique<EnvelopeSealer>(sender, 1, key(), 1);
+    // Each node seals under its own key, derived from the master as provisioned.
+    if (!s) s = std::make_unique<EnvelopeSealer>(sender, 1, derive_node_key(key(), sender), 1);
     std::vector<uint8_t> d;
     s->seal(t, m.SerializeAsString(), d);
     ctl->on_datagram(d.data(), d.size(), Endpoint{"127.0.0.1", port}, now);
