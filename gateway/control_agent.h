@@ -142,7 +142,7 @@ class ControlAgent final : public PipelineEvents {
 
   // Counters, read by the metrics thread.
   std::atomic<uint64_t> rx_by_type_[kMaxMessageType + 1] = {};
-  std::atomic<uint64_t> rx_rejected_[16] = {};  ///< by EnvelopeError
+  std::atomic<uint64_t> rx_rejected_[kEnvelopeErrorCount] = {};  ///< by EnvelopeError
   std::atomic<uint64_t> rx_invalid_ = 0;         ///< authenticated but malformed or unexpected
   std::atomic<uint64_t> tx_by_type_[kMaxMessageType + 1] = {};
   std::atomic<uint64_t> tx_errors_ = 0;

@@ -69,6 +69,8 @@ enum class EnvelopeError : uint8_t {
   stale,     ///< older than the sender's window, or sealed before this receiver started
 };
 inline constexpr EnvelopeError kLastEnvelopeError = EnvelopeError::stale;
+/// Counters indexed by EnvelopeError (ok included) have this many slots.
+inline constexpr size_t kEnvelopeErrorCount = static_cast<size_t>(kLastEnvelopeError) + 1;
 
 const char* to_string(EnvelopeError e);
 

@@ -109,7 +109,7 @@ void DeviceCore::on_control(const uint8_t* data, size_t len, int64_t now_ns) {
   EnvelopeView v;
   const EnvelopeError e = opener_.open(data, len, v);
   if (e != EnvelopeError::ok) {
-    ++counters_.envelope_rejected[static_cast<size_t>(e) & 15];
+    ++counters_.envelope_rejected[static_cast<size_t>(e)];  // open() returns only EnvelopeError values
     log_.debug("control_rejected", "reason={} bytes={}", to_string(e), len);
     return;
   }

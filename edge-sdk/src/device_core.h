@@ -51,7 +51,7 @@ struct CoreConfig {
 /// Why control datagrams were not acted on; each has its own counter.
 struct CoreCounters {
   uint64_t control_received = 0;
-  uint64_t envelope_rejected[16] = {};  ///< by EnvelopeError
+  uint64_t envelope_rejected[kEnvelopeErrorCount] = {};  ///< by EnvelopeError
   uint64_t bad_body = 0;                ///< protobuf did not parse, or fields out of range
   uint64_t wrong_sender = 0;            ///< e.g. a NACK not from a gateway
   uint64_t pair_key_refused = 0;        ///< a gateway's pair key box did not open
