@@ -9,16 +9,6 @@
 
 namespace aigw::controller {
 
-namespace {
-
-std::string hex_of(const ControlKey& k) {
-  char hex[2 * kControlKeySize + 1];
-  sodium_bin2hex(hex, sizeof hex, k.data(), k.size());
-  return hex;
-}
-
-}  // namespace
-
 int derive_key(const KeyDeriveRequest& r, nlohmann::json& out, std::string& error) {
   NodeRole role;
   if (!parse_role(r.role, role) || role == NodeRole::controller) {
@@ -46,7 +36,7 @@ int derive_key(const KeyDeriveRequest& r, nlohmann::json& out, std::string& erro
       return kExitDataErr;
     }
     const uint32_t sender = make_sender_id(role, r.node);
-    out = {{"key_id", key_id}, {"key", hex_of(derive_node_key(master, sender))}, {"role", r.role},
+    out = {{"key_id", key_id}, {"key", KeyRing::to_hex(derive_node_key(master, sender))}, {"role", r.role},
            {"node", r.node}, {"sender_id", sender}};
     return kExitOk;
   }
@@ -58,7 +48,7 @@ std::string generate_master_key() {
   [[maybe_unused]] const int rc = sodium_init();
   ControlKey k;
   randombytes_buf(k.data(), k.size());
-  return hex_of(k);
+  return KeyRing::to_hex(k);
 }
 
 }  // namespace aigw::controller

@@ -68,6 +68,12 @@ bool KeyRing::parse_hex(const std::string& hex, ControlKey& out) {
   return bin_len == kControlKeySize;
 }
 
+std::string KeyRing::to_hex(const ControlKey& key) {
+  char hex[2 * kControlKeySize + 1];
+  sodium_bin2hex(hex, sizeof hex, key.data(), key.size());
+  return hex;
+}
+
 EnvelopeSealer::EnvelopeSealer(uint32_t sender_id, uint32_t key_id, const ControlKey& key,
                                uint64_t first_counter)
     : sender_id_(sender_id), key_id_(key_id), key_(key), counter_(first_counter == 0 ? 1 : first_counter) {

@@ -89,6 +89,8 @@ class KeyRing {
 
   /// Parses a 64-hex-digit key; false when malformed.
   static bool parse_hex(const std::string& hex, ControlKey& out);
+  /// The 64 lower-case hex digits of a key (parse_hex's inverse).
+  static std::string to_hex(const ControlKey& key);
 
  private:
   std::map<uint32_t, ControlKey> keys_;

@@ -38,12 +38,6 @@ std::string device_host(uint32_t index, bool data) {
 
 namespace {
 
-std::string hex(const ControlKey& k) {
-  std::string s;
-  for (uint8_t b : k) s += fmt::format("{:02x}", b);
-  return s;
-}
-
 // The gateway's receiver deadlines and budgets: defaults, with the port's share of the
 // scenario's (scaled) gateway memory as its reassembly budget.
 std::string gateway_toml(const GatewaySpec& g, const GatewayFiles& f, uint16_t controller_port,
@@ -105,7 +99,7 @@ std::string write_cluster_files(const Scenario& s, const std::string& dir, Clust
   out = {};
   out.dir = dir;
   randombytes_buf(out.key.data(), out.key.size());
-  const std::string key_hex = hex(out.key);
+  const std::string key_hex = KeyRing::to_hex(out.key);
   out.key_file = dir + "/cluster.key";
   if (auto e = write_text_file(out.key_file, key_hex + "\n"); !e.empty()) return e;
   std::filesystem::permissions(out.key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
@@ -143,7 +137,7 @@ std::string write_cluster_files(const Scenario& s, const std::string& dir, Clust
       }
     f.config = fmt::format("{}/gateway-{}.toml", dir, g.id);
     // Each node holds only its own key, derived from the master (aigwctl key derive).
-    const std::string node_key = hex(derive_node_key(out.key, make_sender_id(NodeRole::gateway, g.id)));
+    const std::string node_key = KeyRing::to_hex(derive_node_key(out.key, make_sender_id(NodeRole::gateway, g.id)));
     if (auto e = write_text_file(f.config, gateway_toml(g, f, out.controller_port, node_key, s)); !e.empty()) return e;
     out.gateways.push_back(std::move(f));
   }
@@ -163,7 +157,7 @@ std::string write_cluster_files(const Scenario& s, const std::string& dir, Clust
                                            s.impairment, "");
       if (auto e = write_text_file(f.relay_config, relay); !e.empty()) return e;
     }
-    const std::string node_key = hex(derive_node_key(out.key, make_sender_id(NodeRole::gpu, g.id)));
+    const std::string node_key = KeyRing::to_hex(derive_node_key(out.key, make_sender_id(NodeRole::gpu, g.id)));
     if (auto e = write_text_file(f.config, gpu_toml(g, f, out.controller_port, node_key, s, f.stats_file)); !e.empty())
       return e;
     out.gpus.push_back(std::move(f));

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <atomic>
@@ -111,12 +110,7 @@ class Cluster {
   const ControlKey& key() const { return key_; }
   /// A node's key as `aigwctl key derive` provisions it: derived from the master.
   ControlKey node_key(NodeRole role, uint32_t node) const { return derive_node_key(key_, make_sender_id(role, node)); }
-  std::string node_key_hex(NodeRole role, uint32_t node) const {
-    const ControlKey k = node_key(role, node);
-    char hex[2 * kControlKeySize + 1];
-    sodium_bin2hex(hex, sizeof hex, k.data(), k.size());
-    return hex;
-  }
+  std::string node_key_hex(NodeRole role, uint32_t node) const { return KeyRing::to_hex(node_key(role, node)); }
   std::string control_socket() const { return dir_ + "/controller.sock"; }
 
   /// Short periods and loopback addresses; tests adjust the rest.

@@ -33,16 +33,6 @@ using Clock = std::chrono::steady_clock;
 using test::LoopbackGateway;
 using test::UdpPeer;
 
-std::string hex(const ControlKey& k) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : k) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
-}
-
 // A node's key as provisioned from the controller's master (the test key).
 ControlKey node_key(NodeRole role, uint32_t id) { return derive_node_key(test::test_key(), make_sender_id(role, id)); }
 
@@ -118,7 +108,7 @@ class ControllerInterop : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     controller::ControllerConfig cfg;
-    cfg.keys.push_back({1, hex(test::test_key()), {}});
+    cfg.keys.push_back({1, KeyRing::to_hex(test::test_key()), {}});
     cfg.listen = "127.0.0.1:0";
     cfg.control_socket = dir_ + "/controller.sock";
     cfg.http_listen = "";

@@ -3,8 +3,6 @@
 // and an admission flood from thousands of made-up device ids, against the real
 // controller and a gateway's control agent while real streams run. Each case waits for
 // its rejection counter to move by exactly what was sent.
-#include <fmt/ranges.h>
-
 #include <random>
 
 #include "tests/hostile/raw_device.h"
@@ -28,7 +26,14 @@ ControlKey device_key() {
   k.fill(0x5d);
   return k;
 }
-std::string hex(const ControlKey& k) { return fmt::format("{:02x}", fmt::join(k, "")); }
+
+/// The body of device `node`'s heartbeat.
+std::string device_heartbeat(uint32_t node) {
+  ctl::Heartbeat hb;
+  hb.set_sender_id(controller::make_sender_id(NodeRole::device, node));
+  hb.set_role(ctl::ROLE_DEVICE);
+  return hb.SerializeAsString();
+}
 
 /// Envelopes of one claimed sender, sealed with whatever key the attacker holds.
 class Forger {
@@ -50,7 +55,7 @@ class ControlPortTest : public ::testing::Test {
   void SetUp() override {
     auto cfg = c.controller_config();
     cfg.migration_enabled = false;
-    cfg.keys.push_back(KeyConfig{2, hex(device_key()), {"device"}});
+    cfg.keys.push_back(KeyConfig{2, KeyRing::to_hex(device_key()), {"device"}});
     c.start_controller(cfg);
     c.start_gateway(1, GatewayOptions{1.0});
     c.start_gpu(1);
@@ -110,11 +115,8 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> broken_envelopes(Forge
 
 TEST_F(ControlPortTest, EveryBrokenEnvelopeIsRejectedByItsReasonAtTheControllerAndTheGateway) {
   LoopbackSocket attacker(INADDR_LOOPBACK + 4);
-  ctl::Heartbeat hb;
   Forger as_device(NodeRole::device, 77, 1, c.node_key(NodeRole::device, 77));
-  hb.set_sender_id(controller::make_sender_id(NodeRole::device, 77));
-  hb.set_role(ctl::ROLE_DEVICE);
-  for (const auto& [reason, d] : broken_envelopes(as_device, hb.SerializeAsString())) {
+  for (const auto& [reason, d] : broken_envelopes(as_device, device_heartbeat(77))) {
     if (reason == "ok") {
       attacker.send_all(c.controller_port(), {d});
       continue;
@@ -230,20 +232,14 @@ TEST_F(ControlPortTest, CapturedEnvelopesDoNotReplayAfterARestartAndABackwardClo
   LoopbackSocket attacker(INADDR_LOOPBACK + 4);
   // A device whose clock is an hour behind (a board without RTC before NTP): refused as
   // stale, counted and logged, not taken for a replay.
-  ctl::Heartbeat hb;
-  hb.set_sender_id(controller::make_sender_id(NodeRole::device, 4));
-  hb.set_role(ctl::ROLE_DEVICE);
   Forger behind(NodeRole::device, 4, 1, c.node_key(NodeRole::device, 4), envelope_counter_start() - 3600'000'000'000ull);
   const double stale = controller_rejected("stale");
-  attacker.send_all(c.controller_port(), {behind.seal(MessageType::heartbeat, hb.SerializeAsString())});
+  attacker.send_all(c.controller_port(), {behind.seal(MessageType::heartbeat, device_heartbeat(4))});
   EXPECT_TRUE(reaches([&] { return controller_rejected("stale"); }, stale + 1));
   // An envelope of a quiet sender, captured while genuine, then replayed to the
   // controller after it restarted: the new windows start at its start less the skew.
-  ctl::Heartbeat quiet;
-  quiet.set_sender_id(controller::make_sender_id(NodeRole::device, 79));
-  quiet.set_role(ctl::ROLE_DEVICE);
   Forger device(NodeRole::device, 79, 1, c.node_key(NodeRole::device, 79));
-  const auto captured = device.seal(MessageType::heartbeat, quiet.SerializeAsString());
+  const auto captured = device.seal(MessageType::heartbeat, device_heartbeat(79));
   const double hb_before = metric(c.controller_metrics(), "aigw_controller_rx_messages_total", {{"type", "heartbeat"}});
   attacker.send_all(c.controller_port(), {captured});
   EXPECT_TRUE(reaches([&] { return metric(c.controller_metrics(), "aigw_controller_rx_messages_total", {{"type", "heartbeat"}}); },
