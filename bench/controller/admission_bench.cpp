@@ -12,7 +12,7 @@
 
 #include <random>
 
-#include "controller/admission.h"
+#include "controller/admission/admission.h"
 
 namespace {
 

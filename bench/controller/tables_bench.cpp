@@ -23,9 +23,9 @@
 #include <map>
 #include <memory>
 
-#include "controller/config.h"
-#include "controller/controller.h"
-#include "controller/node_id.h"
+#include "controller/core/config.h"
+#include "controller/core/controller.h"
+#include "controller/core/node_id.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"

@@ -27,8 +27,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "gateway/dpdk_backend.h"
-#include "gateway/frame_builder.h"
+#include "gateway/backend/dpdk/dpdk_backend.h"
+#include "gateway/net/frame_builder.h"
 #include "protocol/log.h"
 #include "protocol/node_keys.h"
 

@@ -40,9 +40,9 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/gateway_node.h"
-#include "gateway/socket_backend.h"
-#include "gateway/udp_socket.h"
+#include "gateway/node/gateway_node.h"
+#include "gateway/backend/socket/socket_backend.h"
+#include "gateway/net/udp_socket.h"
 #include "protocol/data_header.h"
 #include "protocol/log.h"
 

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "controller/admission.h"
+#include "controller/admission/admission.h"
 #include "sim/scenario/unit_size.h"
 
 namespace aigw::sim {

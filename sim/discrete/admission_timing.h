@@ -1,5 +1,5 @@
 // Table 3 of the paper: the response time of each admission algorithm when N requests
-// arrive at once. Times the controller's own algorithms (controller/admission.h) on
+// arrive at once. Times the controller's own algorithms (controller/admission/admission.h) on
 // the reference cluster's ports with the reference streams' demand.
 #pragma once
 

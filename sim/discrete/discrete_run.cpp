@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
-#include "controller/controller.h"
+#include "controller/core/controller.h"
 #include "protocol/control.pb.h"
 #include "protocol/log.h"
 #include "sim/discrete/loss_model.h"

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "controller/config.h"
+#include "controller/core/config.h"
 #include "sim/common/udp_endpoint.h"
 #include "sim/report/report_writer.h"
 

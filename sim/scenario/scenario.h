@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/config.h"
+#include "controller/core/config.h"
 #include "sim/impair/impairment.h"
 
 namespace aigw::sim {

@@ -1,4 +1,4 @@
-#include "controller/admission.h"
+#include "controller/admission/admission.h"
 
 #include <gtest/gtest.h>
 

@@ -32,7 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aigw/edge.hpp"
-#include "controller/config.h"
+#include "controller/core/config.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
 #include "tests/common/test_key.h"

@@ -1,4 +1,4 @@
-#include "controller/config.h"
+#include "controller/core/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // The controller core driven through real envelopes with a fake clock: admission,
 // authentication, failure re-homing, migration, drain, restart, GPU steering.
-#include "controller/controller.h"
+#include "controller/core/controller.h"
 
 #include <gtest/gtest.h>
 

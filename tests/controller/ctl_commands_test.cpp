@@ -1,5 +1,5 @@
 // The operator command set without sockets: what aigwctl's requests do and return.
-#include "controller/ctl_commands.h"
+#include "controller/core/ctl_commands.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

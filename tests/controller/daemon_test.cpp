@@ -1,7 +1,7 @@
 // The real daemon on loopback: fake gateway, GPU server and device speak real
 // envelopes over UDP; aigwctl runs against the unix socket; the HTTP API is read over
 // TCP. Everything binds port 0 on 127.0.0.1.
-#include "controller/daemon.h"
+#include "controller/daemon/daemon.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "controller/failure_detector.h"
+#include "controller/core/failure_detector.h"
 
 #include <gtest/gtest.h>
 

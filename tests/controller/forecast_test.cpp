@@ -1,4 +1,4 @@
-#include "controller/forecast.h"
+#include "controller/balancing/forecast.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "controller/gpu_steering.h"
+#include "controller/balancing/gpu_steering.h"
 
 #include <gtest/gtest.h>
 

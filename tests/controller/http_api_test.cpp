@@ -1,7 +1,7 @@
 // The HTTP API's document cache over real loopback TCP: on-demand rendering on a
 // stand-in event loop thread, query parameters read through libmicrohttpd, 400s for
 // bad ones, and the bound on cached query documents.
-#include "controller/http_api.h"
+#include "controller/daemon/http_api.h"
 
 
 #include <gtest/gtest.h>

@@ -8,7 +8,7 @@
 
 #include "tests/controller/cluster_harness.h"
 
-#include "controller/node_id.h"
+#include "controller/core/node_id.h"
 #include "protocol/control.pb.h"
 
 namespace aigw::controller::itest {

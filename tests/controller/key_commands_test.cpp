@@ -1,13 +1,13 @@
 // `aigwctl key derive|generate`: the key printed is the one the controller derives.
-#include "controller/key_commands.h"
+#include "controller/cli/key_commands.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "controller/config.h"
-#include "controller/ctl_commands.h"
+#include "controller/core/config.h"
+#include "controller/core/ctl_commands.h"
 #include "protocol/node_keys.h"
 
 namespace aigw::controller {

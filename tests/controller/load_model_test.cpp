@@ -1,4 +1,4 @@
-#include "controller/load_model.h"
+#include "controller/balancing/load_model.h"
 
 #include <gtest/gtest.h>
 

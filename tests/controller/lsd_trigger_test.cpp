@@ -1,4 +1,4 @@
-#include "controller/lsd_trigger.h"
+#include "controller/balancing/lsd_trigger.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // MasterKeys: the controller's side of the per-node keys, including rotation from one
 // master generation to the next while both are live.
-#include "controller/master_keys.h"
+#include "controller/core/master_keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "controller/migration_executor.h"
+#include "controller/migration/migration_executor.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "controller/migration_planner.h"
+#include "controller/migration/migration_planner.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "controller/socket_address.h"
+#include "controller/core/socket_address.h"
 
 #include <netinet/in.h>
 
 #include <gtest/gtest.h>
 
-#include "controller/node_id.h"
+#include "controller/core/node_id.h"
 
 namespace aigw::controller {
 namespace {

@@ -1,13 +1,13 @@
 // Paging of the stream listing: its parameters, the per-gateway stream index, and
 // Controller::streams_json walked page by page over a table built from StreamSyncs.
-#include "controller/stream_page.h"
+#include "controller/core/stream_page.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "control_peer.h"
-#include "controller/controller.h"
+#include "controller/core/controller.h"
 
 namespace aigw::controller {
 namespace {

@@ -1,4 +1,4 @@
-// The SDK against the real controller daemon (controller/daemon.h) on loopback: the
+// The SDK against the real controller daemon (controller/daemon/daemon.h) on loopback: the
 // device is admitted by the controller's algorithm, the gateway learns the device's
 // control address from the controller's StreamAssign and NACKs to it, an operator
 // migration (`aigwctl migrate`) runs EXPECT -> SWITCH (answered by the SDK) -> RELEASE,
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "aigw/edge.hpp"
-#include "controller/daemon.h"
+#include "controller/daemon/daemon.h"
 #include "protocol/control.pb.h"
 #include "protocol/unit_digest.h"
 #include "tests/edge-sdk/loopback_gateway.h"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "controller/controller.h"
+#include "controller/core/controller.h"
 #include "protocol/node_keys.h"
 #include "tests/fuzz/quiet_logs.h"
 

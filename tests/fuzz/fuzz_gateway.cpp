@@ -6,9 +6,9 @@
 #include <cstring>
 #include <vector>
 
-#include "gateway/frame_builder.h"
-#include "gateway/frame_parser.h"
-#include "gateway/pipeline.h"
+#include "gateway/net/frame_builder.h"
+#include "gateway/net/frame_parser.h"
+#include "gateway/core/pipeline.h"
 #include "protocol/node_keys.h"
 #include "tests/fuzz/quiet_logs.h"
 

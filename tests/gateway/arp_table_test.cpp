@@ -1,4 +1,4 @@
-#include "gateway/arp_table.h"
+#include "gateway/net/arp_table.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "gateway/checksum.h"
+#include "gateway/net/checksum.h"
 
 #include <gtest/gtest.h>
 

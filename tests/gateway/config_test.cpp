@@ -1,4 +1,4 @@
-#include "gateway/config.h"
+#include "gateway/node/config.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

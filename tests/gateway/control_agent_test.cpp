@@ -1,6 +1,6 @@
 // ControlAgent, I/O-free: the gateway's bypass agent driven with datagrams and a fake
 // clock, its output captured. No sockets, no sleeps.
-#include "gateway/control_agent.h"
+#include "gateway/agent/control_agent.h"
 
 #include <gtest/gtest.h>
 

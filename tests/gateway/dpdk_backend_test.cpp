@@ -7,7 +7,7 @@
 //    gateway by ARP and sends units to it.
 // Egress to the GPU server leaves through port 0, so every forwarded unit ends in the
 // tx capture, where a protocol UnitReceiver reassembles it.
-#include "gateway/dpdk_backend.h"
+#include "gateway/backend/dpdk/dpdk_backend.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -29,8 +29,8 @@
 #include <set>
 #include <thread>
 
-#include "gateway/checksum.h"
-#include "gateway/frame_builder.h"
+#include "gateway/net/checksum.h"
+#include "gateway/net/frame_builder.h"
 #include "protocol/byte_order.h"
 #include "protocol/log.h"
 #include "tests/gateway/dpdk_test_rig.h"

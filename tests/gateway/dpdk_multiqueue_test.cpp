@@ -26,8 +26,8 @@
 #include <set>
 #include <thread>
 
-#include "gateway/dpdk_backend.h"
-#include "gateway/frame_builder.h"
+#include "gateway/backend/dpdk/dpdk_backend.h"
+#include "gateway/net/frame_builder.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "tests/gateway/dpdk_test_rig.h"

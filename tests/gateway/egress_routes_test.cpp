@@ -1,4 +1,4 @@
-#include "gateway/egress_routes.h"
+#include "gateway/net/egress_routes.h"
 
 #include <gtest/gtest.h>
 

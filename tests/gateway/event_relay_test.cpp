@@ -1,4 +1,4 @@
-#include "gateway/event_relay.h"
+#include "gateway/core/event_relay.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "gateway/frame_parser.h"
+#include "gateway/net/frame_parser.h"
 
 #include <gtest/gtest.h>
 
-#include "gateway/checksum.h"
+#include "gateway/net/checksum.h"
 #include "protocol/byte_order.h"
 #include "tests/gateway/frame_test_util.h"
 

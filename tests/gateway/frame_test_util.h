@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gateway/frame_builder.h"
+#include "gateway/net/frame_builder.h"
 
 namespace aigw::test {
 

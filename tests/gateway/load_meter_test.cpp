@@ -1,4 +1,4 @@
-#include "gateway/load_meter.h"
+#include "gateway/agent/load_meter.h"
 
 #include <gtest/gtest.h>
 

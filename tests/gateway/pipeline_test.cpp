@@ -1,14 +1,14 @@
 // The ingest pipeline with fake I/O and a fake clock: datagrams in, NACKs and unit
 // outcomes out to a recording PipelineEvents, egress fragments to a recording EgressOut
 // that a test GPU (a protocol UnitReceiver) reassembles.
-#include "gateway/pipeline.h"
+#include "gateway/core/pipeline.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
-#include "gateway/checksum.h"
+#include "gateway/net/checksum.h"
 #include "protocol/byte_order.h"
 #include "protocol/control.pb.h"
 #include "protocol/data_header.h"

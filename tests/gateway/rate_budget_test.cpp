@@ -1,4 +1,4 @@
-#include "gateway/rate_budget.h"
+#include "gateway/core/rate_budget.h"
 
 #include <gtest/gtest.h>
 

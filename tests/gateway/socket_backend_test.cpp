@@ -2,7 +2,7 @@
 // a seeded impairment shim (loss, duplication, reordering) to a gateway node with
 // several data ports; the node NACKs over its bypass agent, forwards whole units to a
 // test GPU server that also loses fragments and NACKs the gateway's egress.
-#include "gateway/socket_backend.h"
+#include "gateway/backend/socket/socket_backend.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/gateway_node.h"
-#include "gateway/udp_socket.h"
+#include "gateway/node/gateway_node.h"
+#include "gateway/net/udp_socket.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/retransmit_request.h"

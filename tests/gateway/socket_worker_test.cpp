@@ -4,7 +4,7 @@
 // GPU server that loses fragments NACKs each worker's own egress socket. Every unit
 // must arrive whole, each flow must stay on one worker, per-port counters must add up
 // over the workers, and stopping must leave no thread behind.
-#include "gateway/socket_worker.h"
+#include "gateway/backend/socket/socket_worker.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "gateway/socket_backend.h"
+#include "gateway/backend/socket/socket_backend.h"
 #include "protocol/log.h"
 #include "tests/gateway/socket_harness.h"
 

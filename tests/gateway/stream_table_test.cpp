@@ -1,4 +1,4 @@
-#include "gateway/stream_table.h"
+#include "gateway/core/stream_table.h"
 
 #include <gtest/gtest.h>
 

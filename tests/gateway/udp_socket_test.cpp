@@ -1,7 +1,7 @@
 // The gateway's UDP socket helpers on loopback: a GRO-enabled data socket receives a
 // GSO burst as one coalesced buffer whose UDP_GRO size splits it back into exactly the
 // datagrams sent; without GRO the same burst arrives one datagram per receive.
-#include "gateway/udp_socket.h"
+#include "gateway/net/udp_socket.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/node_id.h"
+#include "controller/core/node_id.h"
 #include "protocol/control.pb.h"
 #include "protocol/crc32c.h"
 #include "protocol/data_header.h"

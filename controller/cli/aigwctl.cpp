@@ -1,0 +1,282 @@
+// aigwctl: the operator CLI of aigw-controller, over its local unix socket.
+// Verb-object grammar; --json on every read; --dry-run on every change; sysexits codes.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/core/config.h"
+#include "controller/core/ctl_commands.h"
+#include "controller/cli/key_commands.h"
+
+using Json = nlohmann::json;
+using namespace aigw::controller;
+
+namespace {
+
+/// Sends one request line and reads the one-line answer; false when unreachable.
+bool call(const std::string& path, const Json& req, Json& resp, std::string& error) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (fd < 0 || path.size() >= sizeof(addr.sun_path)) {
+    error = "bad socket path " + path;
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    error = "cannot connect to " + path + ": " + std::strerror(errno);
+    close(fd);
+    return false;
+  }
+  const std::string line = req.dump() + "\n";
+  size_t off = 0;
+  while (off < line.size()) {
+    const ssize_t n = write(fd, line.data() + off, line.size() - off);
+    if (n <= 0) {
+      error = std::string("write: ") + std::strerror(errno);
+      close(fd);
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  std::string in;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    in.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  resp = Json::parse(in, nullptr, false);
+  if (resp.is_discarded() || !resp.is_object()) {
+    error = in.empty() ? "no answer from the controller" : "malformed answer from the controller";
+    return false;
+  }
+  return true;
+}
+
+std::string cell(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) return fmt::format("{:.3f}", v.get<double>());
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+/// A fixed-column table of the chosen fields of an array of objects.
+void print_table(const Json& rows, const std::vector<std::pair<std::string, std::string>>& cols) {
+  std::vector<size_t> width;
+  for (const auto& c : cols) width.push_back(c.second.size());
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& r : rows) {
+    std::vector<std::string> line;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      line.push_back(r.contains(cols[i].first) ? cell(r[cols[i].first]) : "-");
+      width[i] = std::max(width[i], line.back().size());
+    }
+    cells.push_back(std::move(line));
+  }
+  for (size_t i = 0; i < cols.size(); ++i) fmt::print("{:<{}}  ", cols[i].second, width[i]);
+  fmt::print("\n");
+  for (const auto& line : cells) {
+    for (size_t i = 0; i < line.size(); ++i) fmt::print("{:<{}}  ", line[i], width[i]);
+    fmt::print("\n");
+  }
+}
+
+/// One request; 0 with its result, or the exit code after saying why on stderr.
+int request(const std::string& socket_path, const Json& req, Json& result) {
+  Json resp;
+  std::string error;
+  if (!call(socket_path, req, resp, error)) {
+    fmt::print(stderr, "aigwctl: {}\n", error);
+    return kExitUnavailable;
+  }
+  if (!resp.value("ok", false)) {
+    fmt::print(stderr, "aigwctl: {}\n", resp.value("error", std::string("failed")));
+    const int code = resp.value("exit", int(kExitSoftware));
+    return code == 0 ? kExitSoftware : code;
+  }
+  result = std::move(resp["result"]);
+  return 0;
+}
+
+/// A paged listing followed through its `next` cursors to the end, as one page with
+/// every stream and no `next`.
+int request_all_pages(const std::string& socket_path, Json req, Json& result) {
+  Json page;
+  result = {{"streams", Json::array()}, {"next", nullptr}, {"total", 0}};
+  for (;;) {
+    if (const int rc = request(socket_path, req, page); rc != 0) return rc;
+    if (!page.is_object() || !page.contains("streams") || !page["streams"].is_array()) {
+      fmt::print(stderr, "aigwctl: malformed page from the controller\n");
+      return kExitSoftware;
+    }
+    for (auto& s : page["streams"]) result["streams"].push_back(std::move(s));
+    result["total"] = page.value("total", Json());
+    const Json& next = page["next"];
+    if (next.is_null()) return 0;
+    if (!next.is_number_unsigned() || (req.contains("after") && next.get<uint64_t>() <= req["after"].get<uint64_t>())) {
+      fmt::print(stderr, "aigwctl: the controller's next cursor does not advance\n");
+      return kExitSoftware;
+    }
+    req["after"] = next;
+  }
+}
+
+void print_human(const std::string& cmd, const Json& result) {
+  if (cmd == "gateways") {
+    print_table(result, {{"id", "ID"}, {"alive", "ALIVE"}, {"draining", "DRAINING"}, {"load", "LOAD"},
+                         {"forecast", "FORECAST"}, {"streams", "STREAMS"}, {"control", "CONTROL"}});
+  } else if (cmd == "streams") {
+    print_table(result["streams"], {{"id", "ID"}, {"device", "DEVICE"}, {"gateway", "GATEWAY"}, {"gpu", "GPU"},
+                         {"model", "MODEL"}, {"last_unit_seq", "LAST_SEQ"}, {"units_delivered", "DELIVERED"},
+                         {"units_lost", "LOST"}, {"units_lost_failover", "FAILOVER_LOST"},
+                         {"migrating_to", "MIGRATING_TO"}});
+    fmt::print("{} of {} streams", result["streams"].size(), cell(result["total"]));
+    if (!result["next"].is_null()) fmt::print("; next page: --after {}", cell(result["next"]));
+    fmt::print("\n");
+  } else if (cmd == "gpus") {
+    print_table(result, {{"id", "ID"}, {"address", "ADDRESS"}, {"port", "PORT"}, {"models", "MODELS"},
+                         {"load", "LOAD"}, {"streams", "STREAMS"}});
+  } else if (cmd == "migrations") {
+    print_table(result, {{"id", "ID"}, {"stream", "STREAM"}, {"from", "FROM"}, {"to", "TO"}, {"phase", "PHASE"},
+                         {"switch_unit_seq", "SWITCH_SEQ"}, {"reason", "REASON"}});
+  } else if (result.is_object()) {
+    for (const auto& [k, v] : result.items()) fmt::print("{} = {}\n", k, cell(v));
+  } else {
+    fmt::print("{}\n", cell(result));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aigwctl: operate aigw-controller"};
+  app.require_subcommand(1);
+  app.fallthrough();  // `aigwctl gateways --json` as well as `aigwctl --json gateways`
+  const char* env = std::getenv("AIGW_CONTROL_SOCKET");
+  std::string socket_path = env ? env : "/run/aigw/controller.sock";
+  bool json = false, dry_run = false;
+  app.add_option("-s,--socket", socket_path, "controller unix socket (env AIGW_CONTROL_SOCKET)");
+  app.add_flag("--json", json, "print the answer as JSON");
+
+  Json req;
+  std::string key, value;
+  uint32_t gateway = 0, stream = 0;
+  std::string ids_of;
+  for (const char* verb : {"status", "gateways", "gpus", "migrations"})
+    app.add_subcommand(verb, fmt::format("show {}", verb))->callback([&req, verb] { req["cmd"] = verb; });
+  // Streams come a page at a time: the controller renders one page per request, so
+  // even --all never blocks it for the whole table at once.
+  uint32_t limit = 0, after = 0;
+  bool all = false;
+  CLI::App* streams = app.add_subcommand("streams", "show streams, one page (in stream id order)");
+  streams->add_option("--limit", limit, fmt::format("streams per page (default {})", kDefaultStreamPageLimit))
+      ->check(CLI::Range(1u, kMaxStreamPageLimit));
+  streams->add_option("--after", after, "start after this stream id (the `next` of the previous page)");
+  streams->add_option("--gateway", gateway, "only the streams homed on this gateway");
+  streams->add_flag("--all", all, "every page to the end, one request per page");
+  streams->callback([&] {
+    req["cmd"] = "streams";
+    if (limit != 0) req["limit"] = limit;
+    if (after != 0) req["after"] = after;
+    if (streams->count("--gateway") != 0) req["gateway"] = gateway;
+  });
+  CLI::App* config = app.add_subcommand("config", "read or change the configuration");
+  config->require_subcommand(1);
+  config->fallthrough();
+  config->add_subcommand("get", "show one key, or all")->callback([&] { req = {{"cmd", "config_get"}, {"key", key}}; })
+      ->add_option("key", key, "dotted key, e.g. migration.theta");
+  CLI::App* set = config->add_subcommand("set", "change a key live and persist it");
+  set->add_option("key", key, "dotted key")->required();
+  set->add_option("value", value, "new value")->required();
+  set->add_flag("--dry-run", dry_run, "check and show, change nothing");
+  set->callback([&] { req = {{"cmd", "config_set"}, {"key", key}, {"value", value}}; });
+  config->add_subcommand("keys", "list the keys `config set` accepts (local)")->callback([&] { req["cmd"] = "keys"; });
+  for (const char* verb : {"drain", "undrain"}) {
+    CLI::App* d = app.add_subcommand(verb, std::string(verb) + " a gateway");
+    d->add_option("gateway", gateway, "gateway id")->required();
+    d->add_flag("--dry-run", dry_run, "check and show, change nothing");
+    d->callback([&req, &gateway, verb] { req = {{"cmd", verb}, {"gateway", gateway}}; });
+  }
+  CLI::App* mig = app.add_subcommand("migrate", "move a stream to a gateway (make-before-break)");
+  mig->add_option("stream", stream, "stream id")->required();
+  mig->add_option("gateway", gateway, "target gateway id")->required();
+  mig->add_flag("--dry-run", dry_run, "check and show, change nothing");
+  mig->callback([&] { req = {{"cmd", "migrate"}, {"stream", stream}, {"gateway", gateway}}; });
+  // Provisioning, local: needs read access to the controller's configuration (0600).
+  KeyDeriveRequest derive;
+  derive.config_path = "/etc/aigw/controller.toml";
+  CLI::App* keycmd = app.add_subcommand("key", "provision node keys (local, on the controller's host)");
+  keycmd->require_subcommand(1);
+  keycmd->fallthrough();
+  CLI::App* kd = keycmd->add_subcommand("derive", "print the key one node must hold");
+  kd->add_option("--config", derive.config_path, "the controller's configuration (its [[keys]] hold the masters)");
+  kd->add_option("--role", derive.role, "gateway, device or gpu")->required();
+  kd->add_option("--node", derive.node, "the node's id")->required();
+  kd->add_option("--key-id", derive.key_id, "master key generation (default: controller_key_id)");
+  kd->callback([&] { req["cmd"] = "key_derive"; });
+  keycmd->add_subcommand("generate", "print a new random master key")->callback([&] { req["cmd"] = "key_generate"; });
+  CLI::App* ids = app.add_subcommand("ids", "ids of gateways or streams, one per line (for completion)");
+  ids->group("");  // hidden
+  ids->add_option("what", ids_of)->required()->check(CLI::IsMember({"gateways", "streams"}));
+  ids->callback([&] {
+    req["cmd"] = ids_of;
+    all = ids_of == "streams";
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  const std::string cmd = req.value("cmd", std::string());
+  if (cmd == "keys") {
+    for (const auto& k : settable_keys()) fmt::print("{}\n", k);
+    return kExitOk;
+  }
+  if (cmd == "key_generate") {
+    const std::string hex = generate_master_key();
+    if (json) fmt::print("{}\n", Json{{"key", hex}}.dump(2));
+    else fmt::print("{}\n", hex);
+    return kExitOk;
+  }
+  if (cmd == "key_derive") {
+    Json out;
+    std::string error;
+    if (const int rc = derive_key(derive, out, error); rc != kExitOk) {
+      fmt::print(stderr, "aigwctl: {}\n", error);
+      return rc;
+    }
+    // Without --json: the lines to paste into the node's configuration.
+    if (json) fmt::print("{}\n", out.dump(2));
+    else fmt::print("key_id = {}\nkey = \"{}\"\n", out["key_id"].get<uint32_t>(), out["key"].get<std::string>());
+    return kExitOk;
+  }
+  if (dry_run) req["dry_run"] = true;
+  Json result;
+  if (const int rc = all ? request_all_pages(socket_path, req, result) : request(socket_path, req, result); rc != 0)
+    return rc;
+  if (!ids_of.empty()) {
+    for (const auto& r : cmd == "streams" ? result["streams"] : result) fmt::print("{}\n", r["id"].dump());
+    return kExitOk;
+  }
+  if (json) fmt::print("{}\n", result.dump(2));
+  else print_human(cmd, result);
+  return kExitOk;
+}
