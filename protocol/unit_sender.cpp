@@ -467,9 +467,12 @@ SenderConfig sanitized(SenderConfig c) {
 }  // namespace
 
 UnitSender::UnitSender(const SenderConfig& config, PacketOut& out, SenderEvents* events)
-    : config_(sanitized(config)), out_(out), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)),
+      out_(out),
+      events_(events),
+      impl_(std::make_unique<Impl>(config_, *this)) {}
 
-UnitSender::~UnitSender() { delete impl_; }
+UnitSender::~UnitSender() = default;  // here, where Impl is complete
 
 bool UnitSender::add_stream(uint32_t stream_id) { return impl_->add_stream(stream_id); }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "protocol/data_header.h"
 #include "protocol/nack.h"
@@ -139,7 +140,7 @@ class UnitSender {
   PacketOut& out_;
   SenderEvents* events_;
   SenderCounters counters_;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace aigw
