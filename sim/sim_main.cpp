@@ -74,143 +74,134 @@ void print_summary(const RunReport& r, const ReportFiles& files) {
   std::fflush(stdout);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"aigw-sim: load simulator for the aigw cluster"};
-  app.require_subcommand(1);
+// Every subcommand's options; each subcommand fills its own.
+struct CommandLine {
   std::string scenario_path, out_dir, mode, admission, hop, log_level = "warn";
   std::optional<double> scale, loss;
   std::optional<uint32_t> duration;
   std::optional<uint64_t> seed;
   bool no_migration = false, migration = false;
   unsigned threads = 2;
-  auto* run = app.add_subcommand("run", "run a scenario and write its report");
-  run->add_option("scenario", scenario_path, "scenario TOML")->required()->check(CLI::ExistingFile);
-  run->add_option("--out", out_dir, "report directory (default reports/<scenario>)");
-  run->add_option("--mode", mode, "live (real processes) or discrete (event simulation, real controller core)")
-      ->check(CLI::IsMember({"live", "discrete"}));
-  run->add_option("--scale", scale, "scale factor for unit size, port capacity and memory")->check(CLI::Range(1e-6, 1.0));
-  run->add_option("--admission", admission, "lc, adga, iadga or balanced");
-  run->add_flag("--no-migration", no_migration, "disable migration");
-  run->add_flag("--migration", migration, "enable migration");
-  run->add_option("--duration", duration, "periods T")->check(CLI::Range(1u, 10'000'000u));
-  run->add_option("--seed", seed, "scenario seed");
-  run->add_option("--loss", loss, "independent loss on the impaired hop (live: through aigw-impair relays)")
-      ->check(CLI::Range(0.0, 1.0));
-  run->add_option("--hop", hop, "the hop --loss and [impairment] apply to in live mode: device (device -> gateway, "
-                                "the default), gpu (gateway -> GPU server) or both")
-      ->check(CLI::IsMember({"device", "gpu", "both"}));
-  run->add_option("--threads", threads, "device replay threads")->check(CLI::Range(1u, 64u));
-  run->add_option("--log-level", log_level, "debug, info, warn, error, off");
-  auto* adm = app.add_subcommand("admission", "time the admission algorithms on N simultaneous requests (Table 3)");
   std::vector<uint32_t> requests{100, 200, 300, 400, 500};
   std::vector<std::string> algorithms{"lc", "adga", "iadga", "balanced"};
   uint32_t repeat = 20;
-  adm->add_option("scenario", scenario_path, "scenario TOML (cluster and stream demand)")->required()->check(CLI::ExistingFile);
-  adm->add_option("--requests", requests, "numbers of simultaneous requests")->delimiter(',');
-  adm->add_option("--algorithms", algorithms, "algorithms to compare")->delimiter(',');
-  adm->add_option("--repeat", repeat, "repetitions per cell")->check(CLI::Range(1u, 100000u));
-  adm->add_option("--out", out_dir, "directory for admission.json and admission.svg");
-  auto* check = app.add_subcommand("check", "validate a scenario and print what it describes");
-  check->add_option("scenario", scenario_path, "scenario TOML")->required()->check(CLI::ExistingFile);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
-  aigw::log::set_component("sim");
-  aigw::log::Level level;
-  if (!aigw::log::parse_level(log_level, level)) {
-    std::fprintf(stderr, "--log-level: unknown level %s\n", log_level.c_str());
-    return kExitUsage;
-  }
-  aigw::log::set_level(level);
+};
 
-  Scenario s;
-  if (auto e = load_scenario(scenario_path, s); !e.empty()) {
+void add_run_command(CLI::App& app, CommandLine& c) {
+  auto* run = app.add_subcommand("run", "run a scenario and write its report");
+  run->add_option("scenario", c.scenario_path, "scenario TOML")->required()->check(CLI::ExistingFile);
+  run->add_option("--out", c.out_dir, "report directory (default reports/<scenario>)");
+  run->add_option("--mode", c.mode, "live (real processes) or discrete (event simulation, real controller core)")
+      ->check(CLI::IsMember({"live", "discrete"}));
+  run->add_option("--scale", c.scale, "scale factor for unit size, port capacity and memory")->check(CLI::Range(1e-6, 1.0));
+  run->add_option("--admission", c.admission, "lc, adga, iadga or balanced");
+  run->add_flag("--no-migration", c.no_migration, "disable migration");
+  run->add_flag("--migration", c.migration, "enable migration");
+  run->add_option("--duration", c.duration, "periods T")->check(CLI::Range(1u, 10'000'000u));
+  run->add_option("--seed", c.seed, "scenario seed");
+  run->add_option("--loss", c.loss, "independent loss on the impaired hop (live: through aigw-impair relays)")
+      ->check(CLI::Range(0.0, 1.0));
+  run->add_option("--hop", c.hop, "the hop --loss and [impairment] apply to in live mode: device (device -> gateway, "
+                                  "the default), gpu (gateway -> GPU server) or both")
+      ->check(CLI::IsMember({"device", "gpu", "both"}));
+  run->add_option("--threads", c.threads, "device replay threads")->check(CLI::Range(1u, 64u));
+  run->add_option("--log-level", c.log_level, "debug, info, warn, error, off");
+}
+
+CLI::App* add_admission_command(CLI::App& app, CommandLine& c) {
+  auto* adm = app.add_subcommand("admission", "time the admission algorithms on N simultaneous requests (Table 3)");
+  adm->add_option("scenario", c.scenario_path, "scenario TOML (cluster and stream demand)")->required()->check(CLI::ExistingFile);
+  adm->add_option("--requests", c.requests, "numbers of simultaneous requests")->delimiter(',');
+  adm->add_option("--algorithms", c.algorithms, "algorithms to compare")->delimiter(',');
+  adm->add_option("--repeat", c.repeat, "repetitions per cell")->check(CLI::Range(1u, 100000u));
+  adm->add_option("--out", c.out_dir, "directory for admission.json and admission.svg");
+  return adm;
+}
+
+CLI::App* add_check_command(CLI::App& app, CommandLine& c) {
+  auto* check = app.add_subcommand("check", "validate a scenario and print what it describes");
+  check->add_option("scenario", c.scenario_path, "scenario TOML")->required()->check(CLI::ExistingFile);
+  return check;
+}
+
+// The scenario file with the command line's overrides; 0 or the exit code.
+int load_with_overrides(const CommandLine& c, Scenario& s) {
+  if (auto e = load_scenario(c.scenario_path, s); !e.empty()) {
     std::fprintf(stderr, "%s\n", e.c_str());
     return kExitConfig;
   }
-  if (scale) s.scale = *scale;
-  if (duration) s.duration_periods = *duration;
-  if (seed) s.seed = *seed;
-  if (!admission.empty()) s.controller.admission_algorithm = admission;
-  if (no_migration) s.controller.migration_enabled = false;
-  if (migration) s.controller.migration_enabled = true;
-  if (!mode.empty()) s.mode = mode;
-  if (loss) {
+  if (c.scale) s.scale = *c.scale;
+  if (c.duration) s.duration_periods = *c.duration;
+  if (c.seed) s.seed = *c.seed;
+  if (!c.admission.empty()) s.controller.admission_algorithm = c.admission;
+  if (c.no_migration) s.controller.migration_enabled = false;
+  if (c.migration) s.controller.migration_enabled = true;
+  if (!c.mode.empty()) s.mode = c.mode;
+  if (c.loss) {
     s.impaired = true;
-    s.impairment.loss = *loss;
+    s.impairment.loss = *c.loss;
   }
-  if (!hop.empty()) parse_impaired_hop(hop, s.impaired_hop);
+  if (!c.hop.empty()) parse_impaired_hop(c.hop, s.impaired_hop);
   std::string error;
   if (!aigw::controller::validate_config(s.controller, error)) {
     std::fprintf(stderr, "controller: %s\n", error.c_str());
     return kExitConfig;
   }
-  const Scenario scaled = apply_scale(s);
-  if (auto e = validate(scaled); !e.empty()) {
-    std::fprintf(stderr, "%s: %s\n", scenario_path.c_str(), e.c_str());
-    return kExitConfig;
-  }
-  if (adm->parsed()) {
-    for (const auto& a : algorithms)
-      if (!aigw::controller::is_admission_name(a)) {
-        std::fprintf(stderr, "--algorithms: unknown algorithm %s\n", a.c_str());
-        return kExitUsage;
-      }
-    const auto rows = time_admission(scaled, requests, algorithms, repeat);
-    nlohmann::json j = nlohmann::json::array();
-    BarChart chart;
-    chart.title = fmt::format("Admission decision time per window ({})", s.name);
-    chart.x_label = "simultaneous requests";
-    chart.y_label = "mean ms per window";
-    chart.series = algorithms;
-    std::printf("%-10s", "requests");
-    for (const auto& a : algorithms) std::printf(" %22s", (a + " ms (adm%, max/mean)").c_str());
+  return 0;
+}
+
+// `admission`: a table of decision times per algorithm and request count, and with
+// --out the same as JSON and a bar chart.
+int time_admission_algorithms(const CommandLine& c, const Scenario& s, const Scenario& scaled) {
+  for (const auto& a : c.algorithms)
+    if (!aigw::controller::is_admission_name(a)) {
+      std::fprintf(stderr, "--algorithms: unknown algorithm %s\n", a.c_str());
+      return kExitUsage;
+    }
+  const auto rows = time_admission(scaled, c.requests, c.algorithms, c.repeat);
+  nlohmann::json j = nlohmann::json::array();
+  BarChart chart;
+  chart.title = fmt::format("Admission decision time per window ({})", s.name);
+  chart.x_label = "simultaneous requests";
+  chart.y_label = "mean ms per window";
+  chart.series = c.algorithms;
+  std::printf("%-10s", "requests");
+  for (const auto& a : c.algorithms) std::printf(" %22s", (a + " ms (adm%, max/mean)").c_str());
+  std::printf("\n");
+  for (const auto& r : rows) {
+    std::printf("%-10u", r.requests);
+    chart.categories.push_back(std::to_string(r.requests));
+    chart.values.emplace_back();
+    for (size_t i = 0; i < r.per_algorithm.size(); ++i) {
+      const auto& st = r.per_algorithm[i];
+      std::printf(" %9.4f (%3.0f%%, %5.3f)", st.mean_ms, 100 * r.admitted[i], r.max_over_mean[i]);
+      chart.values.back().push_back(st.mean_ms);
+      j.push_back({{"requests", r.requests}, {"algorithm", st.algorithm}, {"mean_ms", st.mean_ms},
+                   {"p50_ms", st.p50_ms}, {"p95_ms", st.p95_ms}, {"p99_ms", st.p99_ms},
+                   {"admitted_fraction", r.admitted[i]}, {"max_over_mean_load", r.max_over_mean[i]},
+                   {"repeat", c.repeat}});
+    }
     std::printf("\n");
-    for (const auto& r : rows) {
-      std::printf("%-10u", r.requests);
-      chart.categories.push_back(std::to_string(r.requests));
-      chart.values.emplace_back();
-      for (size_t i = 0; i < r.per_algorithm.size(); ++i) {
-        const auto& st = r.per_algorithm[i];
-        std::printf(" %9.4f (%3.0f%%, %5.3f)", st.mean_ms, 100 * r.admitted[i], r.max_over_mean[i]);
-        chart.values.back().push_back(st.mean_ms);
-        j.push_back({{"requests", r.requests}, {"algorithm", st.algorithm}, {"mean_ms", st.mean_ms},
-                     {"p50_ms", st.p50_ms}, {"p95_ms", st.p95_ms}, {"p99_ms", st.p99_ms},
-                     {"admitted_fraction", r.admitted[i]}, {"max_over_mean_load", r.max_over_mean[i]},
-                     {"repeat", repeat}});
-      }
-      std::printf("\n");
-    }
-    if (!out_dir.empty()) {
-      std::filesystem::create_directories(out_dir);
-      if (auto e = write_text_file(out_dir + "/admission.json", j.dump(2) + "\n"); !e.empty()) return kExitSoftware;
-      if (auto e = write_text_file(out_dir + "/admission.svg", render_svg(chart)); !e.empty()) return kExitSoftware;
-      std::printf("\n  %s/admission.json\n  %s/admission.svg\n", out_dir.c_str(), out_dir.c_str());
-    }
-    return 0;
   }
-  if (check->parsed()) {
-    std::printf("%s: %s\n  mode %s, scale %g, %u periods of %u ms, %zu gateways, %zu GPU servers, %llu streams, "
-                "offered %.1f Mbit/s (scaled)\n",
-                s.name.c_str(), s.description.c_str(), s.mode.c_str(), s.scale, s.duration_periods, s.period_ms,
-                s.gateways.size(), s.gpus.size(), (unsigned long long)s.total_streams(),
-                scaled.nominal_offered_bps() / 1e6);
-    return 0;
-  }
-  if (out_dir.empty()) out_dir = "reports/" + s.name;
-  std::filesystem::create_directories(out_dir);
+  if (c.out_dir.empty()) return 0;
+  std::filesystem::create_directories(c.out_dir);
+  if (auto e = write_text_file(c.out_dir + "/admission.json", j.dump(2) + "\n"); !e.empty()) return kExitSoftware;
+  if (auto e = write_text_file(c.out_dir + "/admission.svg", render_svg(chart)); !e.empty()) return kExitSoftware;
+  std::printf("\n  %s/admission.json\n  %s/admission.svg\n", c.out_dir.c_str(), c.out_dir.c_str());
+  return 0;
+}
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+// `check`: what the scenario describes.
+int print_scenario(const Scenario& s, const Scenario& scaled) {
+  std::printf("%s: %s\n  mode %s, scale %g, %u periods of %u ms, %zu gateways, %zu GPU servers, %llu streams, "
+              "offered %.1f Mbit/s (scaled)\n",
+              s.name.c_str(), s.description.c_str(), s.mode.c_str(), s.scale, s.duration_periods, s.period_ms,
+              s.gateways.size(), s.gpus.size(), (unsigned long long)s.total_streams(),
+              scaled.nominal_offered_bps() / 1e6);
+  return 0;
+}
 
-  const bool tty = isatty(STDERR_FILENO);
+LiveOptions live_options(const std::string& out_dir, unsigned threads, bool tty) {
   LiveOptions opt;
   opt.bin_dir = std::filesystem::canonical("/proc/self/exe").parent_path().parent_path().string();
   opt.out_dir = out_dir;
@@ -219,7 +210,7 @@ int main(int argc, char** argv) {
   auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
   // A terminal gets one live status line, rewritten in place; a log (stderr not a
   // terminal) gets one structured line per 10 s instead, never both.
-  opt.progress = [&](const std::string& line) {
+  opt.progress = [tty, last](const std::string& line) mutable {
     if (tty) {
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
     } else if (std::chrono::steady_clock::now() - last >= std::chrono::seconds(10)) {
@@ -227,6 +218,22 @@ int main(int argc, char** argv) {
       last = std::chrono::steady_clock::now();
     }
   };
+  return opt;
+}
+
+// `run`: the scenario in its mode, then its report and summary; Ctrl-C ends it early
+// with what was gathered.
+int run_scenario(const CommandLine& c, const Scenario& s, const Scenario& scaled) {
+  const std::string out_dir = c.out_dir.empty() ? "reports/" + s.name : c.out_dir;
+  std::filesystem::create_directories(out_dir);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const bool tty = isatty(STDERR_FILENO);
+  const LiveOptions opt = live_options(out_dir, c.threads, tty);
   std::fprintf(stderr, "%s: %llu streams, %zu gateways, %zu GPU servers, %u periods, scale %g (%s)\n",
                s.name.c_str(), (unsigned long long)s.total_streams(), s.gateways.size(), s.gpus.size(),
                s.duration_periods, s.scale, s.mode == "live" ? "live on loopback" : "discrete-event");
@@ -251,4 +258,39 @@ int main(int argc, char** argv) {
   print_summary(report, files);
   if (g_interrupted) return 130;
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aigw-sim: load simulator for the aigw cluster"};
+  app.require_subcommand(1);
+  CommandLine c;
+  add_run_command(app, c);
+  auto* adm = add_admission_command(app, c);
+  auto* check = add_check_command(app, c);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  aigw::log::set_component("sim");
+  aigw::log::Level level;
+  if (!aigw::log::parse_level(c.log_level, level)) {
+    std::fprintf(stderr, "--log-level: unknown level %s\n", c.log_level.c_str());
+    return kExitUsage;
+  }
+  aigw::log::set_level(level);
+
+  Scenario s;
+  if (const int rc = load_with_overrides(c, s); rc != 0) return rc;
+  const Scenario scaled = apply_scale(s);
+  if (auto e = validate(scaled); !e.empty()) {
+    std::fprintf(stderr, "%s: %s\n", c.scenario_path.c_str(), e.c_str());
+    return kExitConfig;
+  }
+  if (adm->parsed()) return time_admission_algorithms(c, s, scaled);
+  if (check->parsed()) return print_scenario(s, scaled);
+  return run_scenario(c, s, scaled);
 }

@@ -87,6 +87,7 @@ struct Options {
 };
 
 struct Device {
+  std::array<uint8_t, 32> key{};  // its own, derived from the cluster master this tool is given
   aigw::edge::Client client;
   uint32_t stream_id = 0;
   int64_t next_unit_ns = 0;
@@ -95,48 +96,40 @@ struct Device {
   uint64_t busy = 0;
 };
 
-int run_devices(const Options& o) {
-  uint8_t key[32];
-  if (!parse_key(o.key_hex, key)) {
-    std::cerr << "--key needs 64 hex digits\n";
+// Creates device `i` and has its stream admitted; 0 or the exit code.
+int open_device(const Options& o, const uint8_t master[32], uint32_t i, Device& d) {
+  aigw_edge_options opt = aigw::edge::default_options();
+  opt.controller = o.controller.c_str();
+  opt.device_id = o.first_device_id + i;
+  opt.key_id = o.key_id;
+  if (aigw_derive_node_key(master, "device", opt.device_id, d.key.data()) != AIGW_OK) {
+    std::cerr << "device id " << opt.device_id << " out of range\n";
     return 64;
   }
-  std::vector<Device> fleet(o.devices);
-  // Each device holds its own key, derived from the cluster master this tool is given.
-  std::vector<std::array<uint8_t, 32>> device_keys(o.devices);
-  const int64_t period = int64_t{o.period_ms} * 1'000'000;
-  for (uint32_t i = 0; i < o.devices; ++i) {
-    aigw_edge_options opt = aigw::edge::default_options();
-    opt.controller = o.controller.c_str();
-    opt.device_id = o.first_device_id + i;
-    opt.key_id = o.key_id;
-    if (aigw_derive_node_key(key, "device", opt.device_id, device_keys[i].data()) != AIGW_OK) {
-      std::cerr << "device id " << opt.device_id << " out of range\n";
-      return 64;
-    }
-    opt.key = device_keys[i].data();
-    opt.mode = AIGW_MODE_EVENT_LOOP;
-    opt.log_level = AIGW_LOG_WARN;
-    opt.data_path = o.plain_path ? AIGW_DATA_PATH_PLAIN : AIGW_DATA_PATH_AUTO;
-    Device& d = fleet[i];
-    if (auto s = d.client.create(opt); !s) {
-      std::cerr << "device " << opt.device_id << ": create: " << s.message() << '\n';
-      return 69;
-    }
-    aigw_stream_profile p = aigw::edge::default_profile();
-    p.unit_bytes = o.unit_bytes;
-    p.period_ms = o.period_ms;
-    aigw_stream_info info{};
-    if (auto s = d.client.open_stream(p, info); !s) {
-      std::cerr << "device " << opt.device_id << ": admission: " << s.message() << '\n';
-      return 69;
-    }
-    d.stream_id = info.stream_id;
+  opt.key = d.key.data();
+  opt.mode = AIGW_MODE_EVENT_LOOP;
+  opt.log_level = AIGW_LOG_WARN;
+  opt.data_path = o.plain_path ? AIGW_DATA_PATH_PLAIN : AIGW_DATA_PATH_AUTO;
+  if (auto s = d.client.create(opt); !s) {
+    std::cerr << "device " << opt.device_id << ": create: " << s.message() << '\n';
+    return 69;
   }
-  std::cerr << "fleet: " << o.devices << " streams admitted\n";
+  aigw_stream_profile p = aigw::edge::default_profile();
+  p.unit_bytes = o.unit_bytes;
+  p.period_ms = o.period_ms;
+  aigw_stream_info info{};
+  if (auto s = d.client.open_stream(p, info); !s) {
+    std::cerr << "device " << opt.device_id << ": admission: " << s.message() << '\n';
+    return 69;
+  }
+  d.stream_id = info.stream_id;
+  return 0;
+}
 
-  const double cpu0 = cpu_seconds();
-  const int64_t t0 = now_ns();
+// One unit per device and period for --seconds from t0, then --drain-seconds more of
+// answering NACKs.
+void send_units(const Options& o, std::vector<Device>& fleet, int64_t t0) {
+  const int64_t period = int64_t{o.period_ms} * 1'000'000;
   const int64_t stop_sending = t0 + static_cast<int64_t>(o.seconds * 1e9);
   const int64_t stop = stop_sending + static_cast<int64_t>(o.drain_seconds * 1e9);
   for (uint32_t i = 0; i < o.devices; ++i) fleet[i].next_unit_ns = t0 + period * i / o.devices;
@@ -174,8 +167,10 @@ int run_devices(const Options& o) {
     if (poll(fds.data(), fds.size(), timeout_ms) <= 0)
       for (auto& p : fds) p.revents = 0;
   }
-  const double cpu = cpu_seconds() - cpu0;
+}
 
+// The fleet's totals as one JSON object on stdout.
+void print_totals(const Options& o, std::vector<Device>& fleet, double cpu, int64_t t0) {
   nlohmann::json out;
   uint64_t submitted = 0, busy = 0, sent = 0, resent = 0, bytes = 0, nacks = 0, unanswerable = 0, send_errors = 0,
            blocked = 0;
@@ -208,6 +203,23 @@ int run_devices(const Options& o) {
   out["cpu_seconds"] = cpu;
   out["wall_seconds"] = double(now_ns() - t0) / 1e9;
   std::cout << out.dump() << '\n';
+}
+
+int run_devices(const Options& o) {
+  uint8_t key[32];
+  if (!parse_key(o.key_hex, key)) {
+    std::cerr << "--key needs 64 hex digits\n";
+    return 64;
+  }
+  std::vector<Device> fleet(o.devices);
+  for (uint32_t i = 0; i < o.devices; ++i)
+    if (const int rc = open_device(o, key, i, fleet[i]); rc != 0) return rc;
+  std::cerr << "fleet: " << o.devices << " streams admitted\n";
+
+  const double cpu0 = cpu_seconds();
+  const int64_t t0 = now_ns();
+  send_units(o, fleet, t0);
+  print_totals(o, fleet, cpu_seconds() - cpu0, t0);
   for (Device& d : fleet) d.client.close_stream(d.stream_id);
   return 0;
 }

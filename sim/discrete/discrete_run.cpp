@@ -87,6 +87,17 @@ class Sim final : public controller::Transport {
   std::vector<double> admission_ms;
 
  private:
+  void start_controller();
+  void create_nodes();
+  void schedule(RunReport& report);
+  void end_period(uint32_t p, RunReport& report);
+  std::map<uint32_t, uint32_t> send_units(uint32_t p, RunReport& report);
+  void sample(uint32_t p, RunReport& report);
+  void run_events(RunReport& report);
+  void account(RunReport& report);
+  // Periods of the run: two of warm-up, then the scenario's.
+  uint32_t total_periods() const { return s.duration_periods + 2; }
+
   struct Event {
     int64_t t;
     uint64_t seq;
@@ -99,6 +110,7 @@ class Sim final : public controller::Transport {
   uint64_t seq_ = 0;
   int64_t now_ = 0;
   std::string body_;
+  std::set<uint32_t> failed_;  // gateways killed by the scenario
 };
 
 struct DeviceNode final : Node {
@@ -247,20 +259,34 @@ struct GatewayNode final : Node {
   }
 
   // End of period: loss model, then LoadSync and StreamSync as the real agent sends.
-  // Fragments missing at first transmission are drawn per port from the loss model at
-  // the port's utilisation; their retransmissions load the port's line and core too.
   void report(const std::map<uint32_t, uint32_t>& last_seq) {
     if (dead) return;
     const double period_s = sim.s.period_ms / 1000.0;
     double frag_total = 0;
     for (uint32_t p = 0; p < spec.ports; ++p) frag_total += fragments[p];
     const double cpu_first = frag_total / period_s / spec.cpu_fragments_per_s;
+    std::vector<uint64_t> missing(spec.ports);
+    const double resent_total = draw_losses(period_s, cpu_first, missing);
+    const double cpu = (frag_total + resent_total) / period_s / spec.cpu_fragments_per_s;
+    const ctl::LoadSync ls = load_sync(period_s, cpu, missing);
+    frag_expected += uint64_t(frag_total);
+    frag_missing += uint64_t(resent_total);
+    sim.to_controller(control, sealer, MessageType::load_sync, ls);
+    send_stream_sync(last_seq);
+    std::fill(bytes.begin(), bytes.end(), 0);
+    std::fill(fragments.begin(), fragments.end(), 0);
+    std::fill(units.begin(), units.end(), 0);
+  }
+
+  // Fragments missing at first transmission are drawn per port from the loss model at
+  // the port's utilisation; their retransmissions load the port's line and core too.
+  // Fills `missing` per port, counts the units lost; returns the fragments resent.
+  double draw_losses(double period_s, double cpu_first, std::vector<uint64_t>& missing) {
     PortLossParams lp;
     lp.base_loss = 1 - (1 - spec.base_loss) * (1 - sim.link_loss);
     lp.overload_knee = spec.overload_knee;
     lp.overload_loss = spec.overload_loss;
     lp.queue_packets = sim.opt.queue_packets;
-    std::vector<uint64_t> missing(spec.ports);
     double resent_total = 0;
     for (uint32_t p = 0; p < spec.ports; ++p) {
       // The busier of the port's line and the data-plane core decides the loss.
@@ -275,7 +301,10 @@ struct GatewayNode final : Node {
         units_lost += draw(units[p], per_unit);
       }
     }
-    const double cpu = (frag_total + resent_total) / period_s / spec.cpu_fragments_per_s;
+    return resent_total;
+  }
+
+  ctl::LoadSync load_sync(double period_s, double cpu, const std::vector<uint64_t>& missing) {
     ctl::LoadSync ls;
     ls.set_gateway_id(spec.id);
     ls.set_period_seq(++period_seq);
@@ -299,9 +328,11 @@ struct GatewayNode final : Node {
       pl->set_stream_count(n);
       pl->set_fragments_received(uint64_t(fragments[p]) + missing[p]);
     }
-    frag_expected += uint64_t(frag_total);
-    frag_missing += uint64_t(resent_total);
-    sim.to_controller(control, sealer, MessageType::load_sync, ls);
+    return ls;
+  }
+
+  // The gateway's streams, kStreamsPerSync per part.
+  void send_stream_sync(const std::map<uint32_t, uint32_t>& last_seq) {
     std::vector<const SimStream*> list;
     for (const auto& [id, st] : streams) list.push_back(&st);
     const uint32_t parts = uint32_t(std::max<size_t>(1, (list.size() + kStreamsPerSync - 1) / kStreamsPerSync));
@@ -321,9 +352,6 @@ struct GatewayNode final : Node {
       }
       sim.to_controller(control, sealer, MessageType::stream_sync, ss);
     }
-    std::fill(bytes.begin(), bytes.end(), 0);
-    std::fill(fragments.begin(), fragments.end(), 0);
-    std::fill(units.begin(), units.end(), 0);
   }
 };
 
@@ -396,12 +424,25 @@ void Sim::to_controller(const Endpoint& from, EnvelopeSealer& sealer, MessageTyp
 }
 
 std::string Sim::run(RunReport& report) {
+  start_controller();
+  create_nodes();
+  schedule(report);
+  run_events(report);
+  account(report);
+  return {};
+}
+
+// The real controller core, keyed with this run's master key and without its HTTP API.
+void Sim::start_controller() {
   controller::ControllerConfig cfg = s.controller;
   cfg.keys = {controller::KeyConfig{1, "", {}}};
   cfg.keys[0].hex.clear();
   for (uint8_t b : key) cfg.keys[0].hex += fmt::format("{:02x}", b);
   cfg.http_listen.clear();
   ctl = std::make_unique<controller::Controller>(cfg, *this, 0, 1);
+}
+
+void Sim::create_nodes() {
   for (const auto& g : s.gateways) gateways.push_back(std::make_unique<GatewayNode>(*this, g));
   for (const auto& g : s.gpus) gpus.push_back(std::make_unique<GpuNodeSim>(*this, g));
   uint32_t index = 0;
@@ -418,71 +459,87 @@ std::string Sim::run(RunReport& report) {
   for (auto& g : gateways) nodes[g->control.str()] = g.get();
   for (auto& g : gpus) nodes[g->control.str()] = g.get();
   for (auto& d : devices) nodes[d->control.str()] = d.get();
+}
+
+// GPU servers register, devices ask for admission at their start times, and every
+// period ends with its units and the nodes' reports.
+void Sim::schedule(RunReport& report) {
   for (auto& g : gpus) at(1'000'000, [&g] { g->announce(false); });
   for (auto& d : devices) at(d->start_ns, [dp = d.get()] { dp->request(); });
+  const int64_t period_ns = int64_t{s.period_ms} * 1'000'000;
+  for (uint32_t p = 1; p <= total_periods() + 3; ++p) at(p * period_ns, [this, p, &report] { end_period(p, report); });
+}
 
-  const uint32_t total_periods = s.duration_periods + 2;
-  std::set<uint32_t> failed;
-  for (uint32_t p = 1; p <= total_periods + 3; ++p) {
-    at(p * period_ns, [this, p, &report, &failed, total_periods] {
-      // Units of this period, to each stream's gateway.
-      std::map<uint32_t, uint32_t> last_seq;
-      for (auto& d : devices) {
-        if (!d->stream_id || d->closed || now_ >= d->stop_ns) continue;
-        const uint32_t seq = d->next_seq++;
-        ++d->units_sent;
-        GatewayNode* g = gateway(d->gateway_id);
-        const uint32_t bytes_in = d->sizes.next(p);
-        if (!g || g->dead) {
-          report.lost_by_reason["gateway_failed"] += 1;
-          ++report.units_lost;
-          continue;
-        }
-        auto it = g->streams.find(d->stream_id);
-        g->unit(it == g->streams.end() ? 0 : it->second.port, bytes_in, d->group.fragment_payload);
-        last_seq[d->stream_id] = seq;
-        if (!gpus.empty()) gpus[d->stream_id % gpus.size()]->units++;
-      }
-      for (const auto& f : s.failures)
-        if (f.at_period + 2 == p && gateway(f.gateway_id)) {
-          gateway(f.gateway_id)->dead = true;
-          failed.insert(f.gateway_id);
-          ++report.gateway_failures;
-        }
-      for (auto& g : gateways) g->report(last_seq);
-      for (auto& g : gpus) g->report();
-      if (p <= 2 || p > total_periods) return;
-      const double t = (p - 2) * s.period_ms / 1000.0;
-      for (const auto& j : ctl->gateways_json()) {
-        GatewaySample gs;
-        gs.t_s = t;
-        gs.gateway_id = j.value("id", 0u);
-        gs.alive = j.value("alive", false) && !failed.count(gs.gateway_id);
-        gs.load = j.value("load", 0.0);
-        gs.predicted = j.value("forecast", 0.0);
-        gs.cpu = j.value("cpu", 0.0);
-        gs.memory = j.value("memory", 0.0);
-        gs.net = j.value("net", 0.0);
-        gs.streams = j.value("streams", 0u);
-        if (GatewayNode* g = gateway(gs.gateway_id)) {
-          gs.fragments_expected = g->frag_expected;
-          gs.fragments_missing = g->frag_missing;
-        }
-        report.gateway_series.push_back(gs);
-      }
-      ClusterSample cs;
-      cs.t_s = t;
-      const auto st = ctl->status_json(now_);
-      cs.lsd = st.value("lsd", 0.0);
-      cs.streams_active = st.value("streams", 0u);
-      uint64_t moves = 0;
-      for (auto& d : devices) moves += d->migrations;
-      cs.migrations = moves;
-      report.cluster_series.push_back(cs);
-    });
+void Sim::end_period(uint32_t p, RunReport& report) {
+  const auto last_seq = send_units(p, report);
+  for (const auto& f : s.failures)
+    if (f.at_period + 2 == p && gateway(f.gateway_id)) {
+      gateway(f.gateway_id)->dead = true;
+      failed_.insert(f.gateway_id);
+      ++report.gateway_failures;
+    }
+  for (auto& g : gateways) g->report(last_seq);
+  for (auto& g : gpus) g->report();
+  if (p <= 2 || p > total_periods()) return;
+  sample(p, report);
+}
+
+// Units of this period, to each stream's gateway; the last unit sequence per stream.
+std::map<uint32_t, uint32_t> Sim::send_units(uint32_t p, RunReport& report) {
+  std::map<uint32_t, uint32_t> last_seq;
+  for (auto& d : devices) {
+    if (!d->stream_id || d->closed || now_ >= d->stop_ns) continue;
+    const uint32_t seq = d->next_seq++;
+    ++d->units_sent;
+    GatewayNode* g = gateway(d->gateway_id);
+    const uint32_t bytes_in = d->sizes.next(p);
+    if (!g || g->dead) {
+      report.lost_by_reason["gateway_failed"] += 1;
+      ++report.units_lost;
+      continue;
+    }
+    auto it = g->streams.find(d->stream_id);
+    g->unit(it == g->streams.end() ? 0 : it->second.port, bytes_in, d->group.fragment_payload);
+    last_seq[d->stream_id] = seq;
+    if (!gpus.empty()) gpus[d->stream_id % gpus.size()]->units++;
   }
-  // The event loop: simulated time jumps from event to event; the controller ticks at
-  // its own deadlines.
+  return last_seq;
+}
+
+// One sample per gateway and one of the cluster, as the controller sees them.
+void Sim::sample(uint32_t p, RunReport& report) {
+  const double t = (p - 2) * s.period_ms / 1000.0;
+  for (const auto& j : ctl->gateways_json()) {
+    GatewaySample gs;
+    gs.t_s = t;
+    gs.gateway_id = j.value("id", 0u);
+    gs.alive = j.value("alive", false) && !failed_.count(gs.gateway_id);
+    gs.load = j.value("load", 0.0);
+    gs.predicted = j.value("forecast", 0.0);
+    gs.cpu = j.value("cpu", 0.0);
+    gs.memory = j.value("memory", 0.0);
+    gs.net = j.value("net", 0.0);
+    gs.streams = j.value("streams", 0u);
+    if (GatewayNode* g = gateway(gs.gateway_id)) {
+      gs.fragments_expected = g->frag_expected;
+      gs.fragments_missing = g->frag_missing;
+    }
+    report.gateway_series.push_back(gs);
+  }
+  ClusterSample cs;
+  cs.t_s = t;
+  const auto st = ctl->status_json(now_);
+  cs.lsd = st.value("lsd", 0.0);
+  cs.streams_active = st.value("streams", 0u);
+  uint64_t moves = 0;
+  for (auto& d : devices) moves += d->migrations;
+  cs.migrations = moves;
+  report.cluster_series.push_back(cs);
+}
+
+// The event loop: simulated time jumps from event to event; the controller ticks at
+// its own deadlines.
+void Sim::run_events(RunReport& report) {
   uint64_t events = 0, ticks = 0;
   while (!events_.empty()) {
     const int64_t next_event = events_.top().t;
@@ -501,6 +558,9 @@ std::string Sim::run(RunReport& report) {
   }
   report.extra["events"] = events;
   report.extra["controller_ticks"] = ticks;
+}
+
+void Sim::account(RunReport& report) {
   for (auto& d : devices) {
     ++report.streams_requested;
     if (d->stream_id) ++report.streams_admitted;
@@ -515,7 +575,7 @@ std::string Sim::run(RunReport& report) {
     gsum.fragments_expected = g->frag_expected;
     gsum.fragments_missing = g->frag_missing;
     gsum.units_lost = g->units_lost;
-    gsum.failed = failed.count(g->spec.id) > 0;
+    gsum.failed = failed_.count(g->spec.id) > 0;
     gsum.streams_final = uint32_t(g->streams.size());
     modelled_lost += g->units_lost;
     report.fragments_expected += gsum.fragments_expected;
@@ -538,7 +598,6 @@ std::string Sim::run(RunReport& report) {
   report.admission_latency.push_back(latency_stats(s.controller.admission_algorithm, admission_ms));
   report.extra["undeliverable_control"] = undeliverable;
   report.extra["controller_metrics"] = ctl->status_json(now_);
-  return {};
 }
 
 }  // namespace

@@ -81,6 +81,13 @@ class Replayer {
   struct Stream;
   struct Worker;
   void run_worker(Worker& w);
+  int64_t open_and_send(Worker& w, int64_t now, int64_t end_ns);
+  int create_edge(Stream* s);
+  void open_stream(Worker& w, Stream* s);
+  void send_unit(Worker& w, Stream* s, int64_t now);
+  void sample(Worker& w, uint32_t period);
+  int64_t process_due_timers(Worker& w, int64_t now, int64_t end_ns, int64_t wake);
+  void process_traffic(Worker& w, int64_t wake);
 
   Scenario scenario_;
   ReplayConfig config_;
