@@ -26,7 +26,7 @@ namespace {
 
 int64_t ms_ns(double ms) { return static_cast<int64_t>(ms * 1e6); }
 
-std::string endpoint(TomlFields& f, const char* key, Endpoint& out) {
+std::string endpoint(TomlFields& f, const char* key, UdpEndpoint& out) {
   std::string text;
   if (!f.text(key, text) || text.empty()) return {};
   if (auto e = parse_endpoint(text, out); !e.empty()) return fmt::format("{}.{}: {}", f.path(), key, e);

@@ -11,19 +11,19 @@
 
 #include <string>
 
-#include "sim/common/udp_endpoint.h"
+#include "protocol/udp_endpoint.h"
 #include "sim/gpu/gpu_node.h"
 
 namespace aigw::sim {
 
 struct GpuEmuConfig {
   GpuNodeConfig node;
-  Endpoint data_bind;     ///< port 0: any (the bound port is advertised)
-  Endpoint control_bind;
-  Endpoint controller;
+  UdpEndpoint data_bind;     ///< port 0: any (the bound port is advertised)
+  UdpEndpoint control_bind;
+  UdpEndpoint controller;
   /// Data address announced to the controller when it differs from data_bind (e.g. an
   /// aigw-impair relay in front of the emulator). Unset: the bound address.
-  Endpoint advertise;
+  UdpEndpoint advertise;
   bool have_key = false;
   std::string stats_file;
   std::string log_level = "info";

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "protocol/log.h"
+#include "protocol/udp_socket.h"
 #include "protocol/udp_offload.h"
 #include "sim/common/mono_clock.h"
 #include "sim/gpu/gpu_config.h"
@@ -33,6 +34,8 @@ constexpr size_t kPlainSlot = 2048;  // one fragment; a GRO receive takes kGroMa
 constexpr int kDataSocketBuffer = 64 << 20;  // several seconds of units from every gateway
 
 using namespace aigw::sim;
+using aigw::UdpEndpoint;
+using aigw::UdpSocketOptions;
 
 // The sockets and the loop around one GpuNode.
 class Emulator final : public GpuOutput {
@@ -45,15 +48,19 @@ class Emulator final : public GpuOutput {
 
   std::string start() {
     std::string e;
-    data_fd_ = open_udp_socket(cfg_.data_bind, kDataSocketBuffer, e);
+    UdpSocketOptions data_options;
+    data_options.buffer_bytes = kDataSocketBuffer;
+    UdpEndpoint data_bound;
+    data_fd_ = open_udp_socket(cfg_.data_bind, data_options, data_bound, e);
     if (data_fd_ < 0) return "data socket: " + e;
     gro_ = aigw::enable_udp_gro(data_fd_);
     slot_ = gro_ ? aigw::kGroMaxReceive : kPlainSlot;
     if (!gro_) aigw::log::warn("udp_gro_unavailable", "socket=data fallback=recvmmsg");
-    control_fd_ = open_udp_socket(cfg_.control_bind, 0, e);
+    UdpEndpoint control_bound;
+    control_fd_ = open_udp_socket(cfg_.control_bind, UdpSocketOptions{}, control_bound, e);
     if (control_fd_ < 0) return "control socket: " + e;
-    cfg_.node.data_endpoint = cfg_.advertise.valid() ? cfg_.advertise : local_endpoint(data_fd_);
-    cfg_.node.control_endpoint = local_endpoint(control_fd_);
+    cfg_.node.data_endpoint = cfg_.advertise.valid() ? cfg_.advertise : data_bound;
+    cfg_.node.control_endpoint = control_bound;
     rx_.resize(kBatch * slot_);
     node_.emplace(cfg_.node, *this, mono_now_ns());
     ev_io_init(&data_io_, &Emulator::on_data, data_fd_, EV_READ);
@@ -83,12 +90,11 @@ class Emulator final : public GpuOutput {
 
   nlohmann::json stats() const { return gpu_stats_json(*node_, cfg_.node.gpu_id); }
 
-  void to_gateway(const Endpoint& to, const uint8_t* data, size_t len) override {
-    if (sendto(data_fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len) < 0) ++send_errors_;
+  void to_gateway(const UdpEndpoint& to, const uint8_t* data, size_t len) override {
+    if (sendto(data_fd_, data, len, 0, to.sa(), to.len) < 0) ++send_errors_;
   }
   void to_controller(const uint8_t* data, size_t len) override {
-    if (sendto(control_fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&cfg_.controller.addr),
-               cfg_.controller.len) < 0)
+    if (sendto(control_fd_, data, len, 0, cfg_.controller.sa(), cfg_.controller.len) < 0)
       ++send_errors_;
   }
 
@@ -134,7 +140,7 @@ class Emulator final : public GpuOutput {
       if (n <= 0) break;
       const int64_t now = mono_now_ns();
       for (int i = 0; i < n; ++i) {
-        Endpoint ep;
+        UdpEndpoint ep;
         ep.addr = from[i];
         ep.len = msgs[i].msg_hdr.msg_namelen;
         const size_t segment = self->gro_ ? aigw::gro_segment_size(msgs[i].msg_hdr) : 0;
@@ -213,9 +219,9 @@ int main(int argc, char** argv) {
   GpuEmuConfig cfg = default_gpu_emu_config();
   std::string error;
   if (!config_path.empty()) error = load_gpu_emu_config(config_path, cfg);
-  auto endpoint = [&](const std::optional<std::string>& text, Endpoint& out, const char* what) {
+  auto endpoint = [&](const std::optional<std::string>& text, UdpEndpoint& out, const char* what) {
     if (error.empty() && text)
-      if (auto e = parse_endpoint(*text, out); !e.empty()) error = std::string(what) + ": " + e;
+      if (auto e = aigw::parse_endpoint(*text, out); !e.empty()) error = std::string(what) + ": " + e;
   };
   endpoint(data_bind, cfg.data_bind, "--data-bind");
   endpoint(control_bind, cfg.control_bind, "--control-bind");

@@ -36,7 +36,7 @@ GpuNode::GpuNode(const GpuNodeConfig& config, GpuOutput& out, int64_t now_ns)
 GpuNode::~GpuNode() = default;
 
 void GpuNode::to_gateway(const server::Endpoint& egress, const uint8_t* data, size_t len) {
-  Endpoint to;
+  UdpEndpoint to;
   std::memcpy(&to.addr, &egress.addr, sizeof to.addr);
   to.len = egress.len;
   out_.to_gateway(to, data, len);
@@ -46,7 +46,7 @@ void GpuNode::to_controller(const uint8_t* data, size_t len) { out_.to_controlle
 
 void GpuNode::leave() { core_->leave(); }
 
-void GpuNode::on_data(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
+void GpuNode::on_data(const UdpEndpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
   server::Endpoint f;
   std::memcpy(&f.addr, &from.addr, sizeof f.addr);
   f.len = from.len;

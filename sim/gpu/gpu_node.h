@@ -14,7 +14,7 @@
 #include "edge-sdk/server/server_core.h"
 #include "protocol/envelope.h"
 #include "protocol/unit_receiver.h"
-#include "sim/common/udp_endpoint.h"
+#include "protocol/udp_endpoint.h"
 #include "sim/gpu/accelerator.h"
 
 namespace aigw::sim {
@@ -26,8 +26,8 @@ struct GpuNodeConfig {
   uint32_t gpu_id = 1;
   std::vector<std::string> models{"openpose"};
   double capacity_units_per_s = 1000;
-  Endpoint data_endpoint;     ///< where gateways send units (advertised in GpuRegister)
-  Endpoint control_endpoint;  ///< advertised control address
+  UdpEndpoint data_endpoint;     ///< where gateways send units (advertised in GpuRegister)
+  UdpEndpoint control_endpoint;  ///< advertised control address
   uint32_t key_id = 1;
   ControlKey key{};
   int64_t period_ns = 1'000'000'000;
@@ -41,7 +41,7 @@ struct GpuNodeConfig {
 class GpuOutput {
  public:
   virtual ~GpuOutput() = default;
-  virtual void to_gateway(const Endpoint& egress, const uint8_t* data, size_t len) = 0;
+  virtual void to_gateway(const UdpEndpoint& egress, const uint8_t* data, size_t len) = 0;
   virtual void to_controller(const uint8_t* data, size_t len) = 0;
 };
 
@@ -71,7 +71,7 @@ class GpuNode final : BatchSink, server::ServerOutput {
   ~GpuNode() override;
 
   /// One datagram on the data socket from a gateway's egress `from`.
-  void on_data(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
+  void on_data(const UdpEndpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
   /// A datagram on the control socket (the controller's PeerKeys).
   void on_control(const uint8_t* data, size_t len) { core_->on_control(data, len); }
   /// Timers: receiver NACKs and losses, batches, periodic reports.

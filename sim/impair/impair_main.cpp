@@ -48,10 +48,10 @@ std::string load_config(const std::string& path, aigw::sim::RelayConfig& cfg) {
   aigw::sim::TomlFields f(root, "");
   std::string listen, upstream;
   if (f.text("listen", listen) && !listen.empty()) {
-    if (auto e = aigw::sim::parse_endpoint(listen, cfg.listen); !e.empty()) return "listen: " + e;
+    if (auto e = aigw::parse_endpoint(listen, cfg.listen); !e.empty()) return "listen: " + e;
   }
   if (f.text("upstream", upstream) && !upstream.empty()) {
-    if (auto e = aigw::sim::parse_endpoint(upstream, cfg.upstream); !e.empty()) return "upstream: " + e;
+    if (auto e = aigw::parse_endpoint(upstream, cfg.upstream); !e.empty()) return "upstream: " + e;
   }
   f.boolean("share_port", cfg.share_listen_port);
   std::string nat;
@@ -123,12 +123,12 @@ int configure_endpoints(const CommandLine& c, aigw::sim::RelayConfig& cfg) {
   }
   // Flags given on the command line override the file.
   if (c.o_listen->count() || !cfg.listen.valid())
-    if (auto e = aigw::sim::parse_endpoint(c.listen, cfg.listen); !e.empty()) {
+    if (auto e = aigw::parse_endpoint(c.listen, cfg.listen); !e.empty()) {
       aigw::log::error("usage", "error=\"--listen {}\"", e);
       return kExitUsage;
     }
   if (c.o_upstream->count())
-    if (auto e = aigw::sim::parse_endpoint(c.upstream, cfg.upstream); !e.empty()) {
+    if (auto e = aigw::parse_endpoint(c.upstream, cfg.upstream); !e.empty()) {
       aigw::log::error("usage", "error=\"--upstream {}\"", e);
       return kExitUsage;
     }

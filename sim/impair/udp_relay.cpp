@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "protocol/log.h"
+#include "protocol/udp_socket.h"
 #include "sim/common/mono_clock.h"
 
 namespace aigw::sim {
@@ -31,7 +32,7 @@ struct UdpRelay::Session {
   uint32_t slot = 0;
   uint16_t generation = 0;
   bool open = false;
-  Endpoint client;
+  UdpEndpoint client;
   int64_t last_active_ns = 0;
 
   uint32_t tag() const { return slot | (uint32_t{generation} << 16); }
@@ -64,8 +65,7 @@ class UdpRelay::ReverseSink final : public PacketSink {
       ++r_.counters_.stale_packets;
       return;
     }
-    if (sendto(r_.listen_fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&s->client.addr),
-               s->client.len) < 0)
+    if (sendto(r_.listen_fd_, data, len, 0, s->client.sa(), s->client.len) < 0)
       ++r_.counters_.send_errors;
   }
 
@@ -142,8 +142,12 @@ UdpRelay::~UdpRelay() {
 std::string UdpRelay::start() {
   if (!config_.upstream.valid()) return "no upstream endpoint";
   std::string error;
-  if (config_.source_nat_prefix && config_.upstream.addr.ss_family != AF_INET) return "source NAT needs an IPv4 upstream";
-  listen_fd_ = open_udp_socket(config_.listen, config_.socket_buffer_bytes, error, config_.share_listen_port);
+  if (config_.source_nat_prefix && config_.upstream.family() != AF_INET) return "source NAT needs an IPv4 upstream";
+  UdpSocketOptions listen_options;
+  listen_options.buffer_bytes = config_.socket_buffer_bytes;
+  listen_options.reuse_port = config_.share_listen_port;
+  UdpEndpoint bound;
+  listen_fd_ = open_udp_socket(config_.listen, listen_options, bound, error);
   if (listen_fd_ < 0) return error;
   rx_buffer_size_ = kRxBufferSize;
   rx_buffers_.resize(kBatch * rx_buffer_size_);
@@ -162,7 +166,7 @@ std::string UdpRelay::start() {
 
 void UdpRelay::request_stop() { ev_async_send(loop_, &stop_); }
 
-Endpoint UdpRelay::listen_endpoint() const { return local_endpoint(listen_fd_); }
+UdpEndpoint UdpRelay::listen_endpoint() const { return local_endpoint(listen_fd_); }
 
 UdpRelay::Session* UdpRelay::session_for(const sockaddr_storage& from, socklen_t len, int64_t now_ns) {
   const ClientKey key = key_of(from);
@@ -177,10 +181,10 @@ UdpRelay::Session* UdpRelay::session_for(const sockaddr_storage& from, socklen_t
   }
   // Upstream socket of the same family as the upstream, on any local port, or at the
   // client's translated address and port.
-  Endpoint local;
-  make_endpoint(config_.upstream.addr.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, local);
+  UdpEndpoint local;
+  make_endpoint(config_.upstream.family() == AF_INET6 ? "::" : "0.0.0.0", 0, local);
   if (config_.upstream.is_loopback())
-    make_endpoint(config_.upstream.addr.ss_family == AF_INET6 ? "::1" : "127.0.0.1", 0, local);
+    make_endpoint(config_.upstream.family() == AF_INET6 ? "::1" : "127.0.0.1", 0, local);
   std::string error;
   if (config_.source_nat_prefix) {
     if (from.ss_family != AF_INET) {
@@ -194,9 +198,12 @@ UdpRelay::Session* UdpRelay::session_for(const sockaddr_storage& from, socklen_t
     std::memcpy(&local.addr, &nat, sizeof nat);
     local.len = sizeof nat;
   }
-  const int fd = open_udp_socket(local, config_.socket_buffer_bytes, error, config_.source_nat_prefix != 0);
-  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&config_.upstream.addr),
-                        config_.upstream.len) != 0) {
+  UdpSocketOptions options;
+  options.buffer_bytes = config_.socket_buffer_bytes;
+  options.reuse_port = config_.source_nat_prefix != 0;
+  UdpEndpoint bound;
+  const int fd = open_udp_socket(local, options, bound, error);
+  if (fd < 0 || connect(fd, config_.upstream.sa(), config_.upstream.len) != 0) {
     if (fd >= 0) close(fd);
     ++counters_.sessions_rejected;
     AIGW_WARN_RATE_LIMITED(1000, "session_open_failed", "error=\"{}\"", error);
@@ -222,7 +229,7 @@ UdpRelay::Session* UdpRelay::session_for(const sockaddr_storage& from, socklen_t
   by_client_.emplace(key, slot);
   ++counters_.sessions_opened;
   log::debug("session_open", "client={} upstream_local={}", s->client.to_string(),
-             local_endpoint(fd).to_string());
+             bound.to_string());
   return s;
 }
 

@@ -14,14 +14,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sim/common/udp_endpoint.h"
+#include "protocol/udp_endpoint.h"
 #include "sim/impair/impairment.h"
 
 namespace aigw::sim {
 
 struct RelayConfig {
-  Endpoint listen;                    ///< port 0: pick a free port (see listen_endpoint())
-  Endpoint upstream;
+  UdpEndpoint listen;                    ///< port 0: pick a free port (see listen_endpoint())
+  UdpEndpoint upstream;
   ImpairmentConfig forward;           ///< client -> upstream
   ImpairmentConfig reverse;           ///< upstream -> client
   /// Bind `listen` with SO_REUSEPORT, so the relay can take one specific address of a
@@ -68,7 +68,7 @@ class UdpRelay {
   /// Thread-safe: breaks the loop from any thread (e.g. a signal or a test).
   void request_stop();
 
-  Endpoint listen_endpoint() const;
+  UdpEndpoint listen_endpoint() const;
   size_t sessions() const { return by_client_.size(); }
   const ImpairCounters& forward_counters() const { return forward_.counters(); }
   const ImpairCounters& reverse_counters() const { return reverse_.counters(); }

@@ -13,18 +13,19 @@
 #include <fmt/format.h>
 
 #include "controller/core/config.h"
-#include "sim/common/udp_endpoint.h"
+#include "protocol/udp_endpoint.h"
+#include "protocol/udp_socket.h"
 #include "sim/report/report_writer.h"
 
 namespace aigw::sim {
 
 uint16_t free_loopback_port(bool udp) {
-  Endpoint ep;
+  UdpEndpoint ep;
   make_endpoint("127.0.0.1", 0, ep);
   const int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
   uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) == 0) port = local_endpoint(fd).port();
+  if (bind(fd, ep.sa(), ep.len) == 0) port = local_endpoint(fd).port();
   close(fd);
   return port;
 }

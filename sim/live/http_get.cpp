@@ -29,7 +29,7 @@ bool wait_fd(int fd, short events, std::chrono::steady_clock::time_point deadlin
 
 }  // namespace
 
-std::string http_get(const Endpoint& server, const std::string& path, int timeout_ms, HttpResponse& out) {
+std::string http_get(const UdpEndpoint& server, const std::string& path, int timeout_ms, HttpResponse& out) {
   out = {};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   const int fd = socket(server.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

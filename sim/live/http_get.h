@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "sim/common/udp_endpoint.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::sim {
 
@@ -15,6 +15,6 @@ struct HttpResponse {
 };
 
 /// GETs `path` from `server`. "" on a complete response (any status), else the error.
-std::string http_get(const Endpoint& server, const std::string& path, int timeout_ms, HttpResponse& out);
+std::string http_get(const UdpEndpoint& server, const std::string& path, int timeout_ms, HttpResponse& out);
 
 }  // namespace aigw::sim

@@ -31,8 +31,8 @@ constexpr int kExitUnavailable = 69;
 
 using Json = nlohmann::json;
 
-Endpoint loopback(uint16_t port) {
-  Endpoint e;
+UdpEndpoint loopback(uint16_t port) {
+  UdpEndpoint e;
   make_endpoint("127.0.0.1", port, e);
   return e;
 }

@@ -55,9 +55,9 @@ inline std::string env_path(const char* name) {
   return v ? v : "";
 }
 
-inline sim::Endpoint loopback(uint16_t port) {
-  sim::Endpoint e;
-  sim::make_endpoint("127.0.0.1", port, e);
+inline UdpEndpoint loopback(uint16_t port) {
+  UdpEndpoint e;
+  make_endpoint("127.0.0.1", port, e);
   return e;
 }
 

@@ -82,8 +82,8 @@ class Node {
 };
 
 std::string http_get(uint16_t port, const std::string& path) {
-  sim::Endpoint server;
-  sim::make_endpoint("127.0.0.1", port, server);
+  UdpEndpoint server;
+  make_endpoint("127.0.0.1", port, server);
   sim::HttpResponse r;
   return sim::http_get(server, path, 5000, r).empty() ? r.body : "";
 }

@@ -27,8 +27,8 @@ struct Response {
 };
 
 Response http_get(uint16_t port, const std::string& target) {
-  sim::Endpoint server;
-  sim::make_endpoint("127.0.0.1", port, server);
+  UdpEndpoint server;
+  make_endpoint("127.0.0.1", port, server);
   sim::HttpResponse r;
   if (!sim::http_get(server, target, 5000, r).empty()) return {};
   return {r.status, r.body};

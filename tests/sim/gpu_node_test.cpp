@@ -16,7 +16,7 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 
-using Captured = test::CapturedControl<GpuOutput, Endpoint>;
+using Captured = test::CapturedControl<GpuOutput, UdpEndpoint>;
 using Datagram = Captured::Datagram;
 using Wire = test::FragmentWire;
 
@@ -48,7 +48,7 @@ class GpuNodeTest : public ::testing::Test {
     return wire_.packets;
   }
 
-  void deliver(GpuNode& node, const std::vector<std::vector<uint8_t>>& pkts, const Endpoint& from,
+  void deliver(GpuNode& node, const std::vector<std::vector<uint8_t>>& pkts, const UdpEndpoint& from,
                const std::set<size_t>& drop = {}) {
     for (size_t i = 0; i < pkts.size(); ++i)
       if (!drop.count(i)) node.on_data(from, pkts[i].data(), pkts[i].size(), now_);
@@ -76,7 +76,7 @@ class GpuNodeTest : public ::testing::Test {
   test::GpuServerKeys keys_{node_key()};
   Captured out_;
   GpuNodeConfig cfg_;
-  Endpoint gw_a_, gw_b_;
+  UdpEndpoint gw_a_, gw_b_;
   Wire wire_;
   UnitSender sender_{SenderConfig{}, wire_};
   int64_t now_ = 1'000 * kMs;

@@ -39,13 +39,13 @@ class OneShotServer {
     thread_.join();
     close(fd_);
   }
-  const Endpoint& endpoint() const { return ep_; }
+  const UdpEndpoint& endpoint() const { return ep_; }
   std::string request_;
 
  private:
   std::string reply_;
   int fd_;
-  Endpoint ep_;
+  UdpEndpoint ep_;
   std::thread thread_;
 };
 
@@ -78,7 +78,7 @@ TEST(HttpGet, RejectsGarbage) {
 }
 
 TEST(HttpGet, ConnectionRefusedIsAnError) {
-  Endpoint closed;
+  UdpEndpoint closed;
   make_endpoint("127.0.0.1", 1, closed);  // nothing listens on port 1 here
   HttpResponse r;
   EXPECT_NE(http_get(closed, "/", 500, r), "");
