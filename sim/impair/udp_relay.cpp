@@ -38,16 +38,24 @@ struct UdpRelay::Session {
   uint32_t tag() const { return slot | (uint32_t{generation} << 16); }
 };
 
+// A packet's tag names its session's slot and generation: a packet still in the
+// impairment queue when its session closed (and the slot was reused) is stale.
+UdpRelay::Session* UdpRelay::session_of_tag(uint32_t tag) {
+  const uint32_t slot = tag & 0xffff;
+  Session* s = slot < slots_.size() ? slots_[slot].get() : nullptr;
+  if (!s || !s->open || s->generation != (tag >> 16)) {
+    ++counters_.stale_packets;
+    return nullptr;
+  }
+  return s;
+}
+
 class UdpRelay::ForwardSink final : public PacketSink {
  public:
   explicit ForwardSink(UdpRelay& r) : r_(r) {}
   void deliver(const uint8_t* data, size_t len, uint32_t tag) override {
-    const uint32_t slot = tag & 0xffff;
-    Session* s = slot < r_.slots_.size() ? r_.slots_[slot].get() : nullptr;
-    if (!s || !s->open || s->generation != (tag >> 16)) {
-      ++r_.counters_.stale_packets;
-      return;
-    }
+    Session* s = r_.session_of_tag(tag);
+    if (!s) return;
     if (send(s->fd, data, len, 0) < 0) ++r_.counters_.send_errors;
   }
 
@@ -59,12 +67,8 @@ class UdpRelay::ReverseSink final : public PacketSink {
  public:
   explicit ReverseSink(UdpRelay& r) : r_(r) {}
   void deliver(const uint8_t* data, size_t len, uint32_t tag) override {
-    const uint32_t slot = tag & 0xffff;
-    Session* s = slot < r_.slots_.size() ? r_.slots_[slot].get() : nullptr;
-    if (!s || !s->open || s->generation != (tag >> 16)) {
-      ++r_.counters_.stale_packets;
-      return;
-    }
+    Session* s = r_.session_of_tag(tag);
+    if (!s) return;
     if (sendto(r_.listen_fd_, data, len, 0, s->client.sa(), s->client.len) < 0)
       ++r_.counters_.send_errors;
   }

@@ -93,6 +93,7 @@ class UdpRelay {
   static void on_stop(struct ev_loop* loop, ev_async* w, int revents);
 
   Session* session_for(const sockaddr_storage& from, socklen_t len, int64_t now_ns);
+  Session* session_of_tag(uint32_t tag);
   void close_session(uint32_t slot);
   void expire_idle(int64_t now_ns);
   void pump(int64_t now_ns);  // release due packets and re-arm the timer
