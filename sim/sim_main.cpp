@@ -5,6 +5,7 @@
 //   aigw-sim run sim/scenarios/demo.toml --out reports/demo
 //   aigw-sim run sim/scenarios/paper-400.toml --mode live --scale 0.02 --no-migration
 //   aigw-sim check sim/scenarios/scale-100k.toml
+#include <sysexits.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,10 +27,6 @@
 #include "sim/scenario/scenario_toml.h"
 
 namespace {
-
-constexpr int kExitUsage = 64;
-constexpr int kExitSoftware = 70;
-constexpr int kExitConfig = 78;
 
 std::atomic<bool> g_interrupted{false};
 void on_signal(int) { g_interrupted = true; }
@@ -128,7 +125,7 @@ CLI::App* add_check_command(CLI::App& app, CommandLine& c) {
 int load_with_overrides(const CommandLine& c, Scenario& s) {
   if (auto e = load_scenario(c.scenario_path, s); !e.empty()) {
     std::fprintf(stderr, "%s\n", e.c_str());
-    return kExitConfig;
+    return EX_CONFIG;
   }
   if (c.scale) s.scale = *c.scale;
   if (c.duration) s.duration_periods = *c.duration;
@@ -145,7 +142,7 @@ int load_with_overrides(const CommandLine& c, Scenario& s) {
   std::string error;
   if (!aigw::controller::validate_config(s.controller, error)) {
     std::fprintf(stderr, "controller: %s\n", error.c_str());
-    return kExitConfig;
+    return EX_CONFIG;
   }
   return 0;
 }
@@ -156,7 +153,7 @@ int time_admission_algorithms(const CommandLine& c, const Scenario& s, const Sce
   for (const auto& a : c.algorithms)
     if (!aigw::controller::is_admission_name(a)) {
       std::fprintf(stderr, "--algorithms: unknown algorithm %s\n", a.c_str());
-      return kExitUsage;
+      return EX_USAGE;
     }
   const auto rows = time_admission(scaled, c.requests, c.algorithms, c.repeat);
   nlohmann::json j = nlohmann::json::array();
@@ -185,8 +182,8 @@ int time_admission_algorithms(const CommandLine& c, const Scenario& s, const Sce
   }
   if (c.out_dir.empty()) return 0;
   std::filesystem::create_directories(c.out_dir);
-  if (auto e = write_text_file(c.out_dir + "/admission.json", j.dump(2) + "\n"); !e.empty()) return kExitSoftware;
-  if (auto e = write_text_file(c.out_dir + "/admission.svg", render_svg(chart)); !e.empty()) return kExitSoftware;
+  if (auto e = write_text_file(c.out_dir + "/admission.json", j.dump(2) + "\n"); !e.empty()) return EX_SOFTWARE;
+  if (auto e = write_text_file(c.out_dir + "/admission.svg", render_svg(chart)); !e.empty()) return EX_SOFTWARE;
   std::printf("\n  %s/admission.json\n  %s/admission.svg\n", c.out_dir.c_str(), c.out_dir.c_str());
   return 0;
 }
@@ -242,7 +239,7 @@ int run_scenario(const CommandLine& c, const Scenario& s, const Scenario& scaled
   std::string run_error;
   if (s.mode == "discrete") {
     run_error = run_discrete(scaled, DiscreteOptions{}, report);
-    if (!run_error.empty()) exit_code = kExitSoftware;
+    if (!run_error.empty()) exit_code = EX_SOFTWARE;
   } else {
     run_error = run_live(scaled, opt, report, exit_code);
   }
@@ -253,7 +250,7 @@ int run_scenario(const CommandLine& c, const Scenario& s, const Scenario& scaled
   ReportFiles files;
   if (auto e = write_report(report, out_dir, files); !e.empty()) {
     std::fprintf(stderr, "aigw-sim: %s\n", e.c_str());
-    return kExitSoftware;
+    return EX_SOFTWARE;
   }
   print_summary(report, files);
   if (g_interrupted) return 130;
@@ -273,13 +270,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
+    return rc == 0 ? 0 : EX_USAGE;
   }
   aigw::log::set_component("sim");
   aigw::log::Level level;
   if (!aigw::log::parse_level(c.log_level, level)) {
     std::fprintf(stderr, "--log-level: unknown level %s\n", c.log_level.c_str());
-    return kExitUsage;
+    return EX_USAGE;
   }
   aigw::log::set_level(level);
 
@@ -288,7 +285,7 @@ int main(int argc, char** argv) {
   const Scenario scaled = apply_scale(s);
   if (auto e = validate(scaled); !e.empty()) {
     std::fprintf(stderr, "%s: %s\n", c.scenario_path.c_str(), e.c_str());
-    return kExitConfig;
+    return EX_CONFIG;
   }
   if (adm->parsed()) return time_admission_algorithms(c, s, scaled);
   if (check->parsed()) return print_scenario(s, scaled);

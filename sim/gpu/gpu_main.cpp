@@ -5,6 +5,7 @@
 //   aigw-gpu-emu --config gpu.toml
 //   aigw-gpu-emu --id 2 --data-bind 127.0.0.1:7502 --controller 127.0.0.1:7700
 //                --key-file cluster.key --scale 0.8 --stats-file gpu2.json   (one line)
+#include <sysexits.h>
 #include <ev.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,9 +27,6 @@
 
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
-constexpr int kExitConfig = 78;
 constexpr size_t kBatch = 64;
 constexpr size_t kPlainSlot = 2048;  // one fragment; a GRO receive takes kGroMaxReceive
 constexpr int kDataSocketBuffer = 64 << 20;  // several seconds of units from every gateway
@@ -213,7 +211,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
+    return rc == 0 ? 0 : EX_USAGE;
   }
   aigw::log::set_component("gpu-emu");
   GpuEmuConfig cfg = default_gpu_emu_config();
@@ -243,7 +241,7 @@ int main(int argc, char** argv) {
   if (error.empty() && !cfg.have_key) error = "a control key is required (gpu.key, gpu.key_file or --key-file)";
   if (!error.empty()) {
     aigw::log::error("config_invalid", "error=\"{}\"", error);
-    return kExitConfig;
+    return EX_CONFIG;
   }
   if (check) {
     std::cout << "configuration ok: gpu " << cfg.node.gpu_id << ", " << cfg.node.models.size() << " model(s)\n";
@@ -255,7 +253,7 @@ int main(int argc, char** argv) {
   Emulator emu(loop, cfg);
   if (auto e = emu.start(); !e.empty()) {
     aigw::log::error("start_failed", "error=\"{}\"", e);
-    return kExitUnavailable;
+    return EX_UNAVAILABLE;
   }
   ev_signal sigint, sigterm;
   auto stop = [](struct ev_loop* l, ev_signal*, int) { ev_break(l, EVBREAK_ALL); };

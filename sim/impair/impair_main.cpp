@@ -4,6 +4,7 @@
 //
 //   aigw-impair --listen 127.0.0.1:9000 --upstream 127.0.0.1:9100 --loss 0.02 --seed 7
 //   aigw-impair --config impair.toml --json
+#include <sysexits.h>
 #include <ev.h>
 
 #include <cstdio>
@@ -20,10 +21,6 @@
 #include "sim/impair/udp_relay.h"
 
 namespace {
-
-constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
-constexpr int kExitConfig = 78;
 
 using aigw::sim::ImpairCounters;
 
@@ -118,23 +115,23 @@ int configure_endpoints(const CommandLine& c, aigw::sim::RelayConfig& cfg) {
   if (!c.config_path.empty()) {
     if (auto e = load_config(c.config_path, cfg); !e.empty()) {
       aigw::log::error("config_invalid", "error=\"{}\"", e);
-      return kExitConfig;
+      return EX_CONFIG;
     }
   }
   // Flags given on the command line override the file.
   if (c.o_listen->count() || !cfg.listen.valid())
     if (auto e = aigw::parse_endpoint(c.listen, cfg.listen); !e.empty()) {
       aigw::log::error("usage", "error=\"--listen {}\"", e);
-      return kExitUsage;
+      return EX_USAGE;
     }
   if (c.o_upstream->count())
     if (auto e = aigw::parse_endpoint(c.upstream, cfg.upstream); !e.empty()) {
       aigw::log::error("usage", "error=\"--upstream {}\"", e);
-      return kExitUsage;
+      return EX_USAGE;
     }
   if (!cfg.upstream.valid()) {
     aigw::log::error("usage", "error=\"an upstream is required (--upstream or the config file)\"");
-    return kExitUsage;
+    return EX_USAGE;
   }
   return 0;
 }
@@ -155,7 +152,7 @@ int configure_forward(const CommandLine& c, aigw::sim::ImpairmentConfig& fw) {
   if (c.o_rate->count()) fw.rate_bps = c.rate_mbps * 1e6;
   if (auto e = fw.validate(); !e.empty()) {
     aigw::log::error("config_invalid", "error=\"forward: {}\"", e);
-    return kExitConfig;
+    return EX_CONFIG;
   }
   return 0;
 }
@@ -187,7 +184,7 @@ int run_relay(const CommandLine& c, const aigw::sim::RelayConfig& cfg) {
   aigw::sim::UdpRelay relay(loop, cfg);
   if (auto e = relay.start(); !e.empty()) {
     aigw::log::error("start_failed", "error=\"{}\"", e);
-    return kExitUnavailable;
+    return EX_UNAVAILABLE;
   }
   const auto& fw = cfg.forward;
   aigw::log::info("relay_started", "listen={} upstream={} loss={} burst_loss={} reorder={} duplicate={} "
@@ -237,13 +234,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
+    return rc == 0 ? 0 : EX_USAGE;
   }
   aigw::log::set_component("impair");
   aigw::log::Level lvl;
   if (!aigw::log::parse_level(c.log_level, lvl)) {
     std::fprintf(stderr, "--log-level: unknown level '%s'\n", c.log_level.c_str());
-    return kExitUsage;
+    return EX_USAGE;
   }
   aigw::log::set_level(lvl);
 

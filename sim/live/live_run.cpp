@@ -1,5 +1,6 @@
 #include "sim/live/live_run.h"
 
+#include <sysexits.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -25,9 +26,6 @@
 namespace aigw::sim {
 
 namespace {
-
-constexpr int kExitSoftware = 70;
-constexpr int kExitUnavailable = 69;
 
 using Json = nlohmann::json;
 
@@ -136,15 +134,15 @@ std::string LiveRun::run(int& exit_code) {
   describe_run(s_, "live", report_);
   const auto wall0 = std::chrono::steady_clock::now();
   if (auto e = find_binaries(); !e.empty()) {
-    exit_code = kExitUnavailable;
+    exit_code = EX_UNAVAILABLE;
     return e;
   }
   if (auto e = write_files(); !e.empty()) {
-    exit_code = kExitSoftware;
+    exit_code = EX_SOFTWARE;
     return e;
   }
   if (auto e = start_cluster(); !e.empty()) {
-    exit_code = kExitUnavailable;
+    exit_code = EX_UNAVAILABLE;
     pg_.stop(std::chrono::milliseconds(2000));
     return e;
   }
@@ -166,7 +164,7 @@ std::string LiveRun::run(int& exit_code) {
   add_cumulative_fragments(periods);
   record_run_details();
   report_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  if (!run_error_.empty()) exit_code = kExitSoftware;
+  if (!run_error_.empty()) exit_code = EX_SOFTWARE;
   return run_error_;
 }
 
