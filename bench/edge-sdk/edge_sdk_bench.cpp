@@ -30,8 +30,8 @@ double ns_since(Clock::time_point t0) {
 class SlotIo final : public CoreIo {
  public:
   SlotIo() : slots_(kSlots * kSlot) {}
-  void send_control(const Endpoint&, const uint8_t*, size_t) override {}
-  bool send_fragment(const Endpoint&, const uint8_t* header, size_t header_len,
+  void send_control(const UdpEndpoint&, const uint8_t*, size_t) override {}
+  bool send_fragment(const UdpEndpoint&, const uint8_t* header, size_t header_len,
                      const uint8_t* payload, size_t payload_len) override {
     uint8_t* slot = slots_.data() + (fragments % kSlots) * kSlot;
     std::memcpy(slot, header, header_len);

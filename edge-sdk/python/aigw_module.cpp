@@ -411,16 +411,7 @@ py::bytes node_key(py::bytes master, const std::string& role, uint32_t node) {
   return py::bytes(reinterpret_cast<const char*>(out), sizeof out);
 }
 
-}  // namespace
-
-PYBIND11_MODULE(aigw, m) {
-  m.doc() =
-      "aigw: stream AI data units from devices through the aigw gateway cluster to GPU servers.\n\n"
-      "Device (edge SDK) sends units; Server (server SDK) receives them verified, without copies.";
-  py::exec(kErrorClass, m.attr("__dict__"));
-  g_error = m.attr("Error");
-  m.attr("__version__") = aigw_edge_version();
-
+void add_constants(py::module_& m) {
   const std::pair<const char*, int> codes[] = {
       {"ERR_INVALID_ARG", AIGW_ERR_INVALID_ARG}, {"ERR_STRUCT_SIZE", AIGW_ERR_STRUCT_SIZE},
       {"ERR_NO_MEMORY", AIGW_ERR_NO_MEMORY},     {"ERR_STATE", AIGW_ERR_STATE},
@@ -436,6 +427,9 @@ PYBIND11_MODULE(aigw, m) {
   m.attr("UNIT_DECRYPTED") = int(AIGW_UNIT_DECRYPTED);
   m.attr("UNIT_SEALED") = int(AIGW_UNIT_SEALED);
   m.attr("UNIT_RECOVERED") = int(AIGW_UNIT_RECOVERED);
+}
+
+void add_functions(py::module_& m) {
   m.def("strerror", &aigw_strerror, py::arg("code"), "Name of a library error code.");
   m.def("node_key", &node_key, py::arg("master"), py::arg("role"), py::arg("node"),
         "The control key a node (role 'gateway', 'device' or 'gpu', and its id) holds, derived\n"
@@ -447,7 +441,9 @@ PYBIND11_MODULE(aigw, m) {
         "output_bytes) for layers 1..N. Returns a dict with split_layer k (layers 1..k run on the\n"
         "device), latency_ms, device_ms, transfer_ms, cloud_ms, transfer_bytes. Raises aigw.Error\n"
         "(code ERR_INFEASIBLE) when no split meets the target.");
+}
 
+void add_device(py::module_& m) {
   py::class_<Device>(m, "Device",
                      "One device handle (libaigw-edge, thread mode): admission, paced sending, NACK answers,\n"
                      "migrations and heartbeats run on the handle's own thread. Use as a context manager.")
@@ -474,7 +470,9 @@ PYBIND11_MODULE(aigw, m) {
       .def("close", &Device::close, "Closes every stream and frees the handle.")
       .def("__enter__", [](Device& d) -> Device& { return d; }, py::return_value_policy::reference)
       .def("__exit__", [](Device& d, py::args) { d.close(); });
+}
 
+void add_unit(py::module_& m) {
   py::class_<Unit>(m, "Unit", py::buffer_protocol(),
                    "A verified unit, held by the server until released (release(), the end of a `with`\n"
                    "block, or garbage collection). Exposes its bytes through the buffer protocol:\n"
@@ -499,7 +497,10 @@ PYBIND11_MODULE(aigw, m) {
       .def("release", &Unit::release, "Gives the buffer back to the server.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](Unit& u, py::args) { u.release(); });
+}
 
+// Server.units() is a Python generator, added to the class once it exists.
+void add_server(py::module_& m) {
   py::class_<Server>(m, "Server",
                      "A GPU-server handle (libaigw-server, thread mode): registers with the controller,\n"
                      "reassembles, verifies, NACKs and acknowledges units, reports load. Use as a context\n"
@@ -523,4 +524,21 @@ PYBIND11_MODULE(aigw, m) {
       .def("__enter__", [](Server& s) -> Server& { return s; }, py::return_value_policy::reference)
       .def("__exit__", [](Server& s, py::args) { s.close(); });
   py::exec(kUnitsMethod, m.attr("__dict__"));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(aigw, m) {
+  m.doc() =
+      "aigw: stream AI data units from devices through the aigw gateway cluster to GPU servers.\n\n"
+      "Device (edge SDK) sends units; Server (server SDK) receives them verified, without copies.";
+  py::exec(kErrorClass, m.attr("__dict__"));
+  g_error = m.attr("Error");
+  m.attr("__version__") = aigw_edge_version();
+
+  add_constants(m);
+  add_functions(m);
+  add_device(m);
+  add_unit(m);
+  add_server(m);
 }

@@ -64,8 +64,8 @@ void ServerCore::on_control(const uint8_t* data, size_t len) {
   }
   for (const ctl::PeerKey& k : m.keys()) {
     const uint32_t gateway = make_sender_id(NodeRole::gateway, k.gateway_id());
-    Endpoint egress;
-    if (!edge::make_endpoint(k.egress_address(), k.egress_port(), egress) ||
+    UdpEndpoint egress;
+    if (!make_endpoint(k.egress_address(), k.egress_port(), egress).empty() ||
         !keys_.learn_pair_key(gateway, k.key_id(), v.key_id, k.key_box())) {
       ++counters_.control_rejected;
       continue;
@@ -78,7 +78,7 @@ void ServerCore::on_control(const uint8_t* data, size_t len) {
   }
 }
 
-void ServerCore::send_gateway(const Endpoint& to, MessageType type, const std::string& body) {
+void ServerCore::send_gateway(const UdpEndpoint& to, MessageType type, const std::string& body) {
   // Sealed with that gateway's pair key, which only it (and the controller) can check.
   auto gw = std::find_if(gateway_of_egress_.begin(), gateway_of_egress_.end(),
                          [&](const auto& e) { return e.first == to; });
@@ -198,7 +198,7 @@ ServerCore::StreamRoute* ServerCore::route_for(uint32_t stream_id, uint32_t unit
   return &r;
 }
 
-void ServerCore::on_data(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
+void ServerCore::on_data(const UdpEndpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
   ++counters_.datagrams;
   DataHeader h;
   if (decode_data_header(data, len, h) != DecodeError::ok) {
@@ -226,7 +226,7 @@ bool ServerCore::StreamRoute::was_verified(uint32_t seq) const {
 }
 
 void ServerCore::send_ack(const StreamRoute& r, uint32_t stream_id, uint32_t unit_seq) {
-  const Endpoint* gw = source_of(r, unit_seq);
+  const UdpEndpoint* gw = source_of(r, unit_seq);
   if (gw == nullptr) return;
   ctl::UnitAck ack;
   ack.set_stream_id(stream_id);
@@ -236,11 +236,11 @@ void ServerCore::send_ack(const StreamRoute& r, uint32_t stream_id, uint32_t uni
   ++counters_.acks_sent;
 }
 
-const Endpoint* ServerCore::source_of(const StreamRoute& r, uint32_t unit_seq) const {
+const UdpEndpoint* ServerCore::source_of(const StreamRoute& r, uint32_t unit_seq) const {
   const auto& slot = r.sources[unit_seq % kSourceRing];
   if (slot.first == unit_seq && slot.second.valid()) return &slot.second;
   // Fall back to whichever gateway sent the stream's latest known unit.
-  const std::pair<uint32_t, Endpoint>* best = nullptr;
+  const std::pair<uint32_t, UdpEndpoint>* best = nullptr;
   for (const auto& s : r.sources)
     if (s.second.valid() && (!best || s.first > best->first)) best = &s;
   return best ? &best->second : nullptr;
@@ -264,38 +264,47 @@ void ServerCore::on_unit_complete(const CompletedUnit& info, UnitHandle& unit) {
     ++counters_.units_refused_held;
     return;
   }
-  uint32_t offset = 0;
-  uint32_t length = unit.size() - static_cast<uint32_t>(kUnitDigestSize);
-  uint32_t flags = info.nack_rounds > 0 ? AIGW_UNIT_RECOVERED : 0;
-  if (info.flags & data_flag::encrypted) {
-    if (route.have_key) {
-      size_t n = 0;
-      // Opened in place: the plaintext lands where the ciphertext was.
-      const uint32_t plain_cap = unit.size() >= AIGW_UNIT_SEAL_OVERHEAD ? unit.size() - AIGW_UNIT_SEAL_OVERHEAD : 0;
-      const int rc = aigw_unit_open(route.key.data(), info.stream_id, info.unit_seq, unit.data(), unit.size(),
-                                    unit.data() + kNonceBytes, plain_cap, &n);
-      if (rc != AIGW_OK) {
-        ++counters_.units_auth_failed;
-        ++rec.auth_failed;
-        AIGW_WARN_RATE_LIMITED(1000, "unit_auth_failed", "stream={} unit_seq={}", info.stream_id,
-                               info.unit_seq);
-        // Whole and as sent: a resend cannot repair it, so the gateway may let it go.
-        send_ack(route, info.stream_id, info.unit_seq);
-        return;
-      }
-      offset = kNonceBytes;
-      length = static_cast<uint32_t>(n);
-      flags |= AIGW_UNIT_DECRYPTED;
-    } else {
-      flags |= AIGW_UNIT_SEALED;
-    }
-  }
+  Payload payload;
+  if (!open_payload(info, route, rec, unit, payload)) return;
   ++counters_.units_verified;
   ++rec.verified;
   if (info.nack_rounds > 0) ++rec.recovered;
   route.verified[route.verified_n++ % kVerifiedRing] = info.unit_seq;
   send_ack(route, info.stream_id, info.unit_seq);
+  hold(info, route, payload, unit);
+}
 
+bool ServerCore::open_payload(const CompletedUnit& info, const StreamRoute& route, StreamRecord& rec,
+                              UnitHandle& unit, Payload& out) {
+  out.offset = 0;
+  out.length = unit.size() - static_cast<uint32_t>(kUnitDigestSize);
+  out.flags = info.nack_rounds > 0 ? AIGW_UNIT_RECOVERED : 0;
+  if (!(info.flags & data_flag::encrypted)) return true;
+  if (!route.have_key) {
+    out.flags |= AIGW_UNIT_SEALED;
+    return true;
+  }
+  size_t n = 0;
+  // Opened in place: the plaintext lands where the ciphertext was.
+  const uint32_t plain_cap = unit.size() >= AIGW_UNIT_SEAL_OVERHEAD ? unit.size() - AIGW_UNIT_SEAL_OVERHEAD : 0;
+  const int rc = aigw_unit_open(route.key.data(), info.stream_id, info.unit_seq, unit.data(), unit.size(),
+                                unit.data() + kNonceBytes, plain_cap, &n);
+  if (rc != AIGW_OK) {
+    ++counters_.units_auth_failed;
+    ++rec.auth_failed;
+    AIGW_WARN_RATE_LIMITED(1000, "unit_auth_failed", "stream={} unit_seq={}", info.stream_id, info.unit_seq);
+    // Whole and as sent: a resend cannot repair it, so the gateway may let it go.
+    send_ack(route, info.stream_id, info.unit_seq);
+    return false;
+  }
+  out.offset = kNonceBytes;
+  out.length = static_cast<uint32_t>(n);
+  out.flags |= AIGW_UNIT_DECRYPTED;
+  return true;
+}
+
+void ServerCore::hold(const CompletedUnit& info, const StreamRoute& route, const Payload& payload,
+                      UnitHandle& unit) {
   const uint32_t index = static_cast<uint32_t>(free_held_);
   HeldUnit& h = held_[index];
   free_held_ = h.next_free;
@@ -306,15 +315,15 @@ void ServerCore::on_unit_complete(const CompletedUnit& info, UnitHandle& unit) {
   h.stream_id = info.stream_id;
   h.unit_seq = info.unit_seq;
   h.model = route.model;
-  h.offset = offset;
-  h.length = length;
-  h.flags = flags;
+  h.offset = payload.offset;
+  h.length = payload.length;
+  h.flags = payload.flags;
   h.nack_rounds = info.nack_rounds;
   h.retransmitted_fragments = info.retransmitted_fragments;
   h.first_fragment_ns = info.first_fragment_ns;
   h.completed_ns = info.completed_ns;
-  const Endpoint* gw = source_of(route, info.unit_seq);
-  h.gateway = gw ? *gw : Endpoint{};
+  const UdpEndpoint* gw = source_of(route, info.unit_seq);
+  h.gateway = gw ? *gw : UdpEndpoint{};
   h.buffer = std::move(unit);
   ++held_count_;
   held_bytes_ += h.buffer.capacity();
@@ -363,7 +372,7 @@ void ServerCore::on_unit_lost(const LostUnit& info) {
 void ServerCore::on_nack(const NackOut& nack) {
   auto it = routes_.find(nack.stream_id);
   if (it == routes_.end()) return;
-  const Endpoint* gw = source_of(it->second, nack.unit_seq);
+  const UdpEndpoint* gw = source_of(it->second, nack.unit_seq);
   if (!gw) return;
   ctl::RetransmitRequest r;
   to_retransmit_request(nack, r);

@@ -14,14 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "edge-sdk/src/address.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "protocol/udp_endpoint.h"
 #include "protocol/unit_receiver.h"
 
 namespace aigw::server {
-
-using edge::Endpoint;
 
 /// Sender id of a GPU server in control envelopes (protocol/node_identity.h).
 inline uint32_t gpu_sender_id(uint32_t gpu_id) { return make_sender_id(NodeRole::gpu, gpu_id); }
@@ -30,8 +28,8 @@ struct ServerConfig {
   uint32_t gpu_id = 1;
   std::vector<std::string> models{"openpose"};
   double capacity_units_per_s = 1000;
-  Endpoint data_endpoint;     ///< where gateways send units (advertised in GpuRegister)
-  Endpoint control_endpoint;  ///< advertised control address
+  UdpEndpoint data_endpoint;     ///< where gateways send units (advertised in GpuRegister)
+  UdpEndpoint control_endpoint;  ///< advertised control address
   uint32_t key_id = 1;
   ControlKey key{};
   int64_t period_ns = 1'000'000'000;
@@ -47,7 +45,7 @@ struct ServerConfig {
 class ServerOutput {
  public:
   virtual ~ServerOutput() = default;
-  virtual void to_gateway(const Endpoint& egress, const uint8_t* data, size_t len) = 0;
+  virtual void to_gateway(const UdpEndpoint& egress, const uint8_t* data, size_t len) = 0;
   virtual void to_controller(const uint8_t* data, size_t len) = 0;
 };
 
@@ -66,7 +64,7 @@ struct HeldUnit {
   uint32_t retransmitted_fragments = 0;
   int64_t first_fragment_ns = 0;
   int64_t completed_ns = 0;
-  Endpoint gateway;
+  UdpEndpoint gateway;
   int32_t next_free = -1;
 };
 
@@ -111,7 +109,7 @@ class ServerCore final : ReceiverEvents {
   ServerCore& operator=(const ServerCore&) = delete;
 
   /// One datagram on the data socket from a gateway's egress `from`.
-  void on_data(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
+  void on_data(const UdpEndpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
   /// One datagram on the control socket: the controller's PeerKeys and heartbeats.
   void on_control(const uint8_t* data, size_t len);
   /// Timers: receiver NACKs and losses, periodic reports.
@@ -152,7 +150,7 @@ class ServerCore final : ReceiverEvents {
   // The source of each of a stream's recent units: NACKs and acks go to the gateway
   // that sent the unit (during a migration the old and the new gateway both send).
   struct StreamRoute {
-    std::array<std::pair<uint32_t, Endpoint>, kSourceRing> sources{};
+    std::array<std::pair<uint32_t, UdpEndpoint>, kSourceRing> sources{};
     std::array<uint32_t, kVerifiedRing> verified{};
     uint32_t verified_n = 0;
     uint32_t model = 0;
@@ -161,13 +159,26 @@ class ServerCore final : ReceiverEvents {
     bool was_verified(uint32_t seq) const;
   };
 
+  // Where a verified unit's application bytes are in its buffer, and how they came.
+  struct Payload {
+    uint32_t offset = 0;
+    uint32_t length = 0;
+    uint32_t flags = 0;  ///< aigw_unit_flags
+  };
+
   void on_unit_complete(const CompletedUnit& info, UnitHandle& unit) override;
+  /// Finds the payload, opening an encrypted unit in place when the stream's key is
+  /// known. False when it does not open (counted and acknowledged).
+  bool open_payload(const CompletedUnit& info, const StreamRoute& route, StreamRecord& rec, UnitHandle& unit,
+                    Payload& out);
+  /// Moves a verified unit into a free held slot and queues its token.
+  void hold(const CompletedUnit& info, const StreamRoute& route, const Payload& payload, UnitHandle& unit);
   void on_unit_lost(const LostUnit& info) override;
   void on_nack(const NackOut& nack) override;
 
-  const Endpoint* source_of(const StreamRoute& r, uint32_t unit_seq) const;
+  const UdpEndpoint* source_of(const StreamRoute& r, uint32_t unit_seq) const;
   void send_ack(const StreamRoute& r, uint32_t stream_id, uint32_t unit_seq);
-  void send_gateway(const Endpoint& to, MessageType type, const std::string& body);
+  void send_gateway(const UdpEndpoint& to, MessageType type, const std::string& body);
   void send_controller(MessageType type, const std::string& body);
   void send_register(bool leaving);
   void send_load_sync();
@@ -178,7 +189,7 @@ class ServerCore final : ReceiverEvents {
   NodeKeys keys_;
   EnvelopeSealer sealer_;
   EnvelopeOpener opener_;
-  std::vector<std::pair<Endpoint, uint32_t>> gateway_of_egress_;  // egress -> gateway sender id
+  std::vector<std::pair<UdpEndpoint, uint32_t>> gateway_of_egress_;  // egress -> gateway sender id
   std::unique_ptr<UnitReceiver> receiver_;
   std::map<uint32_t, StreamRoute> routes_;
   std::map<uint32_t, StreamRecord> records_;

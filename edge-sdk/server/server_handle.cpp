@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <ctime>
 
 #include "protocol/udp_offload.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw::server {
 
@@ -34,25 +34,12 @@ int64_t monotonic_ns() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-int open_udp(const Endpoint& bind_to, int rcvbuf, Endpoint& local) {
-  const int fd = socket(bind_to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (rcvbuf > 0) {
-    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it the kernel's cap applies.
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  }
-  if (bind(fd, bind_to.sa(), bind_to.len) != 0) {
-    close(fd);
-    return -1;
-  }
-  local = Endpoint{};
-  local.len = sizeof local.addr;
-  if (getsockname(fd, local.sa(), &local.len) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
+// The receive side only: open_udp_socket's buffer_bytes would raise SO_SNDBUF too, and
+// this socket sends nothing but acks and NACKs. SO_RCVBUFFORCE needs CAP_NET_ADMIN;
+// without it the kernel's cap (net.core.rmem_max) applies.
+void raise_receive_buffer(int fd, int bytes) {
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
 bool add_epoll(int epfd, int fd) {
@@ -62,9 +49,9 @@ bool add_epoll(int epfd, int fd) {
   return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-int validate(const aigw_server_options& o, Endpoint& controller, Endpoint& data_bind, Endpoint& control_bind,
-             Endpoint& advertise) {
-  if (o.controller == nullptr || !edge::parse_endpoint(o.controller, controller) || controller.port() == 0)
+int validate(const aigw_server_options& o, UdpEndpoint& controller, UdpEndpoint& data_bind,
+             UdpEndpoint& control_bind, UdpEndpoint& advertise) {
+  if (o.controller == nullptr || !parse_endpoint(o.controller, controller).empty() || controller.port() == 0)
     return AIGW_ERR_INVALID_ARG;
   if (o.gpu_id == 0 || o.gpu_id > kMaxNodeId || o.key == nullptr) return AIGW_ERR_INVALID_ARG;
   if (o.models == nullptr || o.model_count == 0) return AIGW_ERR_INVALID_ARG;
@@ -76,18 +63,18 @@ int validate(const aigw_server_options& o, Endpoint& controller, Endpoint& data_
   if (o.log_level < AIGW_LOG_DEBUG || o.log_level > AIGW_LOG_OFF) return AIGW_ERR_INVALID_ARG;
   if (o.max_held_units > kMaxHeld || o.capacity_units_per_s < 0) return AIGW_ERR_INVALID_ARG;
   if (o.max_unit_bytes > (1u << 30)) return AIGW_ERR_INVALID_ARG;
-  if (!edge::parse_endpoint(o.data_bind != nullptr ? o.data_bind : "127.0.0.1:0", data_bind))
+  if (!parse_endpoint(o.data_bind != nullptr ? o.data_bind : "127.0.0.1:0", data_bind).empty())
     return AIGW_ERR_INVALID_ARG;
   if (o.control_bind != nullptr) {
-    if (!edge::parse_endpoint(o.control_bind, control_bind)) return AIGW_ERR_INVALID_ARG;
-  } else if (!edge::make_endpoint(data_bind.host(), 0, control_bind)) {
+    if (!parse_endpoint(o.control_bind, control_bind).empty()) return AIGW_ERR_INVALID_ARG;
+  } else if (!make_endpoint(data_bind.host(), 0, control_bind).empty()) {
     return AIGW_ERR_INVALID_ARG;
   }
-  if (o.advertise != nullptr && !edge::parse_endpoint(o.advertise, advertise)) return AIGW_ERR_INVALID_ARG;
+  if (o.advertise != nullptr && !parse_endpoint(o.advertise, advertise).empty()) return AIGW_ERR_INVALID_ARG;
   return AIGW_OK;
 }
 
-void copy_address(const Endpoint& e, char* out, uint16_t& port) {
+void copy_address(const UdpEndpoint& e, char* out, uint16_t& port) {
   const std::string h = e.valid() ? e.host() : std::string();
   std::snprintf(out, AIGW_ADDRESS_CHARS, "%s", h.c_str());
   port = e.valid() ? e.port() : 0;
@@ -126,7 +113,7 @@ int Server::create(const aigw_server_options& o, Server** out) {
   if (out == nullptr) return AIGW_ERR_INVALID_ARG;
   *out = nullptr;
   if (sodium_init() < 0) return AIGW_ERR_CRYPTO;
-  Endpoint controller, data_bind, control_bind, advertise;
+  UdpEndpoint controller, data_bind, control_bind, advertise;
   if (const int rc = validate(o, controller, data_bind, control_bind, advertise); rc != AIGW_OK) return rc;
   Server* s = new (std::nothrow) Server(o);
   if (s == nullptr) return AIGW_ERR_NO_MEMORY;
@@ -141,13 +128,15 @@ int Server::create(const aigw_server_options& o, Server** out) {
 
 void Server::destroy(Server* s) { delete s; }
 
-int Server::start(const aigw_server_options& o, const Endpoint& controller, const Endpoint& data_bind,
-                  const Endpoint& control_bind, const Endpoint& advertise) {
+int Server::start(const aigw_server_options& o, const UdpEndpoint& controller, const UdpEndpoint& data_bind,
+                  const UdpEndpoint& control_bind, const UdpEndpoint& advertise) {
   controller_ = controller;
-  Endpoint control_local;
-  data_fd_ = open_udp(data_bind, kDataSocketBuffer, data_local_);
+  UdpEndpoint control_local;
+  std::string error;  // the C ABI reports the code and errno, which open_udp_socket keeps
+  data_fd_ = open_udp_socket(data_bind, {}, data_local_, error);
   if (data_fd_ < 0) return AIGW_ERR_IO;
-  control_fd_ = open_udp(control_bind, 0, control_local);
+  raise_receive_buffer(data_fd_, kDataSocketBuffer);
+  control_fd_ = open_udp_socket(control_bind, {}, control_local, error);
   if (control_fd_ < 0) return AIGW_ERR_IO;
   gro_ = enable_udp_gro(data_fd_);
   slot_ = gro_ ? kGroMaxReceive : kPlainSlot;
@@ -200,7 +189,7 @@ int Server::start(const aigw_server_options& o, const Endpoint& controller, cons
 
 int64_t Server::now() const { return clock_ != nullptr ? clock_(clock_user_) : monotonic_ns(); }
 
-void Server::to_gateway(const Endpoint& to, const uint8_t* data, size_t len) {
+void Server::to_gateway(const UdpEndpoint& to, const uint8_t* data, size_t len) {
   // From the data socket: the gateway's egress matches acks and NACKs by that address.
   if (sendto(data_fd_, data, len, 0, to.sa(), to.len) < 0) ++send_errors_;
 }
@@ -232,7 +221,9 @@ void Server::process_locked(int64_t now_ns) {
     const int n = recvmmsg(data_fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) break;
     for (int i = 0; i < n; ++i) {
-      Endpoint ep;
+      // As heard (v4-mapped on a dual-stack socket), so that acks go back through this
+      // socket; endpoint_from_sockaddr would name it AF_INET, which it cannot send to.
+      UdpEndpoint ep;
       std::memcpy(&ep.addr, &from[i], sizeof from[i]);
       ep.len = msgs[i].msg_hdr.msg_namelen;
       const size_t segment = gro_ ? gro_segment_size(msgs[i].msg_hdr) : 0;

@@ -40,8 +40,8 @@ class Server final : ServerOutput {
   Server& operator=(const Server&) = delete;
 
  private:
-  int start(const aigw_server_options& o, const Endpoint& controller, const Endpoint& data_bind,
-            const Endpoint& control_bind, const Endpoint& advertise);
+  int start(const aigw_server_options& o, const UdpEndpoint& controller, const UdpEndpoint& data_bind,
+            const UdpEndpoint& control_bind, const UdpEndpoint& advertise);
   int64_t now() const;
   /// Reads the data and control sockets, runs timers. Lock held.
   void process_locked(int64_t now_ns);
@@ -53,7 +53,7 @@ class Server final : ServerOutput {
   void arm_timer(int64_t now_ns);
   void run_thread();
 
-  void to_gateway(const Endpoint& egress, const uint8_t* data, size_t len) override;
+  void to_gateway(const UdpEndpoint& egress, const uint8_t* data, size_t len) override;
   void to_controller(const uint8_t* data, size_t len) override;
 
   edge::Logger log_;
@@ -68,8 +68,8 @@ class Server final : ServerOutput {
   std::mutex mu_;
   std::condition_variable ready_cv_;
   std::unique_ptr<ServerCore> core_;
-  Endpoint controller_;
-  Endpoint data_local_;
+  UdpEndpoint controller_;
+  UdpEndpoint data_local_;
   int data_fd_ = -1;
   int control_fd_ = -1;
   int epoll_fd_ = -1;

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "edge-sdk/src/address.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::edge {
 
@@ -13,10 +13,10 @@ class CoreIo {
  public:
   virtual ~CoreIo() = default;
   /// One control datagram (an envelope) from the device's control socket.
-  virtual void send_control(const Endpoint& to, const uint8_t* data, size_t len) = 0;
+  virtual void send_control(const UdpEndpoint& to, const uint8_t* data, size_t len) = 0;
   /// One data fragment from the data socket. Both buffers are valid only during the
   /// call. False when the transport is full: the caller keeps the fragment for later.
-  virtual bool send_fragment(const Endpoint& to, const uint8_t* header, size_t header_len,
+  virtual bool send_fragment(const UdpEndpoint& to, const uint8_t* header, size_t header_len,
                              const uint8_t* payload, size_t payload_len) = 0;
   /// End of a burst: push out anything batched.
   virtual void flush() = 0;

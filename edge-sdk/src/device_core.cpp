@@ -175,12 +175,12 @@ void DeviceCore::on_admission_reply(const EnvelopeView& v) {
   }
   Route route;
   route.gateway_id = r.gateway_id();
-  if (r.stream_id() == 0 || !make_endpoint(r.gateway_address(), r.gateway_port(), route.endpoint) ||
-      r.gateway_port() == 0) {
+  const std::string address_error = make_endpoint(r.gateway_address(), r.gateway_port(), route.endpoint);
+  if (r.stream_id() == 0 || !address_error.empty() || r.gateway_port() == 0) {
     ++counters_.bad_body;
     a.result = AIGW_ERR_REJECTED_INVALID;
-    log_.warn("admission_bad_reply", "request_id={} stream={} gateway={}:{}", r.request_id(),
-              r.stream_id(), r.gateway_address(), r.gateway_port());
+    log_.warn("admission_bad_reply", "request_id={} stream={} gateway={}:{} address_error=\"{}\"",
+              r.request_id(), r.stream_id(), r.gateway_address(), r.gateway_port(), address_error);
     return;
   }
   if (find(r.stream_id()) != nullptr) {
@@ -255,7 +255,7 @@ void DeviceCore::on_migrate(const EnvelopeView& v) {
   }
   Route to;
   to.gateway_id = m.target_gateway_id();
-  if (!make_endpoint(m.gateway_address(), m.gateway_port(), to.endpoint) || m.gateway_port() == 0) {
+  if (!make_endpoint(m.gateway_address(), m.gateway_port(), to.endpoint).empty() || m.gateway_port() == 0) {
     ++counters_.bad_body;
     return;
   }

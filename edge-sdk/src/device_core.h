@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "aigw/edge.h"
-#include "edge-sdk/src/address.h"
 #include "edge-sdk/src/allocator.h"
 #include "edge-sdk/src/core_io.h"
 #include "edge-sdk/src/logger.h"
 #include "edge-sdk/src/stream.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::edge {
 
@@ -32,7 +32,7 @@ struct CoreConfig {
   uint32_t device_id = 0;  ///< node id, 1 .. 2^24-1
   uint32_t key_id = 0;
   ControlKey key{};
-  Endpoint controller;
+  UdpEndpoint controller;
   std::string control_address;  ///< advertised in AdmissionRequest ("" = my source address)
   uint16_t control_port = 0;
   std::string source_address;   ///< where data comes from

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <ctime>
 
 #include "protocol/data_header.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw::edge {
 
@@ -29,23 +31,24 @@ int64_t monotonic_ns() {
 
 int64_t ms_or(uint32_t ms, int64_t fallback_ns) { return ms == 0 ? fallback_ns : int64_t{ms} * kMs; }
 
-bool is_wildcard(const Endpoint& e) {
+bool is_wildcard(const UdpEndpoint& e) {
   const std::string h = e.host();
   return h == "0.0.0.0" || h == "::";
 }
 
 // Parses an optional bind address; NULL means the wildcard of the controller's family.
-bool bind_endpoint(const char* text, const Endpoint& controller, Endpoint& out) {
+bool bind_endpoint(const char* text, const UdpEndpoint& controller, UdpEndpoint& out) {
   if (text == nullptr) {
     out = any_endpoint(controller.family(), 0);
     return true;
   }
-  return parse_endpoint(text, out);
+  return parse_endpoint(text, out).empty();
 }
 
-int validate(const aigw_edge_options& o, Endpoint& controller, Endpoint& control_bind,
-             Endpoint& data_bind) {
-  if (!parse_endpoint(o.controller, controller) || controller.port() == 0) return AIGW_ERR_INVALID_ARG;
+int validate(const aigw_edge_options& o, UdpEndpoint& controller, UdpEndpoint& control_bind,
+             UdpEndpoint& data_bind) {
+  if (o.controller == nullptr || !parse_endpoint(o.controller, controller).empty() || controller.port() == 0)
+    return AIGW_ERR_INVALID_ARG;
   if (o.device_id == 0 || o.device_id > kMaxNodeId) return AIGW_ERR_INVALID_ARG;
   if (o.key == nullptr) return AIGW_ERR_INVALID_ARG;
   if (o.mode != AIGW_MODE_EVENT_LOOP && o.mode != AIGW_MODE_THREAD) return AIGW_ERR_INVALID_ARG;
@@ -59,8 +62,8 @@ int validate(const aigw_edge_options& o, Endpoint& controller, Endpoint& control
       !bind_endpoint(o.data_bind, controller, data_bind))
     return AIGW_ERR_INVALID_ARG;
   if (o.advertise_address != nullptr) {
-    Endpoint probe;
-    if (!make_endpoint(o.advertise_address, 0, probe)) return AIGW_ERR_INVALID_ARG;
+    UdpEndpoint probe;
+    if (!make_endpoint(o.advertise_address, 0, probe).empty()) return AIGW_ERR_INVALID_ARG;
   }
   return AIGW_OK;
 }
@@ -92,7 +95,7 @@ Edge::~Edge() {
 
 int Edge::create(const aigw_edge_options& o, Edge** out) {
   if (sodium_init() < 0) return AIGW_ERR_CRYPTO;
-  Endpoint controller, control_bind, data_bind;
+  UdpEndpoint controller, control_bind, data_bind;
   if (const int rc = validate(o, controller, control_bind, data_bind); rc != AIGW_OK) return rc;
   const Allocator alloc(o.alloc, o.free, o.alloc_user);
   Edge* e = alloc.make<Edge>(o, alloc);
@@ -105,15 +108,19 @@ int Edge::create(const aigw_edge_options& o, Edge** out) {
     throw;
   }
   if (rc != AIGW_OK) {
+    // AIGW_ERR_IO leaves errno as the failing socket call set it; the teardown of the
+    // half-opened handle (a wake-up write to a descriptor never opened) must not change it.
+    const int failed_errno = errno;
     destroy(e);
+    errno = failed_errno;
     return rc;
   }
   *out = e;
   return AIGW_OK;
 }
 
-int Edge::start(const aigw_edge_options& o, const Endpoint& controller,
-                const Endpoint& control_bind, const Endpoint& data_bind) {
+int Edge::start(const aigw_edge_options& o, const UdpEndpoint& controller,
+                const UdpEndpoint& control_bind, const UdpEndpoint& data_bind) {
   const uint16_t max_payload = static_cast<uint16_t>(o.max_payload == 0 ? 728 : o.max_payload);
   if (const int rc = io_.open(control_bind, data_bind, max_payload, o.data_path != AIGW_DATA_PATH_PLAIN);
       rc != AIGW_OK)
@@ -123,9 +130,9 @@ int Edge::start(const aigw_edge_options& o, const Endpoint& controller,
   c.key_id = o.key_id;
   std::memcpy(c.key.data(), o.key, c.key.size());
   c.controller = controller;
-  const std::string route_host = io_.local_address_towards(controller);
-  const Endpoint& cl = io_.control_local();
-  const Endpoint& dl = io_.data_local();
+  const std::string route_host = local_address_towards(controller);
+  const UdpEndpoint& cl = io_.control_local();
+  const UdpEndpoint& dl = io_.data_local();
   c.control_address = o.advertise_address != nullptr ? std::string(o.advertise_address)
                       : is_wildcard(cl)              ? route_host
                                                      : cl.host();

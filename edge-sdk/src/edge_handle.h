@@ -41,8 +41,8 @@ class Edge {
  private:
   int64_t now() const;
   /// Opens the sockets, builds the core, starts the thread. Returns an aigw_error.
-  int start(const aigw_edge_options& options, const Endpoint& controller,
-            const Endpoint& control_bind, const Endpoint& data_bind);
+  int start(const aigw_edge_options& options, const UdpEndpoint& controller,
+            const UdpEndpoint& control_bind, const UdpEndpoint& data_bind);
   /// One round of work: control datagrams, timers, sending. Lock held.
   void process_locked(int64_t now_ns);
   /// The core's next deadline, held back while the socket buffer is full.

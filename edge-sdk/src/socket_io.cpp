@@ -8,11 +8,13 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <string>
 
 #include "aigw/edge_error.h"
 #include "protocol/data_header.h"
 #include "protocol/envelope.h"
 #include "protocol/udp_offload.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw::edge {
 
@@ -20,21 +22,6 @@ namespace {
 
 constexpr size_t kBatch = 64;            // fragments per sendmmsg
 constexpr int kSendBuffer = 4 << 20;     // a few units' worth of fragments in the kernel
-
-int udp_socket(const Endpoint& bind_to, Endpoint& local) {
-  const int fd = socket(bind_to.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (bind(fd, bind_to.sa(), bind_to.len) != 0) {
-    const int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
-  local = Endpoint();
-  local.len = sizeof local.addr;
-  getsockname(fd, local.sa(), &local.len);
-  return fd;
-}
 
 void close_fd(int& fd) {
   if (fd >= 0) close(fd);
@@ -54,12 +41,15 @@ SocketIo::~SocketIo() {
   close_fd(epoll_fd_);
 }
 
-int SocketIo::open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload,
+int SocketIo::open(const UdpEndpoint& control_bind, const UdpEndpoint& data_bind, uint16_t max_payload,
                    bool try_gso) {
-  control_fd_ = udp_socket(control_bind, control_local_);
+  std::string error;  // the C ABI reports the code and errno, which open_udp_socket keeps
+  control_fd_ = open_udp_socket(control_bind, {}, control_local_, error);
   if (control_fd_ < 0) return AIGW_ERR_IO;
-  data_fd_ = udp_socket(data_bind, data_local_);
+  data_fd_ = open_udp_socket(data_bind, {}, data_local_, error);
   if (data_fd_ < 0) return AIGW_ERR_IO;
+  // Plain SO_SNDBUF, within net.core.wmem_max even as root: send_buffer_bytes would
+  // force it past the cap the device's administrator set.
   setsockopt(data_fd_, SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
   gso_ = try_gso && udp_gso_available(data_fd_);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -80,20 +70,6 @@ int SocketIo::open(const Endpoint& control_bind, const Endpoint& data_bind, uint
   slot_data_.reset(new uint8_t[slot_bytes_ * kBatch]);
   slots_.resize(kBatch);
   return AIGW_OK;
-}
-
-std::string SocketIo::local_address_towards(const Endpoint& peer) const {
-  // connect() on a UDP socket sends nothing; it only asks the routing table.
-  Endpoint local;
-  const int fd = socket(peer.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::string();
-  std::string host;
-  if (connect(fd, peer.sa(), peer.len) == 0) {
-    local.len = sizeof local.addr;
-    if (getsockname(fd, local.sa(), &local.len) == 0) host = local.host();
-  }
-  close(fd);
-  return host;
 }
 
 void SocketIo::arm_timer(int64_t deadline_ns) {
@@ -126,11 +102,11 @@ void SocketIo::clear_wake() {
   }
 }
 
-void SocketIo::send_control(const Endpoint& to, const uint8_t* data, size_t len) {
+void SocketIo::send_control(const UdpEndpoint& to, const uint8_t* data, size_t len) {
   if (sendto(control_fd_, data, len, 0, to.sa(), to.len) < 0) ++counters_.control_send_errors;
 }
 
-bool SocketIo::send_fragment(const Endpoint& to, const uint8_t* header, size_t header_len,
+bool SocketIo::send_fragment(const UdpEndpoint& to, const uint8_t* header, size_t header_len,
                              const uint8_t* payload, size_t payload_len) {
   if (header_len + payload_len > slot_bytes_) {
     ++counters_.fragment_send_errors;

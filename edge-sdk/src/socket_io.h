@@ -13,11 +13,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "edge-sdk/src/address.h"
 #include "edge-sdk/src/core_io.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::edge {
 
@@ -46,14 +45,12 @@ class SocketIo final : public CoreIo {
   /// Binds both sockets and builds the epoll set. `max_payload` sizes the batch slots.
   /// `try_gso`: use UDP GSO when the kernel has it (probed here; see send_path()).
   /// Returns an aigw_error code (AIGW_ERR_IO with errno set on socket failures).
-  int open(const Endpoint& control_bind, const Endpoint& data_bind, uint16_t max_payload,
+  int open(const UdpEndpoint& control_bind, const UdpEndpoint& data_bind, uint16_t max_payload,
            bool try_gso = true);
   SendPath send_path() const { return gso_ ? SendPath::gso : SendPath::sendmmsg; }
 
-  /// The local address that routes to `peer` (what gateways should send NACKs to).
-  std::string local_address_towards(const Endpoint& peer) const;
-  const Endpoint& control_local() const { return control_local_; }
-  const Endpoint& data_local() const { return data_local_; }
+  const UdpEndpoint& control_local() const { return control_local_; }
+  const UdpEndpoint& data_local() const { return data_local_; }
   int epoll_fd() const { return epoll_fd_; }
 
   /// Reads up to `max` control datagrams, calling fn(data, len) for each.
@@ -79,8 +76,8 @@ class SocketIo final : public CoreIo {
   /// Consumes a wake() signal.
   void clear_wake();
 
-  void send_control(const Endpoint& to, const uint8_t* data, size_t len) override;
-  bool send_fragment(const Endpoint& to, const uint8_t* header, size_t header_len,
+  void send_control(const UdpEndpoint& to, const uint8_t* data, size_t len) override;
+  bool send_fragment(const UdpEndpoint& to, const uint8_t* header, size_t header_len,
                      const uint8_t* payload, size_t payload_len) override;
   void flush() override;
   bool has_backlog() const { return batched_ > 0; }
@@ -88,7 +85,7 @@ class SocketIo final : public CoreIo {
 
  private:
   struct Slot {
-    Endpoint to;
+    UdpEndpoint to;
     size_t len = 0;
   };
   void watch_writable(bool on);
@@ -100,8 +97,8 @@ class SocketIo final : public CoreIo {
   int wake_fd_ = -1;
   bool watching_writable_ = false;
   bool gso_ = false;
-  Endpoint control_local_;
-  Endpoint data_local_;
+  UdpEndpoint control_local_;
+  UdpEndpoint data_local_;
   std::vector<uint8_t> rx_;
   size_t slot_bytes_ = 0;
   std::unique_ptr<uint8_t[]> slot_data_;

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "aigw/edge.h"
-#include "edge-sdk/src/address.h"
 #include "edge-sdk/src/allocator.h"
 #include "edge-sdk/src/core_io.h"
+#include "protocol/udp_endpoint.h"
 #include "protocol/unit_sender.h"
 
 namespace aigw::edge {
@@ -36,7 +36,7 @@ struct StreamLimits {
 
 /// A gateway data port a stream sends to.
 struct Route {
-  Endpoint endpoint;
+  UdpEndpoint endpoint;
   uint32_t gateway_id = 0;
 };
 

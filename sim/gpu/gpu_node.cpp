@@ -1,7 +1,6 @@
 #include "sim/gpu/gpu_node.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace aigw::sim {
 
@@ -12,10 +11,8 @@ server::ServerConfig core_config(const GpuNodeConfig& c) {
   s.gpu_id = c.gpu_id;
   s.models = c.models;
   s.capacity_units_per_s = c.capacity_units_per_s;
-  std::memcpy(&s.data_endpoint.addr, &c.data_endpoint.addr, sizeof s.data_endpoint.addr);
-  s.data_endpoint.len = c.data_endpoint.len;
-  std::memcpy(&s.control_endpoint.addr, &c.control_endpoint.addr, sizeof s.control_endpoint.addr);
-  s.control_endpoint.len = c.control_endpoint.len;
+  s.data_endpoint = c.data_endpoint;
+  s.control_endpoint = c.control_endpoint;
   s.key_id = c.key_id;
   s.key = c.key;
   s.period_ns = c.period_ns;
@@ -35,11 +32,8 @@ GpuNode::GpuNode(const GpuNodeConfig& config, GpuOutput& out, int64_t now_ns)
 
 GpuNode::~GpuNode() = default;
 
-void GpuNode::to_gateway(const server::Endpoint& egress, const uint8_t* data, size_t len) {
-  UdpEndpoint to;
-  std::memcpy(&to.addr, &egress.addr, sizeof to.addr);
-  to.len = egress.len;
-  out_.to_gateway(to, data, len);
+void GpuNode::to_gateway(const UdpEndpoint& egress, const uint8_t* data, size_t len) {
+  out_.to_gateway(egress, data, len);
 }
 
 void GpuNode::to_controller(const uint8_t* data, size_t len) { out_.to_controller(data, len); }
@@ -47,10 +41,7 @@ void GpuNode::to_controller(const uint8_t* data, size_t len) { out_.to_controlle
 void GpuNode::leave() { core_->leave(); }
 
 void GpuNode::on_data(const UdpEndpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
-  server::Endpoint f;
-  std::memcpy(&f.addr, &from.addr, sizeof f.addr);
-  f.len = from.len;
-  core_->on_data(f, data, len, now_ns);
+  core_->on_data(from, data, len, now_ns);
   take_units();
 }
 

@@ -88,7 +88,7 @@ class GpuNode final : BatchSink, server::ServerOutput {
 
  private:
   void on_batch(const BatchResult&) override {}
-  void to_gateway(const server::Endpoint& egress, const uint8_t* data, size_t len) override;
+  void to_gateway(const UdpEndpoint& egress, const uint8_t* data, size_t len) override;
   void to_controller(const uint8_t* data, size_t len) override;
   /// Moves the units the core verified onto the accelerator and hands their buffers back.
   void take_units();

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <cstring>
@@ -132,6 +133,21 @@ TEST(CApi, CreateRejectsInvalidOptions) {
   bad = o; bad.control_bind = "nowhere"; expect_invalid(bad, "control bind");
   bad = o; bad.data_bind = "1.2.3:4"; expect_invalid(bad, "data bind");
   bad = o; bad.advertise_address = "host.example"; expect_invalid(bad, "advertise");
+}
+
+TEST(CApi, ATakenPortFailsWithIoAndTheSystemsErrno) {
+  UdpPeer taken(kControllerId);
+  const std::string address = taken.address();
+  for (const bool data_socket : {false, true}) {
+    SCOPED_TRACE(data_socket ? "data_bind" : "control_bind");
+    auto o = options_for("127.0.0.1:7700");
+    (data_socket ? o.data_bind : o.control_bind) = address.c_str();
+    aigw_edge* e = nullptr;
+    errno = 0;
+    EXPECT_EQ(aigw_edge_create(&o, &e), AIGW_ERR_IO);
+    EXPECT_EQ(errno, EADDRINUSE);
+    EXPECT_EQ(e, nullptr);
+  }
 }
 
 TEST(CApi, NullHandleIsRefusedEverywhere) {
@@ -301,7 +317,7 @@ TEST(CApi, AllocatorAndLogHooksAreUsed) {
 TEST(CApi, RefusedControlTrafficIsCountedByReason) {
   UdpPeer controller(kControllerId);
   UdpPeer stranger(kControllerId, 1, aigw::ControlKey{});  // right sender id, wrong key
-  aigw::edge::Endpoint device;
+  aigw::UdpEndpoint device;
   std::mutex mu;
   std::thread t([&] {
     Received r;

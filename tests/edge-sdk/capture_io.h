@@ -11,16 +11,16 @@
 namespace aigw::edge::test {
 
 struct Datagram {
-  Endpoint to;
+  UdpEndpoint to;
   std::vector<uint8_t> bytes;
 };
 
 class CaptureIo final : public CoreIo {
  public:
-  void send_control(const Endpoint& to, const uint8_t* data, size_t len) override {
+  void send_control(const UdpEndpoint& to, const uint8_t* data, size_t len) override {
     control.push_back({to, std::vector<uint8_t>(data, data + len)});
   }
-  bool send_fragment(const Endpoint& to, const uint8_t* header, size_t header_len,
+  bool send_fragment(const UdpEndpoint& to, const uint8_t* header, size_t header_len,
                      const uint8_t* payload, size_t payload_len) override {
     if (refuse) {
       ++refused;

@@ -93,7 +93,7 @@ class Nodes {
     }
   }
 
-  Endpoint controller_;
+  UdpEndpoint controller_;
   LoopbackGateway gw1_;
   LoopbackGateway gw2_;
   UdpPeer gpu_;

@@ -42,7 +42,7 @@ class DeviceCoreTest : public ::testing::Test {
     c.device_id = kDevice;
     c.key_id = kKeyId;
     c.key = key_of(1);
-    EXPECT_TRUE(make_endpoint("127.0.0.1", 7700, c.controller));
+    EXPECT_EQ(make_endpoint("127.0.0.1", 7700, c.controller), "");
     c.control_address = "127.0.0.1";
     c.control_port = 4000;
     c.source_address = "127.0.0.1";

@@ -133,7 +133,7 @@ class Cluster {
   UdpPeer controller_;
   LoopbackGateway gw1_;
   LoopbackGateway gw2_;
-  Endpoint device_control_;
+  UdpEndpoint device_control_;
   uint32_t pending_switch_ = kNone;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -30,11 +30,7 @@ class LoopbackGateway : public ReceiverEvents {
   /// set_pair_key names the one a real controller gave the device.
   LoopbackGateway(uint32_t id, double loss, uint32_t seed, const ControlKey& key = test_key())
       : id_(id), agent_((1u << 24) | id, 1, key), receiver_(ReceiverConfig(), *this), rng_(seed), drop_(loss) {
-    data_fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    make_endpoint("127.0.0.1", 0, data_);
-    bind(data_fd_, data_.sa(), data_.len);
-    data_.len = sizeof data_.addr;
-    getsockname(data_fd_, data_.sa(), &data_.len);
+    data_fd_ = open_loopback_socket(data_);
   }
   /// The pair key NACKs to the device are sealed with (derive_pair_key of this node key).
   void set_pair_key(uint32_t key_id, const ControlKey& key) {
@@ -44,7 +40,7 @@ class LoopbackGateway : public ReceiverEvents {
   ~LoopbackGateway() override { close(data_fd_); }
 
   /// Serves `stream` from `from_seq` on; NACKs go to `device_control`.
-  void expect(uint32_t stream, uint32_t from_seq, const Endpoint& device_control) {
+  void expect(uint32_t stream, uint32_t from_seq, const UdpEndpoint& device_control) {
     receiver_.add_stream(stream, from_seq);
     device_control_ = device_control;
   }
@@ -70,7 +66,7 @@ class LoopbackGateway : public ReceiverEvents {
   }
 
   /// One control message from the controller on the agent socket.
-  void on_agent(const Endpoint& controller) {
+  void on_agent(const UdpEndpoint& controller) {
     Received r;
     if (!agent_.read_one(r)) return;
     if (r.type == MessageType::stream_assign) {
@@ -82,7 +78,7 @@ class LoopbackGateway : public ReceiverEvents {
         receiver_.close_stream_after(s.stream_id(), a.release_after_unit_seq());
         return;
       }
-      Endpoint device;
+      UdpEndpoint device;
       make_endpoint(s.device_control_address(), s.device_control_port(), device);
       if (!receiver_.has_stream(s.stream_id())) expect(s.stream_id(), a.from_unit_seq(), device);
       assigned.insert(s.stream_id());
@@ -90,7 +86,7 @@ class LoopbackGateway : public ReceiverEvents {
       ctl::MigrateCommand m;
       m.ParseFromString(r.body);
       if (m.phase() == ctl::MIGRATE_EXPECT) {
-        Endpoint device;
+        UdpEndpoint device;
         make_endpoint(m.stream().device_control_address(), m.stream().device_control_port(), device);
         if (!receiver_.has_stream(m.stream_id())) expect(m.stream_id(), m.switch_unit_seq(), device);
         expected_at = m.switch_unit_seq();
@@ -108,7 +104,7 @@ class LoopbackGateway : public ReceiverEvents {
   }
 
   /// LoadSync (one data port, ample capacity) and StreamSync, as every sync period.
-  void sync(const Endpoint& controller, uint64_t period) {
+  void sync(const UdpEndpoint& controller, uint64_t period) {
     ctl::LoadSync l;
     l.set_gateway_id(id_);
     l.set_period_seq(period);
@@ -155,7 +151,7 @@ class LoopbackGateway : public ReceiverEvents {
   }
 
   uint32_t id() const { return id_; }
-  const Endpoint& data() const { return data_; }
+  const UdpEndpoint& data() const { return data_; }
   int data_fd() const { return data_fd_; }
   int agent_fd() const { return agent_.fd(); }
 
@@ -177,8 +173,8 @@ class LoopbackGateway : public ReceiverEvents {
   std::mt19937 rng_;
   std::bernoulli_distribution drop_;
   int data_fd_ = -1;
-  Endpoint data_;
-  Endpoint device_control_;
+  UdpEndpoint data_;
+  UdpEndpoint device_control_;
 };
 
 }  // namespace aigw::edge::test

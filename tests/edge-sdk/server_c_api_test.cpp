@@ -8,6 +8,7 @@
 #include <poll.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <set>
@@ -30,7 +31,7 @@ using test::UdpPeer;
 // Sends a UnitSender's fragments from the test gateway's socket.
 struct SocketWire final : PacketOut {
   int fd = -1;
-  Endpoint to;
+  UdpEndpoint to;
   size_t sent = 0;
   bool send_fragment(uint32_t, const uint8_t* h, const uint8_t* p, size_t n, uint32_t) override {
     std::vector<uint8_t> d(h, h + kDataHeaderSize);
@@ -76,7 +77,7 @@ class ServerApiTest : public ::testing::Test {
     EXPECT_EQ(aigw_server_data_address(s, addr, sizeof addr), AIGW_OK);
     SocketWire wire;
     wire.fd = gateway_.fd();
-    EXPECT_TRUE(parse_endpoint(addr, wire.to));
+    EXPECT_EQ(parse_endpoint(addr, wire.to), "");
     UnitSender sender(SenderConfig{}, wire);
     sender.add_stream(stream);
     std::vector<uint8_t> unit(len + kUnitDigestSize);
@@ -145,6 +146,7 @@ TEST_F(ServerApiTest, OptionsAreChecked) {
     EXPECT_EQ(out, nullptr);
   };
   refused([](aigw_server_options& o) { o.size = 8; }, AIGW_ERR_STRUCT_SIZE);
+  refused([](aigw_server_options& o) { o.controller = nullptr; }, AIGW_ERR_INVALID_ARG);
   refused([](aigw_server_options& o) { o.controller = "nowhere"; }, AIGW_ERR_INVALID_ARG);
   refused([](aigw_server_options& o) { o.gpu_id = 0; }, AIGW_ERR_INVALID_ARG);
   refused([](aigw_server_options& o) { o.gpu_id = 1u << 24; }, AIGW_ERR_INVALID_ARG);
@@ -163,6 +165,20 @@ TEST_F(ServerApiTest, OptionsAreChecked) {
       },
       AIGW_ERR_INVALID_ARG);
   aigw_server_destroy(nullptr);
+}
+
+TEST_F(ServerApiTest, ATakenPortFailsWithIoAndTheSystemsErrno) {
+  const std::string taken = gateway_.address();
+  for (const bool data_socket : {true, false}) {
+    SCOPED_TRACE(data_socket ? "data_bind" : "control_bind");
+    aigw_server_options o = o_;
+    (data_socket ? o.data_bind : o.control_bind) = taken.c_str();
+    aigw_server* s = nullptr;
+    errno = 0;
+    EXPECT_EQ(aigw_server_create(&o, &s), AIGW_ERR_IO);
+    EXPECT_EQ(errno, EADDRINUSE);
+    EXPECT_EQ(s, nullptr);
+  }
 }
 
 TEST_F(ServerApiTest, RegistersWithTheBoundAddressAndReportsLoad) {

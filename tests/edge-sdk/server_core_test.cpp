@@ -22,7 +22,7 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 
-using Captured = test::CapturedControl<ServerOutput, Endpoint>;
+using Captured = test::CapturedControl<ServerOutput, UdpEndpoint>;
 using Datagram = Captured::Datagram;
 using Wire = test::FragmentWire;
 
@@ -52,11 +52,11 @@ class ServerCoreTest : public ::testing::Test {
     cfg_.key = node_key();
     cfg_.models = {"resnet", "bert"};
     cfg_.period_ns = 100 * kMs;
-    edge::make_endpoint("127.0.0.1", 7500, cfg_.data_endpoint);
-    edge::make_endpoint("127.0.0.1", 7501, cfg_.control_endpoint);
+    make_endpoint("127.0.0.1", 7500, cfg_.data_endpoint);
+    make_endpoint("127.0.0.1", 7501, cfg_.control_endpoint);
     cfg_.receiver.memory_budget_bytes = 1 << 20;
     cfg_.receiver.max_unit_bytes = 64 * 1024;
-    edge::make_endpoint("127.0.0.1", 9001, gw_);
+    make_endpoint("127.0.0.1", 9001, gw_);
     for (size_t i = 0; i < payload_key_.size(); ++i) payload_key_[i] = static_cast<uint8_t>(200 - i);
     sender_.add_stream(42);
     sender_.add_stream(43);
@@ -118,7 +118,7 @@ class ServerCoreTest : public ::testing::Test {
   test::GpuServerKeys keys_{node_key()};
   Captured out_;
   ServerConfig cfg_;
-  Endpoint gw_;
+  UdpEndpoint gw_;
   std::array<uint8_t, 32> payload_key_{};
   Wire wire_;
   UnitSender sender_{SenderConfig{}, wire_};

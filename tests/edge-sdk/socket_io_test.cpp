@@ -10,22 +10,30 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "protocol/udp_socket.h"
 
 namespace aigw::edge {
 namespace {
 
+UdpEndpoint loopback_any() {
+  UdpEndpoint e;
+  make_endpoint("127.0.0.1", 0, e);
+  return e;
+}
+
 struct Sink {
   int fd = -1;
-  Endpoint ep;
+  UdpEndpoint ep;
   Sink() {
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    make_endpoint("127.0.0.1", 0, ep);
-    EXPECT_EQ(bind(fd, ep.sa(), ep.len), 0);
-    ep.len = sizeof ep.addr;
-    getsockname(fd, ep.sa(), &ep.len);
-    int big = 8 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    UdpSocketOptions opts;
+    opts.buffer_bytes = 8 << 20;  // a whole unit's fragments wait here until drained
+    opts.blocking = true;
+    std::string error;
+    fd = open_udp_socket(loopback_any(), opts, ep, error);
+    EXPECT_GE(fd, 0) << error;
   }
   ~Sink() { close(fd); }
   // Every datagram that arrives within `ms` of the last one.
@@ -44,14 +52,14 @@ struct Sink {
 
 // 100 fragments of one unit: 99 of 760 bytes and a short last one, each with its own
 // header bytes, to one gateway; then three to a second gateway.
-std::vector<std::vector<uint8_t>> send_unit(SocketIo& io, const Endpoint& a, const Endpoint& b) {
+std::vector<std::vector<uint8_t>> send_unit(SocketIo& io, const UdpEndpoint& a, const UdpEndpoint& b) {
   std::vector<std::vector<uint8_t>> sent;
   std::vector<uint8_t> header(32), payload(728);
   for (uint32_t i = 0; i < 103; ++i) {
     const size_t len = i == 99 ? 100 : 728;
     for (size_t k = 0; k < header.size(); ++k) header[k] = static_cast<uint8_t>(i * 7 + k);
     for (size_t k = 0; k < len; ++k) payload[k] = static_cast<uint8_t>(i + k * 13);
-    const Endpoint& to = i < 100 ? a : b;
+    const UdpEndpoint& to = i < 100 ? a : b;
     EXPECT_TRUE(io.send_fragment(to, header.data(), header.size(), payload.data(), len));
     std::vector<uint8_t> d(header);
     d.insert(d.end(), payload.begin(), payload.begin() + len);
@@ -60,12 +68,6 @@ std::vector<std::vector<uint8_t>> send_unit(SocketIo& io, const Endpoint& a, con
   }
   io.flush();
   return sent;
-}
-
-Endpoint loopback_any() {
-  Endpoint e;
-  make_endpoint("127.0.0.1", 0, e);
-  return e;
 }
 
 TEST(SocketIo, GsoDatagramsArriveAsTheSameFragmentsAsTheFallback) {

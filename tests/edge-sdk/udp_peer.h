@@ -2,6 +2,7 @@
 // opens real envelopes (protocol/envelope.h) on a socket bound to 127.0.0.1, port 0.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "edge-sdk/src/address.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "protocol/udp_endpoint.h"
+#include "protocol/udp_socket.h"
 #include "tests/common/test_key.h"
 
 namespace aigw::edge::test {
@@ -29,6 +31,19 @@ inline ControlKey test_pair_key() {
 }
 inline std::string test_pair_key_box() { return seal_key_box(test_key(), test_pair_key()); }
 inline constexpr uint32_t kTestPairKeyId = kPairKeyFlag | 1;
+
+/// A socket on 127.0.0.1, any port (in `bound`); blocking, so a test's sends wait for
+/// buffer room rather than fail.
+inline int open_loopback_socket(UdpEndpoint& bound) {
+  UdpEndpoint loopback;
+  make_endpoint("127.0.0.1", 0, loopback);
+  UdpSocketOptions opts;
+  opts.blocking = true;
+  std::string error;
+  const int fd = open_udp_socket(loopback, opts, bound, error);
+  EXPECT_GE(fd, 0) << error;
+  return fd;
+}
 
 /// Opens with the node key for key ids without the pair flag, the pair key with it.
 class PeerKeySource final : public KeySource {
@@ -49,26 +64,21 @@ struct Received {
   MessageType type{};
   uint32_t sender_id = 0;
   std::string body;
-  Endpoint from;
+  UdpEndpoint from;
 };
 
 class UdpPeer {
  public:
   UdpPeer(uint32_t sender_id, uint32_t key_id = 1, const ControlKey& key = test_key())
       : keys_(key_id, key), sealer_(sender_id, key_id, key, envelope_counter_start()), opener_(keys_) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    Endpoint any;
-    make_endpoint("127.0.0.1", 0, any);
-    bind(fd_, any.sa(), any.len);
-    local_.len = sizeof local_.addr;
-    getsockname(fd_, local_.sa(), &local_.len);
+    fd_ = open_loopback_socket(local_);
   }
   ~UdpPeer() { close(fd_); }
   UdpPeer(const UdpPeer&) = delete;
   UdpPeer& operator=(const UdpPeer&) = delete;
 
   int fd() const { return fd_; }
-  const Endpoint& local() const { return local_; }
+  const UdpEndpoint& local() const { return local_; }
   std::string address() const { return local_.to_string(); }
 
   /// Waits up to timeout_ms for one datagram that opens as an envelope.
@@ -80,7 +90,7 @@ class UdpPeer {
   /// Reads one datagram now (the caller polled); false when it is not a valid envelope.
   bool read_one(Received& out) {
     uint8_t buf[65536];
-    Endpoint from;
+    UdpEndpoint from;
     from.len = sizeof from.addr;
     const ssize_t n = recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT, from.sa(), &from.len);
     if (n < 0) return false;
@@ -92,13 +102,13 @@ class UdpPeer {
     out.from = from;
     return true;
   }
-  void send(const Endpoint& to, MessageType type, const std::string& body) {
+  void send(const UdpEndpoint& to, MessageType type, const std::string& body) {
     std::vector<uint8_t> out;
     sealer_.seal(type, body, out);
     sendto(fd_, out.data(), out.size(), 0, to.sa(), to.len);
   }
   /// Sealed under another key: a pair key, as a gateway to a device.
-  void send_with(const Endpoint& to, uint32_t key_id, const ControlKey& key, MessageType type, const std::string& body) {
+  void send_with(const UdpEndpoint& to, uint32_t key_id, const ControlKey& key, MessageType type, const std::string& body) {
     std::vector<uint8_t> out;
     sealer_.seal_with(key_id, key, type, body, out);
     sendto(fd_, out.data(), out.size(), 0, to.sa(), to.len);
@@ -109,7 +119,7 @@ class UdpPeer {
   EnvelopeSealer sealer_;
   EnvelopeOpener opener_;
   int fd_ = -1;
-  Endpoint local_;
+  UdpEndpoint local_;
 };
 
 }  // namespace aigw::edge::test

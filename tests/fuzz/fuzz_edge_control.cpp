@@ -17,8 +17,8 @@ using namespace aigw::edge;
 
 class NullIo final : public CoreIo {
  public:
-  void send_control(const Endpoint&, const uint8_t*, size_t) override {}
-  bool send_fragment(const Endpoint&, const uint8_t*, size_t, const uint8_t*, size_t) override {
+  void send_control(const UdpEndpoint&, const uint8_t*, size_t) override {}
+  bool send_fragment(const UdpEndpoint&, const uint8_t*, size_t, const uint8_t*, size_t) override {
     return true;
   }
   void flush() override {}
