@@ -14,8 +14,8 @@ constexpr size_t kMaxDatagram = 65536;
 constexpr size_t kStreamSyncPartBytes = 1300;
 static_assert(static_cast<size_t>(kLastEnvelopeError) < 16, "rx_rejected_ holds one counter per EnvelopeError");
 
-Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
-  Endpoint e;
+Ipv4Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
+  Ipv4Endpoint e;
   ok = parse_ipv4(address, e.ip) && port <= 65535;
   e.port = static_cast<uint16_t>(port);
   return e;
@@ -40,7 +40,7 @@ ControlAgent::ControlAgent(const GatewayConfig& config, const NodeKeys& keys, Da
   out_buf_.reserve(kMaxDatagram);
 }
 
-void ControlAgent::start(const Endpoint& bound, int64_t now_ns) {
+void ControlAgent::start(const Ipv4Endpoint& bound, int64_t now_ns) {
   bound_ = bound;
   started_ = true;
   for (const auto& s : config_.static_streams) admit(s);
@@ -56,7 +56,7 @@ void ControlAgent::stop() {
   started_ = false;
 }
 
-void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns) {
+void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Ipv4Endpoint& from, int64_t now_ns) {
   EnvelopeView v;
   const EnvelopeError e = opener_.open(data, len, v);
   if (e != EnvelopeError::ok) {
@@ -75,7 +75,7 @@ void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Endpoint& 
   handle(v, from, now_ns);
 }
 
-void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from, int64_t now_ns) {
+void ControlAgent::handle(const EnvelopeView& v, const Ipv4Endpoint& from, int64_t now_ns) {
   const int len = static_cast<int>(v.body_len);
   bool ok = true;
   switch (v.type) {
@@ -205,7 +205,7 @@ void ControlAgent::handle_assign(const ctl::StreamAssign& m) {
 void ControlAgent::handle_steer(const ctl::SteerCommand& m) {
   auto it = streams_.find(m.stream_id());
   bool ok = false;
-  Endpoint gpu = endpoint_of(m.gpu_address(), m.gpu_port(), ok);
+  Ipv4Endpoint gpu = endpoint_of(m.gpu_address(), m.gpu_port(), ok);
   if (it == streams_.end() || !ok) {
     rx_invalid_.fetch_add(1, std::memory_order_relaxed);
     log::warn("steer_invalid", "stream={} gpu={}:{}", m.stream_id(), m.gpu_address(), m.gpu_port());
@@ -267,7 +267,7 @@ void ControlAgent::forward_gpu(const StreamCommand& in) {
   dp_.post(cmd);
 }
 
-void ControlAgent::send_nack(const Endpoint& device_control, const NackOut& nack) {
+void ControlAgent::send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) {
   ctl::RetransmitRequest r;
   to_retransmit_request(nack, r);
   body_.clear();
@@ -303,11 +303,11 @@ void ControlAgent::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
   log::info("stream_released", "stream={} last_unit={}", stream_id, last_unit_seq);
 }
 
-bool ControlAgent::send(MessageType type, const std::string& body, const Endpoint& to) {
+bool ControlAgent::send(MessageType type, const std::string& body, const Ipv4Endpoint& to) {
   return send_sealed(sealer_.seal(type, body, out_buf_), type, to);
 }
 
-bool ControlAgent::send_sealed(bool sealed, MessageType type, const Endpoint& to) {
+bool ControlAgent::send_sealed(bool sealed, MessageType type, const Ipv4Endpoint& to) {
   if (!sealed) {
     tx_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -371,7 +371,7 @@ void ControlAgent::sync(int64_t now_ns) {
                st.get(static_cast<size_t>(PortStat::fragments_unit_too_large)) +
                st.get(static_cast<size_t>(PortStat::fragments_inconsistent)) +
                st.get(static_cast<size_t>(PortStat::fragments_out_of_window));
-    const Endpoint ep = dp_.data_endpoint(i);
+    const Ipv4Endpoint ep = dp_.data_endpoint(i);
     ctl::PortLoad* p = ls.add_ports();
     p->set_address(ipv4_to_string(ep.ip));
     p->set_port(ep.port);
@@ -390,7 +390,7 @@ void ControlAgent::sync(int64_t now_ns) {
   ls.set_memory_capacity_bytes(config_.load.memory_capacity_bytes > 0 ? config_.load.memory_capacity_bytes : mem_cap);
   ls.set_control_address(ipv4_to_string(bound_.ip));
   ls.set_control_port(bound_.port);
-  const Endpoint eg = dp_.egress_endpoint();
+  const Ipv4Endpoint eg = dp_.egress_endpoint();
   ls.set_egress_address(ipv4_to_string(eg.ip));
   ls.set_egress_port(eg.port);
   send(MessageType::load_sync, ls.SerializeAsString(), config_.controller);

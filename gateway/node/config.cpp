@@ -68,10 +68,10 @@ class Table {
     if (v < 0 || v > kMaxMiB) return fail(key, "a size in 0..1048576 MiB (1 TiB)");
     out_bytes = static_cast<T>(v * (1 << 20));
   }
-  void endpoint(const char* key, Endpoint& out) {
+  void endpoint(const char* key, Ipv4Endpoint& out) {
     std::string s;
     get(key, s);
-    if (!s.empty() && !parse_endpoint(s, out)) fail(key, "\"a.b.c.d:port\"");
+    if (!s.empty() && !parse_ipv4_endpoint(s, out)) fail(key, "\"a.b.c.d:port\"");
   }
   void strings(const char* key, std::vector<std::string>& out) {
     known_.insert(key);

@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
   std::string error;
   bool ok = aigw::load_config(config_path, config, error);
   if (ok) {
-    auto endpoint = [&](const std::optional<std::string>& s, aigw::Endpoint& out, const char* what) {
-      if (s && !aigw::parse_endpoint(*s, out)) {
+    auto endpoint = [&](const std::optional<std::string>& s, aigw::Ipv4Endpoint& out, const char* what) {
+      if (s && !aigw::parse_ipv4_endpoint(*s, out)) {
         error = std::string(what) + " must be a.b.c.d:port";
         ok = false;
       }
