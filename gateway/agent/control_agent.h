@@ -1,7 +1,7 @@
 // The bypass agent, I/O-free: datagrams and time in, sealed datagrams out (ControlOut;
 // the socket shell is gateway/agent/control_socket.h). It sends the controller a LoadSync and
-// a StreamSync every sync period (whether or not the controller answers: a missing
-// controller only means retries), applies the controller's StreamAssign /
+// a StreamSync every sync period (built in gateway/agent/sync_messages.h; whether or not
+// the controller answers: a missing controller only means retries), applies the controller's StreamAssign /
 // SteerCommand / MigrateCommand to the data plane, sends the receivers' NACKs to
 // devices under their pair keys, and forwards GPU servers' UnitAck /
 // RetransmitRequest to the egress sender of the stream. Every envelope must come from
@@ -18,10 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "gateway/node/config.h"
-#include "gateway/core/data_plane.h"
 #include "gateway/agent/load_meter.h"
+#include "gateway/agent/sync_messages.h"
+#include "gateway/core/data_plane.h"
 #include "gateway/core/pipeline_io.h"
+#include "gateway/node/config.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
@@ -118,6 +119,12 @@ class ControlAgent final : public PipelineEvents {
   void send_migrate_ack(uint64_t migration_id, ctl::MigratePhase phase, uint32_t stream_id,
                         uint32_t switch_unit_seq);
   bool serves_port(uint16_t udp_port) const;
+  // The steps of one sync period.
+  std::vector<double> sample_cores();
+  LoadReport sample_load(int64_t now_ns, const std::vector<double>& core_busy);
+  /// Each stream's bandwidth over the period just ended, and what StreamSync reports.
+  std::vector<StreamReport> close_stream_periods(int64_t period_ns);
+  void publish_snapshot(const NodeLoad& load, const std::vector<double>& core_busy, int64_t now_ns);
 
   const GatewayConfig& config_;
   DataPlane& dp_;
