@@ -313,55 +313,69 @@ struct UnitReceiver::Impl {
       return kNone;
     }
     Stream& s = streams[stream_slot];
-    if (seq_before(h.unit_seq, s.floor) || recently_finished(s, h.unit_seq)) {
-      verdict = FragmentVerdict::late;
-      return kNone;
-    }
-    if (s.closed && seq_before(s.close_after, h.unit_seq)) {
-      verdict = FragmentVerdict::unknown_stream;
-      return kNone;
-    }
-    if (h.unit_length > cfg.max_unit_bytes || (s.max_unit_bytes != 0 && h.unit_length > s.max_unit_bytes)) {
-      verdict = FragmentVerdict::unit_too_large;
-      return kNone;
-    }
-    if (seq_before(s.newest, h.unit_seq) && h.unit_seq - s.newest > cfg.max_units_ahead) {
-      verdict = FragmentVerdict::out_of_window;
-      return kNone;
-    }
-    const UnitGeometry g{h.unit_length, h.fragment_count};
-    // valid() includes the stride floor, so with unit_length <= max_unit_bytes (checked
-    // above) the unit has at most max_fragments(cfg): the NACK scratch holds them all,
-    // also for a caller that did not decode the header.
-    if (!g.valid() || h.fragment_index >= h.fragment_count || h.payload_length != g.payload_length(h.fragment_index)) {
-      verdict = FragmentVerdict::inconsistent;
-      return kNone;
-    }
+    verdict = new_unit_verdict(s, h);
+    if (verdict != FragmentVerdict::accepted) return kNone;
     if (!s.have_newest || seq_before(s.newest, h.unit_seq)) advance_stream(s, h.unit_seq, now_ns);
-
-    if (free_units.empty()) {
-      const uint32_t victim = pick_victim(s, 0, true);
-      if (victim == kNone) {
-        verdict = FragmentVerdict::no_memory;
-        return kNone;
-      }
-      lose(victim, LossReason::table_full);
+    if (!free_table_slot(s)) {
+      verdict = FragmentVerdict::no_memory;
+      return kNone;
     }
     const BufferLayout layout = buffer_layout(h.unit_length, h.fragment_count, cfg.keep_payload_sums);
-    UnitHandle buf = pool.acquire(layout.bytes);
-    while (!buf) {
-      const uint32_t victim = pick_victim(s, pool.class_size(layout.bytes), false);
-      if (victim == kNone) break;
-      lose(victim, LossReason::memory_budget);
-      buf = pool.acquire(layout.bytes);
-    }
+    UnitHandle buf = acquire_buffer(s, layout.bytes);
     if (!buf) {
       verdict = FragmentVerdict::no_memory;
       return kNone;
     }
     const uint32_t slot = free_units.back();
     free_units.pop_back();
-    Unit& u = units[slot];
+    start_unit(units[slot], std::move(buf), layout, h, stream_slot, now_ns);
+    track_unit(slot, s, now_ns);
+    return slot;
+  }
+
+  // Whether the first fragment `h` of a new unit of `s` may open it: accepted, or why not.
+  FragmentVerdict new_unit_verdict(const Stream& s, const DataHeader& h) const {
+    if (seq_before(h.unit_seq, s.floor) || recently_finished(s, h.unit_seq)) return FragmentVerdict::late;
+    if (s.closed && seq_before(s.close_after, h.unit_seq)) return FragmentVerdict::unknown_stream;
+    if (h.unit_length > cfg.max_unit_bytes || (s.max_unit_bytes != 0 && h.unit_length > s.max_unit_bytes))
+      return FragmentVerdict::unit_too_large;
+    if (seq_before(s.newest, h.unit_seq) && h.unit_seq - s.newest > cfg.max_units_ahead)
+      return FragmentVerdict::out_of_window;
+    const UnitGeometry g{h.unit_length, h.fragment_count};
+    // valid() includes the stride floor, so with unit_length <= max_unit_bytes (checked
+    // above) the unit has at most max_fragments(cfg): the NACK scratch holds them all,
+    // also for a caller that did not decode the header.
+    if (!g.valid() || h.fragment_index >= h.fragment_count || h.payload_length != g.payload_length(h.fragment_index))
+      return FragmentVerdict::inconsistent;
+    return FragmentVerdict::accepted;
+  }
+
+  // Whether a unit table slot is free, giving up a unit (pick_victim) when the table is
+  // full; false when none may be given up for `asking`.
+  bool free_table_slot(const Stream& asking) {
+    if (!free_units.empty()) return true;
+    const uint32_t victim = pick_victim(asking, 0, true);
+    if (victim == kNone) return false;
+    lose(victim, LossReason::table_full);
+    return true;
+  }
+
+  // A buffer of `bytes`, giving up units (pick_victim) while the budget has none; empty
+  // when no more may be given up for `asking`.
+  UnitHandle acquire_buffer(const Stream& asking, uint32_t bytes) {
+    UnitHandle buf = pool.acquire(bytes);
+    while (!buf) {
+      const uint32_t victim = pick_victim(asking, pool.class_size(bytes), false);
+      if (victim == kNone) break;
+      lose(victim, LossReason::memory_budget);
+      buf = pool.acquire(bytes);
+    }
+    return buf;
+  }
+
+  // Resets slot `u` to a fresh unit with `buf` laid out as `layout`, nothing received.
+  void start_unit(Unit& u, UnitHandle&& buf, const BufferLayout& layout, const DataHeader& h, uint32_t stream_slot,
+                  int64_t now_ns) {
     u.buf = std::move(buf);
     uint8_t* base = u.buf.data();
     u.bitmap = reinterpret_cast<uint64_t*>(base + layout.bitmap_at);
@@ -375,7 +389,7 @@ struct UnitReceiver::Impl {
     u.stream_slot = stream_slot;
     u.seq = h.unit_seq;
     u.unit_length = h.unit_length;
-    u.stride = g.stride();
+    u.stride = UnitGeometry{h.unit_length, h.fragment_count}.stride();
     u.count = h.fragment_count;
     u.received = 0;
     u.frontier = 0;
@@ -388,13 +402,18 @@ struct UnitReceiver::Impl {
     u.flags = h.flags & data_flag::encrypted;
     u.active = true;
     // A unit that begins after a newer one of its stream is itself a straggler.
-    u.tail = seq_before(h.unit_seq, s.newest);
+    u.tail = seq_before(h.unit_seq, streams[stream_slot].newest);
     u.first_ns = now_ns;
     u.last_ns = now_ns;
     u.next_gap_ns = kNever;
     u.next_pass_ns = kNever;
     u.hold_until_ns = 0;
     u.deadline_ns = now_ns + cfg.unit_deadline_ns;
+  }
+
+  // Puts the started unit in `slot` on the age and stream lists, the index and the timers.
+  void track_unit(uint32_t slot, Stream& s, int64_t now_ns) {
+    Unit& u = units[slot];
     by_age.push_back(units, slot);
     s.units.push_back(units, slot);
     ++s.held_units;
@@ -403,7 +422,6 @@ struct UnitReceiver::Impl {
     ++in_flight;
     timers.set(slot, std::min(u.deadline_ns, now_ns + cfg.idle_nack_ns));
     if (u.tail) schedule_pass(u, now_ns + cfg.reorder_tolerance_ns);
-    return slot;
   }
 
   FragmentVerdict take(const DataHeader& h, const uint8_t* payload, uint32_t payload_sum, int64_t now_ns) {

@@ -42,9 +42,10 @@
 
 #include "gateway/node/gateway_node.h"
 #include "gateway/backend/socket/socket_backend.h"
-#include "gateway/net/udp_socket.h"
 #include "protocol/data_header.h"
 #include "protocol/log.h"
+#include "protocol/udp_offload.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw {
 namespace {
@@ -67,11 +68,19 @@ double cpu_s(clockid_t clock) {
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-std::vector<int> open_senders(std::vector<Endpoint>& bound, std::string& err) {
+/// A non-blocking socket on a free loopback port; -1 with `err` set on failure.
+int open_loopback(int buffer_bytes, Ipv4Endpoint& bound, std::string& err) {
+  UdpEndpoint bound_udp;
+  const int fd = open_udp_socket(to_udp({kLocalhost, 0}), {.buffer_bytes = buffer_bytes}, bound_udp, err);
+  if (fd >= 0) to_ipv4(bound_udp, bound);
+  return fd;
+}
+
+std::vector<int> open_senders(std::vector<Ipv4Endpoint>& bound, std::string& err) {
   std::vector<int> fds(kFlows);
   bound.resize(kFlows);
   for (size_t i = 0; i < kFlows; ++i)
-    fds[i] = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{4 << 20, false}, bound[i], err);
+    fds[i] = open_loopback(4 << 20, bound[i], err);
   return fds;
 }
 
@@ -87,7 +96,7 @@ bool gso_available(const std::vector<int>& fds) {
 /// with `gso`, each run of up to kBatch fragments of a unit is one datagram cut by
 /// UDP_SEGMENT at fragment boundaries, the unit's runs in one sendmmsg. Returns 0, or
 /// the errno that stopped it (a full socket buffer only drops the call's datagrams).
-int send_units(const std::vector<int>& fds, Endpoint to, bool gso, const std::atomic<bool>& stop) {
+int send_units(const std::vector<int>& fds, Ipv4Endpoint to, bool gso, const std::atomic<bool>& stop) {
   // The unit's fragments lie back to back, so a run is one contiguous iovec.
   std::vector<uint8_t> unit(size_t{kFragments} * kSegment, 0x42);
   const size_t per_message = gso ? kBatch : 1;
@@ -190,12 +199,12 @@ void receive_recvmmsg(int fd, const std::atomic<bool>& stop, std::atomic<uint64_
 double run_baseline(benchmark::State& state, ReceiveLoop receive) {
   const bool gro = state.range(0) != 0;
   std::string err;
-  Endpoint rx_ep;
-  std::vector<Endpoint> tx_ep;
-  int rx = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{32 << 20, false}, rx_ep, err);
+  Ipv4Endpoint rx_ep;
+  std::vector<Ipv4Endpoint> tx_ep;
+  int rx = open_loopback(32 << 20, rx_ep, err);
   std::vector<int> tx = open_senders(tx_ep, err);
   double per_core_s = 0;
-  // Blocking with a timeout (open_udp_socket makes it non-blocking): waits cost no CPU.
+  // Blocking with a timeout (open_loopback makes it non-blocking): waits cost no CPU.
   timeval tv{0, 100000};
   setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   fcntl(rx, F_SETFL, fcntl(rx, F_GETFL) & ~O_NONBLOCK);
@@ -257,11 +266,11 @@ void BM_GatewaySocketIngest(benchmark::State& state) {
   const bool gro = state.range(1) != 0;
   log::set_level(log::Level::warn);
   std::string err;
-  Endpoint gpu_ep, ctl_ep;
-  std::vector<Endpoint> tx_ep;
+  Ipv4Endpoint gpu_ep, ctl_ep;
+  std::vector<Ipv4Endpoint> tx_ep;
   std::vector<int> tx = open_senders(tx_ep, err);
-  int gpu = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{}, gpu_ep, err);   // never read: a sink
-  int ctl = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{}, ctl_ep, err);   // controller + device control
+  int gpu = open_loopback(0, gpu_ep, err);  // never read: a sink
+  int ctl = open_loopback(0, ctl_ep, err);  // controller + device control
   GatewayConfig c;
   c.have_key = true;
   c.control_bind = {kLocalhost, 0};
@@ -287,8 +296,8 @@ void BM_GatewaySocketIngest(benchmark::State& state) {
     c.static_streams.push_back(r);
   }
   // The data port is bound first so static streams can name it.
-  Endpoint data_ep;
-  int probe = open_udp_socket({kLocalhost, 0}, UdpSocketOptions{}, data_ep, err);
+  Ipv4Endpoint data_ep;
+  int probe = open_loopback(0, data_ep, err);
   close(probe);
   c.ports[0].port = data_ep.port;
   for (auto& r : c.static_streams) r.data_port = data_ep.port;

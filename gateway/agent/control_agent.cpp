@@ -10,12 +10,10 @@ namespace aigw {
 namespace {
 
 constexpr size_t kMaxDatagram = 65536;
-/// StreamSync lists are split into parts so each datagram stays within 1400 bytes.
-constexpr size_t kStreamSyncPartBytes = 1300;
 static_assert(static_cast<size_t>(kLastEnvelopeError) < 16, "rx_rejected_ holds one counter per EnvelopeError");
 
-Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
-  Endpoint e;
+Ipv4Endpoint endpoint_of(const std::string& address, uint32_t port, bool& ok) {
+  Ipv4Endpoint e;
   ok = parse_ipv4(address, e.ip) && port <= 65535;
   e.port = static_cast<uint16_t>(port);
   return e;
@@ -40,7 +38,7 @@ ControlAgent::ControlAgent(const GatewayConfig& config, const NodeKeys& keys, Da
   out_buf_.reserve(kMaxDatagram);
 }
 
-void ControlAgent::start(const Endpoint& bound, int64_t now_ns) {
+void ControlAgent::start(const Ipv4Endpoint& bound, int64_t now_ns) {
   bound_ = bound;
   started_ = true;
   for (const auto& s : config_.static_streams) admit(s);
@@ -56,7 +54,7 @@ void ControlAgent::stop() {
   started_ = false;
 }
 
-void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns) {
+void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Ipv4Endpoint& from, int64_t now_ns) {
   EnvelopeView v;
   const EnvelopeError e = opener_.open(data, len, v);
   if (e != EnvelopeError::ok) {
@@ -75,7 +73,7 @@ void ControlAgent::on_datagram(const uint8_t* data, size_t len, const Endpoint& 
   handle(v, from, now_ns);
 }
 
-void ControlAgent::handle(const EnvelopeView& v, const Endpoint& from, int64_t now_ns) {
+void ControlAgent::handle(const EnvelopeView& v, const Ipv4Endpoint& from, int64_t now_ns) {
   const int len = static_cast<int>(v.body_len);
   bool ok = true;
   switch (v.type) {
@@ -205,7 +203,7 @@ void ControlAgent::handle_assign(const ctl::StreamAssign& m) {
 void ControlAgent::handle_steer(const ctl::SteerCommand& m) {
   auto it = streams_.find(m.stream_id());
   bool ok = false;
-  Endpoint gpu = endpoint_of(m.gpu_address(), m.gpu_port(), ok);
+  Ipv4Endpoint gpu = endpoint_of(m.gpu_address(), m.gpu_port(), ok);
   if (it == streams_.end() || !ok) {
     rx_invalid_.fetch_add(1, std::memory_order_relaxed);
     log::warn("steer_invalid", "stream={} gpu={}:{}", m.stream_id(), m.gpu_address(), m.gpu_port());
@@ -267,7 +265,7 @@ void ControlAgent::forward_gpu(const StreamCommand& in) {
   dp_.post(cmd);
 }
 
-void ControlAgent::send_nack(const Endpoint& device_control, const NackOut& nack) {
+void ControlAgent::send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) {
   ctl::RetransmitRequest r;
   to_retransmit_request(nack, r);
   body_.clear();
@@ -303,11 +301,11 @@ void ControlAgent::stream_released(uint32_t stream_id, uint32_t last_unit_seq) {
   log::info("stream_released", "stream={} last_unit={}", stream_id, last_unit_seq);
 }
 
-bool ControlAgent::send(MessageType type, const std::string& body, const Endpoint& to) {
+bool ControlAgent::send(MessageType type, const std::string& body, const Ipv4Endpoint& to) {
   return send_sealed(sealer_.seal(type, body, out_buf_), type, to);
 }
 
-bool ControlAgent::send_sealed(bool sealed, MessageType type, const Endpoint& to) {
+bool ControlAgent::send_sealed(bool sealed, MessageType type, const Ipv4Endpoint& to) {
   if (!sealed) {
     tx_errors_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -341,91 +339,65 @@ void ControlAgent::send_migrate_ack(uint64_t migration_id, ctl::MigratePhase pha
 
 void ControlAgent::sync(int64_t now_ns) {
   ++period_seq_;
-  const double period_s = last_sync_ns_ > 0 ? static_cast<double>(now_ns - last_sync_ns_) * 1e-9
-                                            : static_cast<double>(config_.sync_period_ns) * 1e-9;
+  // The first period has no previous sync to measure from: it counts as configured.
+  const int64_t period_ns = last_sync_ns_ > 0 ? now_ns - last_sync_ns_ : config_.sync_period_ns;
   last_sync_ns_ = now_ns;
+  const std::vector<double> core_busy = sample_cores();
+  const LoadReport load = sample_load(now_ns, core_busy);
+  send(MessageType::load_sync, build_load_sync(load).SerializeAsString(), config_.controller);
+  const std::vector<StreamReport> streams = close_stream_periods(period_ns);
+  for (const ctl::StreamSync& part : build_stream_sync(config_.gateway_id, period_seq_, streams))
+    send(MessageType::stream_sync, part.SerializeAsString(), config_.controller);
+  publish_snapshot(node_load(port_meters_, load.cpu_busy, config_.load), core_busy, now_ns);
+}
 
+std::vector<double> ControlAgent::sample_cores() {
   std::vector<double> core_busy(core_meters_.size());
   for (size_t c = 0; c < core_meters_.size(); ++c) {
     uint64_t busy = 0, total = 0;
     dp_.cpu_counters(c, busy, total);
     core_busy[c] = core_meters_[c].sample(busy, total);
   }
-  double cpu = 0;
-  for (double b : core_busy) cpu += b;
-  if (!core_busy.empty()) cpu /= static_cast<double>(core_busy.size());
+  return core_busy;
+}
 
-  ctl::LoadSync ls;
-  ls.set_gateway_id(config_.gateway_id);
-  ls.set_period_seq(period_seq_);
-  ls.set_period_ms(static_cast<uint32_t>(config_.sync_period_ns / 1'000'000));
-  double mem_cap = 0;
+LoadReport ControlAgent::sample_load(int64_t now_ns, const std::vector<double>& core_busy) {
+  LoadReport r;
+  r.gateway_id = config_.gateway_id;
+  r.period_seq = period_seq_;
+  r.period_ms = static_cast<uint32_t>(config_.sync_period_ns / 1'000'000);
+  for (double b : core_busy) r.cpu_busy += b;
+  if (!core_busy.empty()) r.cpu_busy /= static_cast<double>(core_busy.size());
+  double ports_memory_capacity = 0;
   for (size_t i = 0; i < dp_.port_count(); ++i) {
     const PortStatsView st = dp_.port_stats(i);
-    port_meters_[i].sample(now_ns, st.get(static_cast<size_t>(PortStat::bytes)) * 1,
+    port_meters_[i].sample(now_ns, st.get(static_cast<size_t>(PortStat::bytes)),
                            static_cast<double>(st.get(static_cast<size_t>(PortStat::memory_bytes))));
-    uint64_t dropped = 0;
-    for (size_t k = static_cast<size_t>(PortStat::drop_truncated); k <= static_cast<size_t>(PortStat::drop_released); ++k)
-      dropped += st.get(k);
-    dropped += st.get(static_cast<size_t>(PortStat::fragments_no_memory)) +
-               st.get(static_cast<size_t>(PortStat::fragments_unit_too_large)) +
-               st.get(static_cast<size_t>(PortStat::fragments_inconsistent)) +
-               st.get(static_cast<size_t>(PortStat::fragments_out_of_window));
-    const Endpoint ep = dp_.data_endpoint(i);
-    ctl::PortLoad* p = ls.add_ports();
-    p->set_address(ipv4_to_string(ep.ip));
-    p->set_port(ep.port);
-    p->set_bandwidth_bps(port_meters_[i].bandwidth_bps());
-    p->set_bandwidth_capacity_bps(port_meters_[i].capacity_bps());
-    p->set_memory_bytes(port_meters_[i].memory_bytes());
-    p->set_memory_capacity_bytes(port_meters_[i].memory_capacity_bytes());
-    p->set_cpu_busy(core_busy.empty() ? 0 : core_busy[dp_.core_of_port(i)]);
-    p->set_stream_count(static_cast<uint32_t>(st.get(static_cast<size_t>(PortStat::streams))));
-    p->set_fragments_received(st.get(static_cast<size_t>(PortStat::datagrams)));
-    p->set_fragments_dropped(dropped);
-    mem_cap += port_meters_[i].memory_capacity_bytes();
+    const double cpu_busy = core_busy.empty() ? 0 : core_busy[dp_.core_of_port(i)];
+    r.ports.push_back(port_load_report(dp_.data_endpoint(i), port_meters_[i], st, cpu_busy));
+    ports_memory_capacity += port_meters_[i].memory_capacity_bytes();
   }
-  const NodeLoad load = node_load(port_meters_, cpu, config_.load);
-  ls.set_cpu_busy(cpu);
-  ls.set_memory_capacity_bytes(config_.load.memory_capacity_bytes > 0 ? config_.load.memory_capacity_bytes : mem_cap);
-  ls.set_control_address(ipv4_to_string(bound_.ip));
-  ls.set_control_port(bound_.port);
-  const Endpoint eg = dp_.egress_endpoint();
-  ls.set_egress_address(ipv4_to_string(eg.ip));
-  ls.set_egress_port(eg.port);
-  send(MessageType::load_sync, ls.SerializeAsString(), config_.controller);
+  // Mmax_i defaults to what the ports' budgets add up to.
+  r.memory_capacity_bytes =
+      config_.load.memory_capacity_bytes > 0 ? config_.load.memory_capacity_bytes : ports_memory_capacity;
+  r.control = bound_;
+  r.egress = dp_.egress_endpoint();
+  return r;
+}
 
-  // StreamSync, split into parts of the same period so each datagram stays small.
-  std::vector<ctl::StreamSync> parts(1);
+std::vector<StreamReport> ControlAgent::close_stream_periods(int64_t period_ns) {
+  const double period_s = static_cast<double>(period_ns) * 1e-9;
+  std::vector<StreamReport> reports;
+  reports.reserve(streams_.size());
   for (auto& [id, s] : streams_) {
-    if (parts.back().ByteSizeLong() > kStreamSyncPartBytes) parts.emplace_back();
-    ctl::StreamSync& ss = parts.back();
     s.bandwidth_bps = period_s > 0 ? static_cast<double>(s.period_bytes) * 8 / period_s : 0;
     s.period_bytes = 0;
-    ctl::StreamEntry* e = ss.add_streams();
-    e->set_stream_id(id);
-    e->set_data_port(s.route.data_port);
-    e->set_source_address(ipv4_to_string(s.route.source.ip));
-    e->set_source_port(s.route.source.port);
-    e->set_device_control_address(ipv4_to_string(s.route.device_control.ip));
-    e->set_device_control_port(s.route.device_control.port);
-    e->set_last_unit_seq(s.last_unit_seq);
-    e->set_bandwidth_bps(s.bandwidth_bps);
-    e->set_memory_bytes(s.route.memory_bytes);
-    e->set_unit_bytes(s.route.unit_bytes);
-    e->set_units_delivered(s.delivered);
-    e->set_units_lost(s.lost);
-    e->set_gpu_id(s.route.gpu_id);
-    e->set_device_id(s.route.device_id);
+    reports.push_back({s.route, s.last_unit_seq, s.bandwidth_bps, s.delivered, s.lost});
   }
-  for (size_t i = 0; i < parts.size(); ++i) {
-    parts[i].set_gateway_id(config_.gateway_id);
-    parts[i].set_period_seq(period_seq_);
-    parts[i].set_part(static_cast<uint32_t>(i));
-    parts[i].set_part_count(static_cast<uint32_t>(parts.size()));
-    send(MessageType::stream_sync, parts[i].SerializeAsString(), config_.controller);
-  }
+  return reports;
+}
 
+void ControlAgent::publish_snapshot(const NodeLoad& load, const std::vector<double>& core_busy, int64_t now_ns) {
   std::lock_guard lock(snapshot_mu_);
   snapshot_.load = load;
   snapshot_.port_bandwidth_bps.clear();

@@ -1,7 +1,7 @@
 // The bypass agent, I/O-free: datagrams and time in, sealed datagrams out (ControlOut;
 // the socket shell is gateway/agent/control_socket.h). It sends the controller a LoadSync and
-// a StreamSync every sync period (whether or not the controller answers: a missing
-// controller only means retries), applies the controller's StreamAssign /
+// a StreamSync every sync period (built in gateway/agent/sync_messages.h; whether or not
+// the controller answers: a missing controller only means retries), applies the controller's StreamAssign /
 // SteerCommand / MigrateCommand to the data plane, sends the receivers' NACKs to
 // devices under their pair keys, and forwards GPU servers' UnitAck /
 // RetransmitRequest to the egress sender of the stream. Every envelope must come from
@@ -18,10 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "gateway/node/config.h"
-#include "gateway/core/data_plane.h"
 #include "gateway/agent/load_meter.h"
+#include "gateway/agent/sync_messages.h"
+#include "gateway/core/data_plane.h"
 #include "gateway/core/pipeline_io.h"
+#include "gateway/node/config.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
@@ -44,7 +45,7 @@ class ControlOut {
  public:
   virtual ~ControlOut() = default;
   /// False when the datagram could not be sent (counted as a tx error).
-  virtual bool send_control(const Endpoint& to, const uint8_t* data, size_t len) = 0;
+  virtual bool send_control(const Ipv4Endpoint& to, const uint8_t* data, size_t len) = 0;
 };
 
 /// The agent's clocks: envelope counters follow `wall`; no sender's first envelope
@@ -64,16 +65,16 @@ class ControlAgent final : public PipelineEvents {
 
   /// Admits the static streams, registers with the controller, runs the first sync.
   /// `bound`: the control address it advertises.
-  void start(const Endpoint& bound, int64_t now_ns);
+  void start(const Ipv4Endpoint& bound, int64_t now_ns);
   /// Sends a GatewayRegister{leaving}.
   void stop();
   /// One datagram from the control socket.
-  void on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns);
+  void on_datagram(const uint8_t* data, size_t len, const Ipv4Endpoint& from, int64_t now_ns);
 
-  Endpoint control_endpoint() const { return bound_; }
+  Ipv4Endpoint control_endpoint() const { return bound_; }
 
   // PipelineEvents
-  void send_nack(const Endpoint& device_control, const NackOut& nack) override;
+  void send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) override;
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes,
                  LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
@@ -102,7 +103,7 @@ class ControlAgent final : public PipelineEvents {
     bool release_ack_owed = false;
   };
 
-  void handle(const EnvelopeView& v, const Endpoint& from, int64_t now_ns);
+  void handle(const EnvelopeView& v, const Ipv4Endpoint& from, int64_t now_ns);
   void handle_assign(const ctl::StreamAssign& m);
   void handle_steer(const ctl::SteerCommand& m);
   void handle_migrate(const ctl::MigrateCommand& m);
@@ -111,13 +112,19 @@ class ControlAgent final : public PipelineEvents {
   bool route_from(const ctl::StreamEntry& e, const std::string& gpu_address, uint32_t gpu_port,
                   uint32_t first_unit_seq, StreamRoute& out);
   void release(uint32_t stream_id, uint32_t last_unit_seq);
-  bool send(MessageType type, const std::string& body, const Endpoint& to);
+  bool send(MessageType type, const std::string& body, const Ipv4Endpoint& to);
   /// Sends out_buf_ when `sealed`, else counts a tx error.
-  bool send_sealed(bool sealed, MessageType type, const Endpoint& to);
+  bool send_sealed(bool sealed, MessageType type, const Ipv4Endpoint& to);
   void send_register(bool leaving);
   void send_migrate_ack(uint64_t migration_id, ctl::MigratePhase phase, uint32_t stream_id,
                         uint32_t switch_unit_seq);
   bool serves_port(uint16_t udp_port) const;
+  // The steps of one sync period.
+  std::vector<double> sample_cores();
+  LoadReport sample_load(int64_t now_ns, const std::vector<double>& core_busy);
+  /// Each stream's bandwidth over the period just ended, and what StreamSync reports.
+  std::vector<StreamReport> close_stream_periods(int64_t period_ns);
+  void publish_snapshot(const NodeLoad& load, const std::vector<double>& core_busy, int64_t now_ns);
 
   const GatewayConfig& config_;
   DataPlane& dp_;
@@ -125,7 +132,7 @@ class ControlAgent final : public PipelineEvents {
   ControlOut& out_;
   EnvelopeOpener opener_;
   EnvelopeSealer sealer_;
-  Endpoint bound_;
+  Ipv4Endpoint bound_;
   bool started_ = false;
   std::map<uint32_t, Stream> streams_;
   std::map<uint32_t, uint32_t> pending_expect_;  ///< stream -> first unit, before its assign

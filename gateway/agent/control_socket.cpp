@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "gateway/net/udp_socket.h"
 #include "protocol/log.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw {
 
@@ -18,7 +18,7 @@ constexpr unsigned kMaxReadsPerEvent = 64;  // bound work per loop turn
 
 }  // namespace
 
-ControlSocket::ControlSocket(struct ev_loop* loop, const Endpoint& bind, int64_t sync_period_ns)
+ControlSocket::ControlSocket(struct ev_loop* loop, const Ipv4Endpoint& bind, int64_t sync_period_ns)
     : loop_(loop), bind_(bind), sync_period_ns_(sync_period_ns) {}
 
 ControlSocket::~ControlSocket() {
@@ -27,8 +27,11 @@ ControlSocket::~ControlSocket() {
 }
 
 bool ControlSocket::open(std::string& error) {
-  fd_ = open_udp_socket(bind_, UdpSocketOptions{1 << 20, false}, bound_, error);
-  return fd_ >= 0;
+  UdpEndpoint bound;
+  fd_ = open_udp_socket(to_udp(bind_), {.buffer_bytes = 1 << 20}, bound, error);
+  if (fd_ < 0) return false;
+  to_ipv4(bound, bound_);  // an IPv4 bind is bound IPv4
+  return true;
 }
 
 void ControlSocket::start(ControlAgent& agent) {
@@ -65,11 +68,11 @@ void ControlSocket::drain() {
     socklen_t sl = sizeof sa;
     const ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&sa), &sl);
     if (n < 0) return;  // EAGAIN or a transient error: the watcher fires again
-    agent_->on_datagram(buf, static_cast<size_t>(n), Endpoint::from_sockaddr(sa), log::steady_now_ns());
+    agent_->on_datagram(buf, static_cast<size_t>(n), Ipv4Endpoint::from_sockaddr(sa), log::steady_now_ns());
   }
 }
 
-bool ControlSocket::send_control(const Endpoint& to, const uint8_t* data, size_t len) {
+bool ControlSocket::send_control(const Ipv4Endpoint& to, const uint8_t* data, size_t len) {
   if (fd_ < 0) return false;
   sockaddr_in sa = to.to_sockaddr();
   if (sendto(fd_, data, len, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) >= 0) return true;

@@ -11,26 +11,26 @@
 #include <string>
 
 #include "gateway/agent/control_agent.h"
-#include "gateway/net/endpoint.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw {
 
 class ControlSocket final : public ControlOut {
  public:
-  ControlSocket(struct ev_loop* loop, const Endpoint& bind, int64_t sync_period_ns);
+  ControlSocket(struct ev_loop* loop, const Ipv4Endpoint& bind, int64_t sync_period_ns);
   ~ControlSocket() override;
   ControlSocket(const ControlSocket&) = delete;
   ControlSocket& operator=(const ControlSocket&) = delete;
 
   /// Binds the socket; false with `error`.
   bool open(std::string& error);
-  const Endpoint& bound() const { return bound_; }
+  const Ipv4Endpoint& bound() const { return bound_; }
   /// Starts the agent (it registers and syncs at once), the reads and the timer.
   void start(ControlAgent& agent);
   /// Stops the watchers after the agent said goodbye.
   void stop();
 
-  bool send_control(const Endpoint& to, const uint8_t* data, size_t len) override;
+  bool send_control(const Ipv4Endpoint& to, const uint8_t* data, size_t len) override;
 
  private:
   static void on_readable(struct ev_loop* loop, ev_io* w, int revents);
@@ -38,10 +38,10 @@ class ControlSocket final : public ControlOut {
   void drain();
 
   struct ev_loop* loop_;
-  Endpoint bind_;
+  Ipv4Endpoint bind_;
   int64_t sync_period_ns_;
   int fd_ = -1;
-  Endpoint bound_;
+  Ipv4Endpoint bound_;
   ControlAgent* agent_ = nullptr;
   ev_io io_{};
   ev_timer timer_{};

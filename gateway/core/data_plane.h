@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <string>
 
-#include "gateway/net/endpoint.h"
 #include "gateway/core/pipeline_io.h"
 #include "gateway/core/pipeline_stats.h"
 #include "protocol/prometheus_text.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw {
 
@@ -23,11 +23,11 @@ class DataPlane {
 
   virtual size_t port_count() const = 0;
   /// The bound address of data port i (a configured port 0 is resolved).
-  virtual Endpoint data_endpoint(size_t i) const = 0;
+  virtual Ipv4Endpoint data_endpoint(size_t i) const = 0;
   /// Port i's counters, summed over the pipelines serving it.
   virtual PortStatsView port_stats(size_t i) const = 0;
   /// Where forwarded units leave from (and GPU acks/NACKs arrive).
-  virtual Endpoint egress_endpoint() const = 0;
+  virtual Ipv4Endpoint egress_endpoint() const = 0;
 
   virtual size_t pipeline_count() const = 0;
   virtual const PublishedEgressStats& egress_stats(size_t pipeline) const = 0;

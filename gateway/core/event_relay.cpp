@@ -9,7 +9,7 @@ void EventRelay::push(const RelayedEvent& e) {
   else dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void EventRelay::send_nack(const Endpoint& device_control, const NackOut& nack) {
+void EventRelay::send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) {
   if (nack.chunk.size > sizeof scratch_.bytes) {  // larger than any chunk the receiver builds
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -16,7 +16,7 @@ namespace aigw {
 struct RelayedEvent {
   /// gpu_ack / gpu_nack: a GPU server's answer for a stream another core serves.
   enum class Kind : uint8_t { nack, unit_done, released, gpu_ack, gpu_nack } kind = Kind::nack;
-  Endpoint to;  ///< nack: the device's control address
+  Ipv4Endpoint to;  ///< nack: the device's control address
   uint32_t stream_id = 0;
   uint32_t unit_seq = 0;
   // nack, gpu_nack
@@ -38,7 +38,7 @@ class EventRelay final : public PipelineEvents {
  public:
   explicit EventRelay(size_t capacity) : ring_(capacity) {}
 
-  void send_nack(const Endpoint& device_control, const NackOut& nack) override;
+  void send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) override;
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
   /// Always taken: the consumer passes it on to its PipelineEvents::foreign_gpu_command.

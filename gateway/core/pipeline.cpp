@@ -84,7 +84,7 @@ Pipeline::Port* Pipeline::port_by_udp(uint16_t udp_port) {
 const PublishedPortStats& Pipeline::port_stats(size_t i) const { return ports_[i]->published; }
 const UnitReceiver& Pipeline::receiver(size_t i) const { return ports_[i]->receiver; }
 
-void Pipeline::on_datagram(size_t port_index, const Endpoint& from, const uint8_t* data, size_t len,
+void Pipeline::on_datagram(size_t port_index, const Ipv4Endpoint& from, const uint8_t* data, size_t len,
                            int64_t now_ns, uint32_t udp_payload_sum) {
   now_ns_ = now_ns;
   Port& port = *ports_[port_index];
@@ -293,7 +293,7 @@ void Pipeline::apply_gpu_nack(const StreamCommand& cmd, int64_t now_ns) {
   if (a != NackAnswer::queued) ++egress_counts_[idx(EgressStat::gpu_nacks_unanswerable)];
 }
 
-void Pipeline::on_egress_datagram(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
+void Pipeline::on_egress_datagram(const Ipv4Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns) {
   (void)from;
   EnvelopeView v;
   if (opener_.open(data, len, v) != EnvelopeError::ok || !has_role(v.sender_id, NodeRole::gpu)) {

@@ -58,11 +58,11 @@ class Pipeline {
   /// One UDP datagram received on data port `port_index` (index into data_ports).
   /// `udp_payload_sum`: the ones-complement sum of the `len` bytes when the backend has
   /// it (net::Frame::udp_payload_sum); kept for egress when receiver.keep_payload_sums.
-  void on_datagram(size_t port_index, const Endpoint& from, const uint8_t* data, size_t len,
+  void on_datagram(size_t port_index, const Ipv4Endpoint& from, const uint8_t* data, size_t len,
                    int64_t now_ns, uint32_t udp_payload_sum = kNoPayloadSum);
   /// One datagram received on the egress socket: a GPU server's UnitAck or
   /// RetransmitRequest inside an authenticated envelope.
-  void on_egress_datagram(const Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
+  void on_egress_datagram(const Ipv4Endpoint& from, const uint8_t* data, size_t len, int64_t now_ns);
   /// Applies a control-plane change.
   void apply(const StreamCommand& cmd, int64_t now_ns);
   /// Runs timers (NACKs, losses, release deadlines), sends egress fragments (at most

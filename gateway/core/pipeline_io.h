@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "gateway/net/endpoint.h"
 #include "gateway/core/stream_table.h"
 #include "protocol/nack.h"
+#include "protocol/udp_endpoint.h"
 #include "protocol/unit_receiver.h"
 
 namespace aigw {
@@ -42,7 +42,7 @@ class PipelineEvents {
  public:
   virtual ~PipelineEvents() = default;
   /// A NACK for the device at `device_control` (to be sent as a RetransmitRequest).
-  virtual void send_nack(const Endpoint& device_control, const NackOut& nack) = 0;
+  virtual void send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) = 0;
   /// A unit was reassembled (`delivered`) or reported lost; `bytes` its length.
   virtual void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes,
                          LossReason reason) = 0;
@@ -63,7 +63,7 @@ class EgressOut {
   virtual ~EgressOut() = default;
   /// One fragment (32-byte header + payload) to `to`; `payload_sum` as in
   /// PacketOut::send_fragment. False when the transport is full.
-  virtual bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload,
+  virtual bool send(const Ipv4Endpoint& to, const uint8_t* header, const uint8_t* payload,
                     size_t payload_len, uint32_t payload_sum) = 0;
   /// Pushes out what send() batched.
   virtual void flush() = 0;

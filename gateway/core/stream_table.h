@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gateway/net/endpoint.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw {
 
@@ -16,11 +16,11 @@ namespace aigw {
 struct StreamRoute {
   uint32_t stream_id = 0;
   uint16_t data_port = 0;       ///< UDP port of the gateway the device sends to
-  Endpoint source;              ///< device data source; port 0 accepts any source port
-  Endpoint device_control;      ///< where NACKs go
+  Ipv4Endpoint source;          ///< device data source; port 0 accepts any source port
+  Ipv4Endpoint device_control;  ///< where NACKs go
   uint32_t gpu_id = 0;
   uint32_t device_id = 0;       ///< owner, reported back so a restarted controller knows it
-  Endpoint gpu;                 ///< where complete units go
+  Ipv4Endpoint gpu;             ///< where complete units go
   double bandwidth_bps = 0;     ///< admitted profile, reported back in StreamSync
   double memory_bytes = 0;
   uint32_t unit_bytes = 0;      ///< admitted unit size: longer units are refused; 0 unknown
@@ -32,7 +32,7 @@ struct StreamRoute {
   uint32_t last_done_seq = 0;   ///< newest such unit
 
   /// True when the source address may send this stream.
-  bool source_matches(const Endpoint& from) const {
+  bool source_matches(const Ipv4Endpoint& from) const {
     return from.ip == source.ip && (source.port == 0 || from.port == source.port);
   }
 };

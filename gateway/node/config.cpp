@@ -68,10 +68,10 @@ class Table {
     if (v < 0 || v > kMaxMiB) return fail(key, "a size in 0..1048576 MiB (1 TiB)");
     out_bytes = static_cast<T>(v * (1 << 20));
   }
-  void endpoint(const char* key, Endpoint& out) {
+  void endpoint(const char* key, Ipv4Endpoint& out) {
     std::string s;
     get(key, s);
-    if (!s.empty() && !parse_endpoint(s, out)) fail(key, "\"a.b.c.d:port\"");
+    if (!s.empty() && !parse_ipv4_endpoint(s, out)) fail(key, "\"a.b.c.d:port\"");
   }
   void strings(const char* key, std::vector<std::string>& out) {
     known_.insert(key);
@@ -225,34 +225,42 @@ void parse_streams(const toml::table& root, GatewayConfig& c, std::string& error
   });
 }
 
-}  // namespace
-
-bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& error) {
-  toml::table root;
+/// The text as TOML; false with the syntax error and its line.
+bool parse_toml(const std::string& text, toml::table& root, std::string& error) {
   try {
-    root = toml::parse(toml_text);
+    root = toml::parse(text);
   } catch (const toml::parse_error& e) {
     std::ostringstream os;
     os << "TOML syntax: " << e.description() << " at line " << e.source().begin.line;
     error = os.str();
     return false;
   }
-  error.clear();
+  return true;
+}
+
+/// False with the first top-level key that is no section of the reference.
+bool known_sections(const toml::table& root, std::string& error) {
+  static const std::set<std::string> sections{"gateway", "control", "egress", "receiver", "load", "metrics",
+                                              "socket", "dpdk", "port", "stream", "route"};
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> sections{"gateway", "control", "egress", "receiver", "load",
-                                                "metrics", "socket", "dpdk", "port", "stream", "route"};
     if (!sections.count(std::string(k.str()))) {
       error = "unknown section " + std::string(k.str());
       return false;
     }
   }
+  return true;
+}
+
+void parse_gateway(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table g(root["gateway"].as_table(), "gateway", error);
   g.get("id", c.gateway_id);
   g.get("log_level", c.log_level);
   g.get("backend", c.backend);
   g.get("max_streams", c.max_streams);
   g.check_unknown();
+}
 
+void parse_control(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table ctl(root["control"].as_table(), "control", error);
   ctl.endpoint("bind", c.control_bind);
   ctl.endpoint("controller", c.controller);
@@ -268,7 +276,9 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
     if (!KeyRing::parse_hex(key_hex, c.key)) error = "control.key must be 64 hex digits";
     c.have_key = true;
   }
+}
 
+void parse_egress(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table eg(root["egress"].as_table(), "egress", error);
   eg.endpoint("bind", c.egress_bind);
   eg.get("max_payload", c.egress.max_payload);
@@ -282,7 +292,9 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   eg.ms("probe_ms", c.egress.probe_timeout_ns);
   eg.get("max_probes", c.egress.max_probes);
   eg.check_unknown();
+}
 
+void parse_receiver(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table rc(root["receiver"].as_table(), "receiver", error);
   rc.get("max_unit_bytes", c.receiver.max_unit_bytes);
   rc.get("max_units_in_flight", c.receiver.max_units_in_flight);
@@ -295,7 +307,9 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   rc.get("recent_units_window", c.receiver.recent_units_window);
   rc.ms("release_timeout_ms", c.release_timeout_ns);
   rc.check_unknown();
+}
 
+void parse_load(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table ld(root["load"].as_table(), "load", error);
   ld.get("smoothing", c.load.smoothing);
   ld.get("weight_cpu", c.load.weight_cpu);
@@ -303,12 +317,16 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   ld.get("weight_net", c.load.weight_net);
   ld.mb("memory_capacity_mb", c.load.memory_capacity_bytes);
   ld.check_unknown();
+}
 
+void parse_metrics(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table mt(root["metrics"].as_table(), "metrics", error);
   mt.get("enabled", c.metrics_enabled);
   mt.endpoint("bind", c.metrics_bind);
   mt.check_unknown();
+}
 
+void parse_socket(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table so(root["socket"].as_table(), "socket", error);
   so.get("buffer_bytes", c.socket_buffer_bytes);
   so.get("batch", c.socket_batch);
@@ -317,7 +335,9 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   so.get("gso", c.socket_gso);
   so.get("workers", c.socket_workers);
   so.check_unknown();
+}
 
+void parse_dpdk(const toml::table& root, GatewayConfig& c, std::string& error) {
   Table dp(root["dpdk"].as_table(), "dpdk", error);
   dp.strings("eal_args", c.eal_args);
   dp.get("burst", c.dpdk_burst);
@@ -328,10 +348,22 @@ bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& e
   dp.get("next_hop_mac", c.dpdk_next_hop_mac);
   dp.get("egress_port", c.dpdk_egress_port);
   dp.check_unknown();
+}
 
-  if (error.empty()) parse_ports(root, c, error);
-  if (error.empty()) parse_streams(root, c, error);
-  if (error.empty()) parse_routes(root, c, error);
+}  // namespace
+
+bool parse_config(const std::string& toml_text, GatewayConfig& c, std::string& error) {
+  toml::table root;
+  if (!parse_toml(toml_text, root, error)) return false;
+  error.clear();
+  if (!known_sections(root, error)) return false;
+  using SectionParser = void (*)(const toml::table&, GatewayConfig&, std::string&);
+  // A Table reads no key once `error` is set, so the first error found is the one reported.
+  for (SectionParser parse : {parse_gateway, parse_control, parse_egress, parse_receiver, parse_load, parse_metrics,
+                              parse_socket, parse_dpdk})
+    parse(root, c, error);
+  for (SectionParser parse : {parse_ports, parse_streams, parse_routes})
+    if (error.empty()) parse(root, c, error);
   return error.empty() && validate_config(c, error);
 }
 

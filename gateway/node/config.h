@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "gateway/net/endpoint.h"
 #include "gateway/agent/load_meter.h"
 #include "gateway/core/stream_table.h"
 #include "protocol/envelope.h"
+#include "protocol/udp_endpoint.h"
 #include "protocol/unit_receiver.h"
 #include "protocol/unit_sender.h"
 
@@ -61,15 +61,15 @@ struct GatewayConfig {
   size_t max_streams = 4096;
 
   // Bypass agent.
-  Endpoint control_bind{0x7f000001, 7201};
-  Endpoint controller{0x7f000001, 7200};
+  Ipv4Endpoint control_bind{0x7f000001, 7201};
+  Ipv4Endpoint controller{0x7f000001, 7200};
   uint32_t key_id = 1;
   ControlKey key{};
   bool have_key = false;
   int64_t sync_period_ns = 1'000'000'000;
 
   // Egress to GPU servers (source address of forwarded units; GPU acks come back here).
-  Endpoint egress_bind{0x7f000001, 0};
+  Ipv4Endpoint egress_bind{0x7f000001, 0};
   SenderConfig egress = default_egress();
 
   std::vector<PortConfig> ports;
@@ -79,7 +79,7 @@ struct GatewayConfig {
 
   // Metrics.
   bool metrics_enabled = true;
-  Endpoint metrics_bind{0x7f000001, 9464};
+  Ipv4Endpoint metrics_bind{0x7f000001, 9464};
 
   // Socket backend.
   int socket_buffer_bytes = 32 << 20;

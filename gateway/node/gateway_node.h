@@ -35,7 +35,7 @@ class GatewayNode {
 
   DataPlane& data_plane() { return *backend_; }
   ControlAgent& agent() { return *agent_; }
-  Endpoint metrics_endpoint() const { return metrics_ ? metrics_->endpoint() : Endpoint{}; }
+  Ipv4Endpoint metrics_endpoint() const { return metrics_ ? metrics_->endpoint() : Ipv4Endpoint{}; }
   /// All metrics as Prometheus text (any thread).
   void render_metrics(std::string& out) const;
 

@@ -33,7 +33,7 @@ MHD_Result answer(void* cls, MHD_Connection* connection, const char* url, const 
 
 MetricsServer::~MetricsServer() { stop(); }
 
-bool MetricsServer::start(const Endpoint& bind, std::string& error) {
+bool MetricsServer::start(const Ipv4Endpoint& bind, std::string& error) {
   sockaddr_in sa = bind.to_sockaddr();
   // Bounded connections, a sixteenth per address: clients that dribble their requests
   // from one host cannot use up the process's descriptors or lock a scraper out.

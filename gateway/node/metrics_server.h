@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "gateway/net/endpoint.h"
+#include "protocol/udp_endpoint.h"
 
 struct MHD_Daemon;
 
@@ -21,15 +21,15 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   /// Starts listening; false (with `error`) when the address cannot be bound.
-  bool start(const Endpoint& bind, std::string& error);
+  bool start(const Ipv4Endpoint& bind, std::string& error);
   void stop();
   /// The bound address (port 0 resolved).
-  Endpoint endpoint() const { return bound_; }
+  Ipv4Endpoint endpoint() const { return bound_; }
 
  private:
   Render render_;
   MHD_Daemon* daemon_ = nullptr;
-  Endpoint bound_;
+  Ipv4Endpoint bound_;
 };
 
 }  // namespace aigw

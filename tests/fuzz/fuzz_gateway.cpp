@@ -15,13 +15,13 @@
 namespace {
 
 struct NullEvents : aigw::PipelineEvents {
-  void send_nack(const aigw::Endpoint&, const aigw::NackOut&) override {}
+  void send_nack(const aigw::Ipv4Endpoint&, const aigw::NackOut&) override {}
   void unit_done(uint32_t, uint32_t, bool, uint32_t, aigw::LossReason) override {}
   void stream_released(uint32_t, uint32_t) override {}
 };
 
 struct NullEgress : aigw::EgressOut {
-  bool send(const aigw::Endpoint&, const uint8_t*, const uint8_t*, size_t, uint32_t) override { return true; }
+  bool send(const aigw::Ipv4Endpoint&, const uint8_t*, const uint8_t*, size_t, uint32_t) override { return true; }
   void flush() override {}
 };
 

@@ -193,18 +193,5 @@ TEST(Config, AKeyFileOthersCanReadIsRefused) {
   rmdir(dir);
 }
 
-TEST(Endpoint, ParsesAndPrints) {
-  Endpoint e;
-  ASSERT_TRUE(parse_endpoint("10.1.2.3:4567", e));
-  EXPECT_EQ(e.ip, 0x0a010203u);
-  EXPECT_EQ(e.port, 4567);
-  EXPECT_EQ(to_string(e), "10.1.2.3:4567");
-  EXPECT_FALSE(parse_endpoint("10.1.2.3", e));
-  EXPECT_FALSE(parse_endpoint("10.1.2.256:1", e));
-  EXPECT_FALSE(parse_endpoint("10.1.2.3:65536", e));
-  EXPECT_FALSE(parse_endpoint("10.1.2.3:", e));
-  EXPECT_FALSE(parse_endpoint("a.b.c.d:1", e));
-}
-
 }  // namespace
 }  // namespace aigw

@@ -16,18 +16,18 @@ namespace {
 constexpr int64_t kMs = 1'000'000;
 const uint32_t kGatewaySender = make_sender_id(NodeRole::gateway, 4);
 const uint32_t kControllerSender = make_sender_id(NodeRole::controller, 1);
-const Endpoint kController{0x7f000001, 7700};
-const Endpoint kDeviceControl{0x7f000002, 4000};
-const Endpoint kGpu{0x7f000003, 7500};
+const Ipv4Endpoint kController{0x7f000001, 7700};
+const Ipv4Endpoint kDeviceControl{0x7f000002, 4000};
+const Ipv4Endpoint kGpu{0x7f000003, 7500};
 
 class FakeDataPlane final : public DataPlane {
  public:
   std::vector<StreamCommand> posted;
   void post(const StreamCommand& cmd) override { posted.push_back(cmd); }
   size_t port_count() const override { return 1; }
-  Endpoint data_endpoint(size_t) const override { return {0x7f000001, 9000}; }
+  Ipv4Endpoint data_endpoint(size_t) const override { return {0x7f000001, 9000}; }
   PortStatsView port_stats(size_t) const override { return {}; }
-  Endpoint egress_endpoint() const override { return {0x7f000001, 9100}; }
+  Ipv4Endpoint egress_endpoint() const override { return {0x7f000001, 9100}; }
   size_t pipeline_count() const override { return 0; }
   const PublishedEgressStats& egress_stats(size_t) const override { return egress_; }
   size_t core_count() const override { return 1; }
@@ -40,14 +40,14 @@ class FakeDataPlane final : public DataPlane {
 };
 
 struct Sent {
-  Endpoint to;
+  Ipv4Endpoint to;
   std::vector<uint8_t> datagram;
 };
 
 class CapturedOut final : public ControlOut {
  public:
   std::vector<Sent> sent;
-  bool send_control(const Endpoint& to, const uint8_t* d, size_t n) override {
+  bool send_control(const Ipv4Endpoint& to, const uint8_t* d, size_t n) override {
     sent.push_back({to, std::vector<uint8_t>(d, d + n)});
     return true;
   }
@@ -76,7 +76,7 @@ class ControlAgentTest : public ::testing::Test {
     EXPECT_TRUE(s.seal(t, m.SerializeAsString(), d));
     return d;
   }
-  void deliver(const std::vector<uint8_t>& d, const Endpoint& from = kController) {
+  void deliver(const std::vector<uint8_t>& d, const Ipv4Endpoint& from = kController) {
     agent_->on_datagram(d.data(), d.size(), from, now_);
   }
   ctl::StreamAssign assign(uint32_t stream) const {
@@ -95,7 +95,7 @@ class ControlAgentTest : public ::testing::Test {
     return a;
   }
   // The control messages sent to `to`, opened with `keys`.
-  std::vector<EnvelopeView> sent_to(const Endpoint& to, const KeySource& keys) {
+  std::vector<EnvelopeView> sent_to(const Ipv4Endpoint& to, const KeySource& keys) {
     std::vector<EnvelopeView> out;
     EnvelopeOpener o(keys);
     for (const Sent& s : out_.sent) {
@@ -198,7 +198,7 @@ TEST_F(ControlAgentTest, NacksGoToTheDeviceUnderItsPairKeyAndProbesToTheControll
   probe.set_sender_id(kControllerSender);
   probe.set_role(ctl::ROLE_CONTROLLER);
   probe.set_seq(5);
-  deliver(from_controller(MessageType::heartbeat, probe), Endpoint{0x7f000009, 1});
+  deliver(from_controller(MessageType::heartbeat, probe), Ipv4Endpoint{0x7f000009, 1});
   ASSERT_EQ(out_.sent.size(), 1u);
   EXPECT_EQ(out_.sent[0].to, kController);
 }

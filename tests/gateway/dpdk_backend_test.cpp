@@ -302,7 +302,7 @@ TEST_F(DpdkBackendTest, PcapReplayIsParsedCountedAndNacked) {
     timeval tv{2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     uint8_t req[16] = {8, 0, 0, 0, 0, 0, 0, 1, 'a', 'i', 'g', 'w'};
-    sockaddr_in to = Endpoint{ip, 0}.to_sockaddr();
+    sockaddr_in to = Ipv4Endpoint{ip, 0}.to_sockaddr();
     if (sendto(fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof req) {
       uint8_t rep[64];
       ssize_t n = recv(fd, rep, sizeof rep, 0);
@@ -325,7 +325,7 @@ TEST_F(DpdkBackendTest, AfPacketOnVethInANetworkNamespace) {
   }).join();
   ASSERT_GE(fd, 0);
   EXPECT_TRUE(echo_from_namespace(suite->veth.netns, kVethGwIp)) << "ICMP echo over af_packet";
-  sockaddr_in to = Endpoint{kVethGwIp, kDataPort1}.to_sockaddr();
+  sockaddr_in to = Ipv4Endpoint{kVethGwIp, kDataPort1}.to_sockaddr();
   for (uint32_t q = 0; q < 2; ++q)
     for (auto& f : test::unit_fragments(3, q, kContent)) {
       ASSERT_EQ(sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),

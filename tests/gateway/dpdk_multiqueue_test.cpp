@@ -229,7 +229,7 @@ TEST_F(DpdkMultiQueueTest, RssQueuesShareTheStreamsOfOnePort) {
     if (ns >= 0) close(ns);
   }).join();
   for (int fd : fds) ASSERT_GE(fd, 0);
-  sockaddr_in to = Endpoint{kVethGw, kData2}.to_sockaddr();
+  sockaddr_in to = Ipv4Endpoint{kVethGw, kData2}.to_sockaddr();
   size_t sent = 0;
   for (uint32_t seq = 0; seq < 2; ++seq)
     for (uint32_t i = 0; i < kRssStreams; ++i)

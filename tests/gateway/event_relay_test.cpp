@@ -14,7 +14,7 @@ namespace {
 /// Records what reaches the agent's side.
 struct Recorder : PipelineEvents {
   struct Nack {
-    Endpoint to;
+    Ipv4Endpoint to;
     uint32_t stream, seq, round;
     uint16_t count, first, missing;
     NackEncoding encoding;
@@ -25,7 +25,7 @@ struct Recorder : PipelineEvents {
   std::vector<std::pair<uint32_t, uint32_t>> released;
   std::vector<StreamCommand> gpu;
 
-  void send_nack(const Endpoint& to, const NackOut& n) override {
+  void send_nack(const Ipv4Endpoint& to, const NackOut& n) override {
     nacks.push_back({to, n.stream_id, n.unit_seq, n.round, n.fragment_count, n.chunk.first_fragment,
                      n.chunk.missing_count, n.chunk.encoding,
                      std::vector<uint8_t>(n.chunk.bytes, n.chunk.bytes + n.chunk.size)});
@@ -42,7 +42,7 @@ TEST(EventRelay, EveryKindArrivesIntactAndInOrder) {
   EventRelay relay(16);
   const uint8_t bitmap[] = {0xa5, 0x0f, 0x80};
   NackOut n{7, 42, 945, 2, NackChunk{NackEncoding::bitmap, 64, 9, bitmap, sizeof bitmap}};
-  relay.send_nack(Endpoint{0x7f000001, 9001}, n);
+  relay.send_nack(Ipv4Endpoint{0x7f000001, 9001}, n);
   relay.unit_done(7, 41, false, 0, LossReason::memory_budget);
   relay.stream_released(7, 43);
   StreamCommand ack;
@@ -68,7 +68,7 @@ TEST(EventRelay, EveryKindArrivesIntactAndInOrder) {
   EXPECT_TRUE(relay.drain(r, 2));  // bounded per call: three left
   EXPECT_FALSE(relay.drain(r, 100));
   ASSERT_EQ(r.nacks.size(), 1u);
-  EXPECT_EQ(r.nacks[0].to, (Endpoint{0x7f000001, 9001}));
+  EXPECT_EQ(r.nacks[0].to, (Ipv4Endpoint{0x7f000001, 9001}));
   EXPECT_EQ(r.nacks[0].stream, 7u);
   EXPECT_EQ(r.nacks[0].seq, 42u);
   EXPECT_EQ(r.nacks[0].round, 2u);

@@ -19,13 +19,13 @@ namespace aigw {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-const Endpoint kDevice{0x7f000001, 40000};
-const Endpoint kDeviceCtl{0x7f000001, 40001};
-const Endpoint kGpu{0x7f000001, 50000};
+const Ipv4Endpoint kDevice{0x7f000001, 40000};
+const Ipv4Endpoint kDeviceCtl{0x7f000001, 40001};
+const Ipv4Endpoint kGpu{0x7f000001, 50000};
 
 struct Events : PipelineEvents {
   struct Nack {
-    Endpoint to;
+    Ipv4Endpoint to;
     uint32_t stream, seq;
     std::vector<uint16_t> missing;
     NackOut raw;
@@ -35,7 +35,7 @@ struct Events : PipelineEvents {
   std::map<std::pair<uint32_t, uint32_t>, bool> done;  // (stream, seq) -> delivered
   std::vector<std::pair<uint32_t, uint32_t>> released;
 
-  void send_nack(const Endpoint& to, const NackOut& n) override {
+  void send_nack(const Ipv4Endpoint& to, const NackOut& n) override {
     Nack r{to, n.stream_id, n.unit_seq, {}, n, {n.chunk.bytes, n.chunk.bytes + n.chunk.size}};
     std::vector<uint16_t> out(65535);
     size_t count = 0;
@@ -50,10 +50,10 @@ struct Events : PipelineEvents {
 };
 
 struct Egress : EgressOut {
-  std::vector<std::pair<Endpoint, std::vector<uint8_t>>> sent;
+  std::vector<std::pair<Ipv4Endpoint, std::vector<uint8_t>>> sent;
   std::vector<uint32_t> payload_sums;  // per sent fragment
   bool full = false;
-  bool send(const Endpoint& to, const uint8_t* h, const uint8_t* p, size_t len, uint32_t payload_sum) override {
+  bool send(const Ipv4Endpoint& to, const uint8_t* h, const uint8_t* p, size_t len, uint32_t payload_sum) override {
     if (full) return false;
     std::vector<uint8_t> d(h, h + kDataHeaderSize);
     d.insert(d.end(), p, p + len);
@@ -122,7 +122,7 @@ struct PipelineTest : ::testing::Test {
     return cap.packets;
   }
 
-  void feed(size_t port, const std::vector<uint8_t>& d, Endpoint from = kDevice) {
+  void feed(size_t port, const std::vector<uint8_t>& d, Ipv4Endpoint from = kDevice) {
     pipe->on_datagram(port, from, d.data(), d.size(), now);
   }
 
@@ -247,7 +247,7 @@ TEST_F(PipelineTest, EveryDropReasonIsCounted) {
   auto other = fragments(99, 0, 5000);
   feed(0, other[0]);
   EXPECT_EQ(stat(0, PortStat::drop_unknown_stream), 1u);
-  feed(0, frags[0], Endpoint{0x7f000002, 40000});
+  feed(0, frags[0], Ipv4Endpoint{0x7f000002, 40000});
   EXPECT_EQ(stat(0, PortStat::drop_wrong_source), 1u);
   feed(1, frags[0]);
   EXPECT_EQ(stat(1, PortStat::drop_wrong_port), 1u);
@@ -268,7 +268,7 @@ TEST_F(PipelineTest, SourcePortIsCheckedWhenGiven) {
   pipe->apply(c, now);
   auto frags = fragments(4, 0, 500);  // one fragment
   ASSERT_EQ(frags.size(), 1u);
-  feed(0, frags[0], Endpoint{kDevice.ip, 40009});
+  feed(0, frags[0], Ipv4Endpoint{kDevice.ip, 40009});
   EXPECT_EQ(stat(0, PortStat::drop_wrong_source), 1u);
   feed(0, frags[0]);
   EXPECT_EQ(stat(0, PortStat::units_completed), 1u);
@@ -381,7 +381,7 @@ TEST_F(PipelineTest, SteerChangesTheGpuOfLaterUnits) {
   StreamCommand st;
   st.kind = StreamCommand::Kind::steer;
   st.route.stream_id = 9;
-  st.route.gpu = Endpoint{0x7f000001, 50001};
+  st.route.gpu = Ipv4Endpoint{0x7f000001, 50001};
   st.route.gpu_id = 2;
   pipe->apply(st, now);
   const size_t before = egress.sent.size();

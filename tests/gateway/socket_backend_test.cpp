@@ -31,7 +31,7 @@ using test::Udp;
 constexpr int64_t kMs = 1'000'000;
 int64_t now_ns() { return log::steady_now_ns(); }
 
-std::string http_get(const Endpoint& ep, const std::string& path) {
+std::string http_get(const Ipv4Endpoint& ep, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa = ep.to_sockaddr();
   if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
@@ -60,7 +60,7 @@ TEST_P(SocketBackendEgress, UnitsArriveWholeThroughLossReorderAndDuplication) {
   NodeThread gw(cfg);
   ASSERT_TRUE(gw.ok);
   DataPlane& dp = gw.node->data_plane();
-  const Endpoint gw_control = gw.node->agent().control_endpoint();
+  const Ipv4Endpoint gw_control = gw.node->agent().control_endpoint();
   controller.gateway_control = gw_control;
 
   constexpr uint32_t kStreams = 6, kUnits = 5;
@@ -185,7 +185,7 @@ INSTANTIATE_TEST_SUITE_P(GsoOnAndOff, SocketBackendEgress, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "gso" : "sendmmsg"; });
 
 TEST(SocketBackend, KeepsForwardingWithoutAControllerAndRestartsFromConfig) {
-  Endpoint nobody;
+  Ipv4Endpoint nobody;
   {
     Udp gone;  // a port nobody listens on once this socket closes
     nobody = gone.ep;
@@ -203,7 +203,7 @@ TEST(SocketBackend, KeepsForwardingWithoutAControllerAndRestartsFromConfig) {
   for (int run = 0; run < 2; ++run) {
     GatewayConfig cfg = test::loopback_config(1, nobody);
     cfg.ports[0].port = data_port;
-    auto dev = std::make_unique<Device>(1, Endpoint{kLocalhost, data_port}, 7 + run, drops);
+    auto dev = std::make_unique<Device>(1, Ipv4Endpoint{kLocalhost, data_port}, 7 + run, drops);
     device = dev.get();
     StreamRoute r;
     r.stream_id = 1;
@@ -264,7 +264,7 @@ TEST(SocketBackend, MemoryStaysWithinBudgetUnderAFloodOfIncompleteUnits) {
   for (uint32_t seq = 0; seq < 2000; ++seq) {
     h.unit_seq = seq;
     encode_data_header(h, d.data());
-    flooder.send_to(Endpoint{kLocalhost, r.data_port}, d);
+    flooder.send_to(Ipv4Endpoint{kLocalhost, r.data_port}, d);
     if (seq % 50 == 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       max_seen = std::max(max_seen, gw.port_stat(0, PortStat::memory_bytes));

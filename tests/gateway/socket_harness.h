@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "gateway/node/gateway_node.h"
-#include "gateway/net/udp_socket.h"
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/retransmit_request.h"
+#include "protocol/udp_socket.h"
 #include "protocol/unit_receiver.h"
 #include "tests/gateway/test_units.h"
 
@@ -29,27 +29,29 @@ constexpr uint32_t kLocalhost = 0x7f000001;
 
 struct Udp {
   int fd = -1;
-  Endpoint ep;
+  Ipv4Endpoint ep;
   Udp() {
     std::string err;
-    fd = open_udp_socket(Endpoint{kLocalhost, 0}, UdpSocketOptions{4 << 20, false}, ep, err);
+    UdpEndpoint bound;
+    fd = open_udp_socket(to_udp({kLocalhost, 0}), {.buffer_bytes = 4 << 20}, bound, err);
     EXPECT_GE(fd, 0) << err;
+    to_ipv4(bound, ep);
   }
   ~Udp() {
     if (fd >= 0) close(fd);
   }
   Udp(const Udp&) = delete;
-  void send_to(const Endpoint& to, const uint8_t* d, size_t n) const {
+  void send_to(const Ipv4Endpoint& to, const uint8_t* d, size_t n) const {
     sockaddr_in sa = to.to_sockaddr();
     sendto(fd, d, n, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   }
-  void send_to(const Endpoint& to, const std::vector<uint8_t>& d) const { send_to(to, d.data(), d.size()); }
+  void send_to(const Ipv4Endpoint& to, const std::vector<uint8_t>& d) const { send_to(to, d.data(), d.size()); }
   /// One datagram or -1 when none is waiting.
-  ssize_t recv(uint8_t* buf, size_t cap, Endpoint* from = nullptr) const {
+  ssize_t recv(uint8_t* buf, size_t cap, Ipv4Endpoint* from = nullptr) const {
     sockaddr_in sa{};
     socklen_t sl = sizeof sa;
     ssize_t n = recvfrom(fd, buf, cap, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sa), &sl);
-    if (n >= 0 && from) *from = Endpoint::from_sockaddr(sa);
+    if (n >= 0 && from) *from = Ipv4Endpoint::from_sockaddr(sa);
     return n;
   }
 };
@@ -84,7 +86,7 @@ struct NodeThread {
 };
 
 /// A gateway config on loopback with `ports` data ports (kernel-chosen numbers).
-inline GatewayConfig loopback_config(size_t ports, const Endpoint& controller) {
+inline GatewayConfig loopback_config(size_t ports, const Ipv4Endpoint& controller) {
   GatewayConfig c;
   c.key_id = kTestKeyId;
   c.key = test_key();
@@ -122,7 +124,7 @@ class GpuSink : public ReceiverEvents {
   size_t poll(int64_t now) {
     uint8_t buf[2048];
     size_t n = 0;
-    Endpoint from;
+    Ipv4Endpoint from;
     ssize_t len;
     while ((len = sock.recv(buf, sizeof buf, &from)) >= 0) {
       ++n;
@@ -160,7 +162,7 @@ class GpuSink : public ReceiverEvents {
   }
 
   Udp sock;
-  std::map<uint32_t, Endpoint> reply_to;  ///< by stream: source of its latest fragment
+  std::map<uint32_t, Ipv4Endpoint> reply_to;  ///< by stream: source of its latest fragment
   std::map<std::pair<uint32_t, uint32_t>, std::vector<uint8_t>> units;
   std::vector<std::pair<uint32_t, uint32_t>> lost;
   size_t dropped = 0, malformed = 0, nacks = 0;
@@ -193,7 +195,7 @@ using DropLog = std::map<std::pair<uint32_t, uint32_t>, std::set<uint16_t>>;
 /// the gateway; NACK envelopes arrive on its control socket.
 class Device : public PacketOut {
  public:
-  Device(uint32_t stream, Endpoint gateway, uint64_t seed, DropLog& drops)
+  Device(uint32_t stream, Ipv4Endpoint gateway, uint64_t seed, DropLog& drops)
       : stream_(stream), gateway_(gateway), sender_(device_config(), *this), rng_(seed), drops_(drops) {
     sender_.add_stream(stream);
   }
@@ -266,7 +268,7 @@ class Device : public PacketOut {
     return *opener_storage_;
   }
   uint32_t stream_;
-  Endpoint gateway_;
+  Ipv4Endpoint gateway_;
   UnitSender sender_;
   std::mt19937_64 rng_;
   DropLog& drops_;
@@ -280,7 +282,7 @@ struct Controller {
   test::GatewayPeerKeys keys;
   EnvelopeOpener opener{keys};
   EnvelopeSealer sealer = test::controller_sealer();
-  Endpoint gateway_control;
+  Ipv4Endpoint gateway_control;
   size_t load_syncs = 0, registers = 0;
   ctl::LoadSync last_load;
   std::map<uint32_t, ctl::StreamEntry> streams;  // from the latest StreamSyncs
@@ -288,7 +290,7 @@ struct Controller {
   void poll() {
     uint8_t buf[65536];
     ssize_t n;
-    Endpoint from;
+    Ipv4Endpoint from;
     while ((n = sock.recv(buf, sizeof buf, &from)) >= 0) {
       EnvelopeView v;
       ASSERT_EQ(opener.open(buf, static_cast<size_t>(n), v), EnvelopeError::ok);
@@ -306,7 +308,8 @@ struct Controller {
       }
     }
   }
-  void assign(uint32_t stream, uint16_t port, const Endpoint& source, const Endpoint& device_ctl, const Endpoint& gpu) {
+  void assign(uint32_t stream, uint16_t port, const Ipv4Endpoint& source, const Ipv4Endpoint& device_ctl,
+              const Ipv4Endpoint& gpu) {
     ctl::StreamAssign a;
     ctl::StreamEntry* e = a.mutable_stream();
     e->set_stream_id(stream);

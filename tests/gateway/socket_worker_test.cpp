@@ -4,16 +4,23 @@
 // GPU server that loses fragments NACKs each worker's own egress socket. Every unit
 // must arrive whole, each flow must stay on one worker, per-port counters must add up
 // over the workers, and stopping must leave no thread behind.
+// And the kernel path a worker's data port relies on: a GRO-enabled socket receives a
+// GSO burst as one coalesced buffer whose UDP_GRO size splits it back into exactly the
+// datagrams sent; without GRO the same burst arrives one datagram per receive.
 #include "gateway/backend/socket/socket_worker.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include "gateway/backend/socket/socket_backend.h"
 #include "protocol/log.h"
+#include "protocol/udp_offload.h"
+#include "protocol/udp_socket.h"
 #include "tests/gateway/socket_harness.h"
 
 namespace aigw {
@@ -70,7 +77,7 @@ TEST(SocketWorkers, FlowsSpreadOverWorkersAndUnitsArriveWhole) {
     bool both = false;
     for (uint32_t s = 1; s <= 24 && (s <= 6 || !both); ++s) {
       const size_t port = s % 2;
-      const Endpoint to = backend->data_endpoint(port);
+      const Ipv4Endpoint to = backend->data_endpoint(port);
       devices.push_back(std::make_unique<Device>(s, to, 500 + s, drops));
       const uint64_t before0 = worker_stat(*backend, 0, port, PortStat::drop_bad_magic);
       const uint64_t before1 = worker_stat(*backend, 1, port, PortStat::drop_bad_magic);
@@ -171,6 +178,99 @@ TEST(SocketWorkers, FlowsSpreadOverWorkersAndUnitsArriveWhole) {
     gw.stop();
   }
   EXPECT_EQ(thread_count(), threads_before);
+}
+
+constexpr size_t kSegment = 760;
+
+std::vector<uint8_t> burst(size_t count, size_t last_len) {
+  std::vector<uint8_t> b;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t len = i + 1 == count ? last_len : kSegment;
+    for (size_t k = 0; k < len; ++k) b.push_back(static_cast<uint8_t>(i * 31 + k));
+  }
+  return b;
+}
+
+// Sends `data` as one UDP GSO send cut at kSegment.
+void send_gso(const UdpEndpoint& to, const std::vector<uint8_t>& data) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  iovec iov{const_cast<uint8_t*>(data.data()), data.size()};
+  UdpOffloadControl control;
+  msghdr h{};
+  h.msg_name = const_cast<sockaddr*>(to.sa());
+  h.msg_namelen = to.len;
+  h.msg_iov = &iov;
+  h.msg_iovlen = 1;
+  set_gso_segment(h, control, kSegment);
+  ASSERT_EQ(sendmsg(fd, &h, 0), static_cast<ssize_t>(data.size())) << std::strerror(errno);
+  close(fd);
+}
+
+// Every datagram the socket yields within 200 ms, split by its GRO size.
+std::vector<std::vector<uint8_t>> receive_all(int fd, size_t& receives) {
+  std::vector<std::vector<uint8_t>> out;
+  std::vector<uint8_t> buf(kGroMaxReceive);
+  UdpOffloadControl control;
+  receives = 0;
+  pollfd p{fd, POLLIN, 0};
+  while (poll(&p, 1, 200) == 1) {
+    iovec iov{buf.data(), buf.size()};
+    msghdr h{};
+    h.msg_iov = &iov;
+    h.msg_iovlen = 1;
+    expect_gro_segment(h, control);
+    const ssize_t n = recvmsg(fd, &h, MSG_DONTWAIT);
+    if (n < 0) break;
+    ++receives;
+    for_each_gro_segment(buf.data(), static_cast<size_t>(n), gro_segment_size(h),
+                         [&](const uint8_t* d, size_t len) { out.emplace_back(d, d + len); });
+  }
+  return out;
+}
+
+TEST(DataPortGro, ReceivesABurstCoalescedAndSplitsItBack) {
+  for (const bool gro : {true, false}) {
+    SCOPED_TRACE(gro ? "gro" : "plain");
+    UdpEndpoint bound;
+    std::string error;
+    const int fd = open_udp_socket(to_udp({test::kLocalhost, 0}), {.buffer_bytes = 1 << 20}, bound, error);
+    ASSERT_GE(fd, 0) << error;
+    if (gro) {
+      ASSERT_TRUE(enable_udp_gro(fd));  // Linux >= 5.0
+    }
+    const auto data = burst(20, 100);
+    send_gso(bound, data);
+    size_t receives = 0;
+    const auto got = receive_all(fd, receives);
+    ASSERT_EQ(got.size(), 20u);
+    size_t off = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const size_t len = i == 19 ? 100 : kSegment;
+      ASSERT_EQ(got[i].size(), len) << i;
+      EXPECT_EQ(0, std::memcmp(got[i].data(), data.data() + off, len)) << i;
+      off += len;
+    }
+    if (gro) {
+      EXPECT_LT(receives, 20u);
+    } else {
+      EXPECT_EQ(receives, 20u);
+    }
+    close(fd);
+  }
+}
+
+// A receive is split only when the kernel coalesced it: no UDP_GRO message, or a size
+// that covers the whole buffer, leaves it one datagram.
+TEST(DataPortGro, AReceiveThatIsNotCoalescedStaysWhole) {
+  std::vector<uint8_t> b(1000);
+  std::vector<size_t> lens;
+  const auto collect = [&](const uint8_t*, size_t len) { lens.push_back(len); };
+  EXPECT_EQ(for_each_gro_segment(b.data(), 1000, 1000, collect), 1u);  // one segment
+  EXPECT_EQ(for_each_gro_segment(b.data(), 1000, 5000, collect), 1u);  // a size beyond the buffer
+  EXPECT_EQ(lens, (std::vector<size_t>{1000, 1000}));
+  msghdr none{};
+  EXPECT_EQ(gro_segment_size(none), 0u);
 }
 
 }  // namespace

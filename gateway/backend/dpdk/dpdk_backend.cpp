@@ -174,8 +174,9 @@ FrameStatsView DpdkBackend::frame_stats(size_t i) const {
   return v;
 }
 
-Endpoint DpdkBackend::egress_endpoint() const {
-  return ports_.empty() ? Endpoint{} : Endpoint{ports_[config_.dpdk_egress_port].ip, config_.dpdk_egress_udp_port};
+Ipv4Endpoint DpdkBackend::egress_endpoint() const {
+  return ports_.empty() ? Ipv4Endpoint{}
+                        : Ipv4Endpoint{ports_[config_.dpdk_egress_port].ip, config_.dpdk_egress_udp_port};
 }
 
 void DpdkBackend::cpu_counters(size_t core, uint64_t& busy, uint64_t& total) const {

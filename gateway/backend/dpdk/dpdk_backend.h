@@ -35,9 +35,9 @@ class DpdkBackend final : public Backend {
 
   void post(const StreamCommand& cmd) override;
   size_t port_count() const override { return ports_.size(); }
-  Endpoint data_endpoint(size_t i) const override { return Endpoint{ports_[i].ip, ports_[i].udp_port}; }
+  Ipv4Endpoint data_endpoint(size_t i) const override { return Ipv4Endpoint{ports_[i].ip, ports_[i].udp_port}; }
   PortStatsView port_stats(size_t i) const override;
-  Endpoint egress_endpoint() const override;
+  Ipv4Endpoint egress_endpoint() const override;
   size_t pipeline_count() const override { return workers_.size(); }
   const PublishedEgressStats& egress_stats(size_t p) const override { return workers_[p].worker->pipeline().egress_stats(); }
   size_t core_count() const override { return workers_.size(); }

@@ -174,10 +174,10 @@ bool DpdkWorker::handle(size_t k, rte_mbuf* m, int64_t now_ns) {
         return false;
       }
       if (f.dst_port == port.udp_port) {
-        pipeline_->on_datagram(k, Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns,
+        pipeline_->on_datagram(k, Ipv4Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns,
                                f.udp_payload_sum);
       } else if (f.dst_port == config_.dpdk_egress_udp_port) {
-        pipeline_->on_egress_datagram(Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
+        pipeline_->on_egress_datagram(Ipv4Endpoint{f.src_ip, f.src_port}, f.payload, f.payload_len, now_ns);
       } else {
         bump(g, FrameStat::unknown_udp_port);
       }
@@ -293,7 +293,7 @@ const DpdkWorker::EgressHop* DpdkWorker::resolve(uint32_t dst) {
   return &e;
 }
 
-bool DpdkWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+bool DpdkWorker::send(const Ipv4Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
                       uint32_t payload_sum) {
   const EgressHop* hop = resolve(to.ip);
   if (hop == nullptr) return false;  // next hop unresolved: the fragment waits

@@ -87,7 +87,7 @@ class DpdkWorker final : private EgressOut {
   uint64_t events_dropped() const { return events_.dropped(); }
 
  private:
-  bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+  bool send(const Ipv4Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
             uint32_t payload_sum) override;
   void flush() override;
 

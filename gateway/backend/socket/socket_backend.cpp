@@ -23,8 +23,8 @@ SocketBackend::~SocketBackend() {
 
 bool SocketBackend::start(std::string& error) {
   const size_t n = config_.socket_workers;
-  std::vector<Endpoint> data;
-  for (const PortConfig& p : config_.ports) data.push_back(Endpoint{p.ip, p.port});
+  std::vector<Ipv4Endpoint> data;
+  for (const PortConfig& p : config_.ports) data.push_back(Ipv4Endpoint{p.ip, p.port});
   for (size_t w = 0; w < n; ++w) {
     PipelineEvents* sink = this;
     if (n > 1) {
@@ -32,7 +32,7 @@ bool SocketBackend::start(std::string& error) {
       sink = relays_.back().get();
     }
     workers_.push_back(std::make_unique<SocketWorker>(config_, keys_, *sink));
-    Endpoint egress = config_.egress_bind;
+    Ipv4Endpoint egress = config_.egress_bind;
     if (egress.port != 0) egress.port = static_cast<uint16_t>(egress.port + w);
     if (!workers_.back()->open(data, egress, w, n, error)) return false;
     // Later workers join the ports worker 0 bound (a configured port 0 is resolved now).
@@ -110,7 +110,7 @@ void SocketBackend::cpu_counters(size_t core, uint64_t& busy, uint64_t& total) c
   total = static_cast<uint64_t>(log::steady_now_ns());
 }
 
-void SocketBackend::send_nack(const Endpoint& device_control, const NackOut& nack) {
+void SocketBackend::send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) {
   if (events_ != nullptr) events_->send_nack(device_control, nack);
 }
 void SocketBackend::unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes,

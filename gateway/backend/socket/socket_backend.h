@@ -40,10 +40,10 @@ class SocketBackend final : public Backend, private PipelineEvents {
   // DataPlane
   void post(const StreamCommand& cmd) override;
   size_t port_count() const override { return config_.ports.size(); }
-  Endpoint data_endpoint(size_t i) const override { return workers_.front()->data_endpoint(i); }
+  Ipv4Endpoint data_endpoint(size_t i) const override { return workers_.front()->data_endpoint(i); }
   PortStatsView port_stats(size_t i) const override;
   /// Worker 0's egress address (worker w binds the configured port + w, or port 0).
-  Endpoint egress_endpoint() const override { return workers_.front()->egress_endpoint(); }
+  Ipv4Endpoint egress_endpoint() const override { return workers_.front()->egress_endpoint(); }
   size_t pipeline_count() const override { return workers_.size(); }
   const PublishedEgressStats& egress_stats(size_t w) const override { return workers_[w]->pipeline().egress_stats(); }
   size_t core_count() const override { return workers_.size(); }
@@ -56,11 +56,11 @@ class SocketBackend final : public Backend, private PipelineEvents {
   /// Worker w's pipeline (counters from any thread; the rest on the worker's thread).
   const Pipeline& pipeline(size_t w = 0) const { return workers_[w]->pipeline(); }
   /// Worker w's egress address.
-  Endpoint worker_egress_endpoint(size_t w) const { return workers_[w]->egress_endpoint(); }
+  Ipv4Endpoint worker_egress_endpoint(size_t w) const { return workers_[w]->egress_endpoint(); }
 
  private:
   // PipelineEvents of the single worker on the agent's loop (relayed to the agent).
-  void send_nack(const Endpoint& device_control, const NackOut& nack) override;
+  void send_nack(const Ipv4Endpoint& device_control, const NackOut& nack) override;
   void unit_done(uint32_t stream_id, uint32_t unit_seq, bool delivered, uint32_t bytes, LossReason reason) override;
   void stream_released(uint32_t stream_id, uint32_t last_unit_seq) override;
 

@@ -10,8 +10,9 @@
 #include <cstring>
 #include <ctime>
 
-#include "gateway/net/udp_socket.h"
 #include "protocol/log.h"
+#include "protocol/udp_offload.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw {
 
@@ -46,24 +47,28 @@ SocketWorker::~SocketWorker() {
   if (egress_fd_ >= 0) close(egress_fd_);
 }
 
-bool SocketWorker::open(const std::vector<Endpoint>& data, const Endpoint& egress, size_t index, size_t count,
+bool SocketWorker::open(const std::vector<Ipv4Endpoint>& data, const Ipv4Endpoint& egress, size_t index, size_t count,
                         std::string& error) {
-  const UdpSocketOptions opts{config_.socket_buffer_bytes, true};
+  // Every worker binds the same data ports; SO_REUSEPORT spreads the flows over them.
+  const UdpSocketOptions data_opts{.buffer_bytes = config_.socket_buffer_bytes, .reuse_port = true};
   ports_.resize(data.size());
   std::vector<size_t> indices;
   std::vector<uint16_t> udp_ports;
+  UdpEndpoint bound;
   for (size_t i = 0; i < data.size(); ++i) {
     PortSocket& p = ports_[i];
     p.owner = this;
     p.index = i;
-    p.fd = open_udp_socket(data[i], opts, p.bound, error);
+    p.fd = open_udp_socket(to_udp(data[i]), data_opts, bound, error);
     if (p.fd < 0) return false;
+    to_ipv4(bound, p.bound);  // an IPv4 bind is bound IPv4
     p.gro = config_.socket_gro && enable_udp_gro(p.fd);
     indices.push_back(i);
     udp_ports.push_back(p.bound.port);
   }
-  egress_fd_ = open_udp_socket(egress, UdpSocketOptions{config_.socket_buffer_bytes, false}, egress_bound_, error);
+  egress_fd_ = open_udp_socket(to_udp(egress), {.buffer_bytes = config_.socket_buffer_bytes}, bound, error);
   if (egress_fd_ < 0) return false;
+  to_ipv4(bound, egress_bound_);
   gso_ = gso_at_open_ = config_.socket_gso && udp_gso_available(egress_fd_);
   EgressOut& out = *this;
   PipelineConfig pc = make_pipeline_config(config_, indices, udp_ports);
@@ -223,7 +228,7 @@ void SocketWorker::read_port(PortSocket& p) {
         ++rx_oversize_;
         continue;
       }
-      const Endpoint from = Endpoint::from_sockaddr(rx_addr_[static_cast<size_t>(i)]);
+      const Ipv4Endpoint from = Ipv4Endpoint::from_sockaddr(rx_addr_[static_cast<size_t>(i)]);
       const size_t segment = p.gro ? gro_segment_size(m.msg_hdr) : 0;
       const size_t n_segments = for_each_gro_segment(
           rx_buf_.data() + static_cast<size_t>(i) * slot_bytes_, m.msg_len, segment,
@@ -244,7 +249,7 @@ void SocketWorker::read_egress() {
     socklen_t sl = sizeof sa;
     ssize_t n = recvfrom(egress_fd_, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sa), &sl);
     if (n < 0) return;
-    pipeline_->on_egress_datagram(Endpoint::from_sockaddr(sa), buf, static_cast<size_t>(n), now_ns());
+    pipeline_->on_egress_datagram(Ipv4Endpoint::from_sockaddr(sa), buf, static_cast<size_t>(n), now_ns());
   }
 }
 
@@ -278,7 +283,7 @@ void SocketWorker::service() {
   ev_timer_start(loop_, &timer_);
 }
 
-bool SocketWorker::send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+bool SocketWorker::send(const Ipv4Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
                         uint32_t /*payload_sum: the kernel sums*/) {
   if (tx_blocked_) return false;
   if (tx_count_ == tx_msgs_.size()) {

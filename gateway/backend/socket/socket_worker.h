@@ -39,7 +39,7 @@ class SocketWorker final : private EgressOut {
   /// address) and the egress socket to `egress`. This is worker `index` of `count`: it
   /// gets 1/count of each port's memory budget, and only worker 0 counts the port's
   /// streams (every worker is assigned every stream). False with `error` on failure.
-  bool open(const std::vector<Endpoint>& data, const Endpoint& egress, size_t index, size_t count,
+  bool open(const std::vector<Ipv4Endpoint>& data, const Ipv4Endpoint& egress, size_t index, size_t count,
             std::string& error);
 
   /// Shared-loop mode: serves on `loop` (the caller's thread) until detach().
@@ -59,8 +59,8 @@ class SocketWorker final : private EgressOut {
   /// CPU time of the thread serving this worker, nanoseconds (any thread).
   uint64_t cpu_ns() const;
 
-  Endpoint data_endpoint(size_t i) const { return ports_[i].bound; }
-  Endpoint egress_endpoint() const { return egress_bound_; }
+  Ipv4Endpoint data_endpoint(size_t i) const { return ports_[i].bound; }
+  Ipv4Endpoint egress_endpoint() const { return egress_bound_; }
   const Pipeline& pipeline() const { return *pipeline_; }
   uint64_t rx_oversize() const { return published_oversize_.load(std::memory_order_relaxed); }
   /// Datagrams that arrived inside coalesced (GRO) receives.
@@ -81,14 +81,14 @@ class SocketWorker final : private EgressOut {
     SocketWorker* owner = nullptr;
     size_t index = 0;
     int fd = -1;
-    Endpoint bound;
+    Ipv4Endpoint bound;
     ev_io io{};
     bool backlog = false;  // the last read stopped at the per-turn bound, not at EAGAIN
     bool gro = false;      // UDP GRO on: a receive may hold several datagrams
   };
 
   // EgressOut
-  bool send(const Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
+  bool send(const Ipv4Endpoint& to, const uint8_t* header, const uint8_t* payload, size_t payload_len,
             uint32_t payload_sum) override;
   void flush() override;
 
@@ -109,7 +109,7 @@ class SocketWorker final : private EgressOut {
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<PortSocket> ports_;
   int egress_fd_ = -1;
-  Endpoint egress_bound_;
+  Ipv4Endpoint egress_bound_;
   ev_io egress_io_{};
   ev_timer timer_{};
   ev_prepare prepare_{};
