@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -130,7 +131,6 @@ void Server::destroy(Server* s) { delete s; }
 
 int Server::start(const aigw_server_options& o, const UdpEndpoint& controller, const UdpEndpoint& data_bind,
                   const UdpEndpoint& control_bind, const UdpEndpoint& advertise) {
-  controller_ = controller;
   UdpEndpoint control_local;
   std::string error;  // the C ABI reports the code and errno, which open_udp_socket keeps
   data_fd_ = open_udp_socket(data_bind, {}, data_local_, error);
@@ -138,6 +138,11 @@ int Server::start(const aigw_server_options& o, const UdpEndpoint& controller, c
   raise_receive_buffer(data_fd_, kDataSocketBuffer);
   control_fd_ = open_udp_socket(control_bind, {}, control_local, error);
   if (control_fd_ < 0) return AIGW_ERR_IO;
+  // The controller as the control socket reaches it (v4-mapped on a dual-stack socket).
+  if (!to_socket_family(controller, control_local.family(), controller_)) {
+    errno = EAFNOSUPPORT;
+    return AIGW_ERR_IO;
+  }
   gro_ = enable_udp_gro(data_fd_);
   slot_ = gro_ ? kGroMaxReceive : kPlainSlot;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -191,7 +196,11 @@ int64_t Server::now() const { return clock_ != nullptr ? clock_(clock_user_) : m
 
 void Server::to_gateway(const UdpEndpoint& to, const uint8_t* data, size_t len) {
   // From the data socket: the gateway's egress matches acks and NACKs by that address.
-  if (sendto(data_fd_, data, len, 0, to.sa(), to.len) < 0) ++send_errors_;
+  // Gateways are named in plain IPv4 form; a dual-stack socket sends to them v4-mapped.
+  UdpEndpoint dest;
+  if (!to_socket_family(to, data_local_.family(), dest) ||
+      sendto(data_fd_, data, len, 0, dest.sa(), dest.len) < 0)
+    ++send_errors_;
 }
 
 void Server::to_controller(const uint8_t* data, size_t len) {
@@ -221,11 +230,10 @@ void Server::process_locked(int64_t now_ns) {
     const int n = recvmmsg(data_fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) break;
     for (int i = 0; i < n; ++i) {
-      // As heard (v4-mapped on a dual-stack socket), so that acks go back through this
-      // socket; endpoint_from_sockaddr would name it AF_INET, which it cannot send to.
-      UdpEndpoint ep;
-      std::memcpy(&ep.addr, &from[i], sizeof from[i]);
-      ep.len = msgs[i].msg_hdr.msg_namelen;
+      // Named as the controller names the gateway's egress (plain IPv4 even when a
+      // dual-stack socket heard it v4-mapped), or its pair key would never be found.
+      const UdpEndpoint ep =
+          endpoint_from_sockaddr(reinterpret_cast<const sockaddr*>(&from[i]), msgs[i].msg_hdr.msg_namelen);
       const size_t segment = gro_ ? gro_segment_size(msgs[i].msg_hdr) : 0;
       for_each_gro_segment(rx_.data() + size_t(i) * slot_, msgs[i].msg_len, segment,
                            [&](const uint8_t* d, size_t len) { core_->on_data(ep, d, len, now_ns); });

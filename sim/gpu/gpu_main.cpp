@@ -89,14 +89,20 @@ class Emulator final : public GpuOutput {
   nlohmann::json stats() const { return gpu_stats_json(*node_, cfg_.node.gpu_id); }
 
   void to_gateway(const UdpEndpoint& to, const uint8_t* data, size_t len) override {
-    if (sendto(data_fd_, data, len, 0, to.sa(), to.len) < 0) ++send_errors_;
+    send_from(data_fd_, cfg_.data_bind.family(), to, data, len);
   }
   void to_controller(const uint8_t* data, size_t len) override {
-    if (sendto(control_fd_, data, len, 0, cfg_.controller.sa(), cfg_.controller.len) < 0)
-      ++send_errors_;
+    send_from(control_fd_, cfg_.control_bind.family(), cfg_.controller, data, len);
   }
 
  private:
+  // Peers are named in plain IPv4 form; a dual-stack socket reaches them v4-mapped.
+  void send_from(int fd, int socket_family, const UdpEndpoint& to, const uint8_t* data, size_t len) {
+    UdpEndpoint dest;
+    if (!aigw::to_socket_family(to, socket_family, dest) || sendto(fd, data, len, 0, dest.sa(), dest.len) < 0)
+      ++send_errors_;
+  }
+
   // The stats file is replaced atomically so a reader never sees half of it.
   void write_stats() {
     if (cfg_.stats_file.empty()) return;
@@ -138,9 +144,10 @@ class Emulator final : public GpuOutput {
       if (n <= 0) break;
       const int64_t now = mono_now_ns();
       for (int i = 0; i < n; ++i) {
-        UdpEndpoint ep;
-        ep.addr = from[i];
-        ep.len = msgs[i].msg_hdr.msg_namelen;
+        // Named as the controller names the gateway's egress (plain IPv4 even when heard
+        // v4-mapped), or its pair key would never be found.
+        const UdpEndpoint ep =
+            aigw::endpoint_from_sockaddr(reinterpret_cast<const sockaddr*>(&from[i]), msgs[i].msg_hdr.msg_namelen);
         const size_t segment = self->gro_ ? aigw::gro_segment_size(msgs[i].msg_hdr) : 0;
         aigw::for_each_gro_segment(self->rx_.data() + size_t(i) * slot, msgs[i].msg_len, segment,
                                    [&](const uint8_t* d, size_t len) { self->node_->on_data(ep, d, len, now); });

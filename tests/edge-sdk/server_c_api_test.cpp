@@ -72,12 +72,17 @@ class ServerApiTest : public ::testing::Test {
   }
 
   // One unit of `len` bytes with its digest, sent to the server's data address.
-  std::vector<uint8_t> send_unit(aigw_server* s, uint32_t stream, uint32_t seq, uint32_t len) {
+  // `host` replaces the data address's host (a wildcard bind is reached at loopback).
+  std::vector<uint8_t> send_unit(aigw_server* s, uint32_t stream, uint32_t seq, uint32_t len,
+                                 const char* host = nullptr) {
     char addr[80];
     EXPECT_EQ(aigw_server_data_address(s, addr, sizeof addr), AIGW_OK);
     SocketWire wire;
     wire.fd = gateway_.fd();
     EXPECT_EQ(parse_endpoint(addr, wire.to), "");
+    if (host != nullptr) {
+      EXPECT_EQ(make_endpoint(host, wire.to.port(), wire.to), "");
+    }
     UnitSender sender(SenderConfig{}, wire);
     sender.add_stream(stream);
     std::vector<uint8_t> unit(len + kUnitDigestSize);
@@ -263,6 +268,30 @@ TEST_F(ServerApiTest, ThreadModeDeliversVerifiedUnitsInApplicationMemory) {
   aigw_server_destroy(s);
   EXPECT_GE(pool.allocs.load(), 1u);
   EXPECT_EQ(pool.allocs.load(), pool.frees.load());
+}
+
+// A server on dual-stack sockets hears an IPv4 gateway v4-mapped, while the controller
+// names that gateway's egress in IPv4 form: the server must find the pair key and ack.
+TEST_F(ServerApiTest, ADualStackServerAcksIPv4GatewaysUnderTheirPairKey) {
+  o_.mode = AIGW_MODE_THREAD;
+  o_.data_bind = "[::]:0";
+  o_.control_bind = "[::]:0";
+  aigw_server* s = nullptr;
+  ASSERT_EQ(aigw_server_create(&o_, &s), AIGW_OK);
+  give_peer_keys(s);
+  send_unit(s, 78, 4, 20'000, "127.0.0.1");
+  aigw_unit u;
+  std::memset(&u, 0, sizeof u);
+  u.size = sizeof u;
+  ASSERT_EQ(aigw_server_next_unit(s, &u, 3000), AIGW_OK);
+  EXPECT_EQ(std::string(u.gateway_address), "127.0.0.1");
+  EXPECT_TRUE(acked(4));
+  aigw_server_counters c{};
+  c.size = sizeof c;
+  ASSERT_EQ(aigw_server_get_counters(s, &c), AIGW_OK);
+  EXPECT_EQ(c.no_pair_key, 0u);
+  EXPECT_EQ(aigw_server_release(s, u.token), AIGW_OK);
+  aigw_server_destroy(s);
 }
 
 TEST_F(ServerApiTest, CallbackGetsUnitsAndMayReleaseLater) {
