@@ -42,8 +42,14 @@ constexpr uint32_t kPerPart = 100;  // StreamSync entries per message
 constexpr int64_t kMs = 1'000'000;
 
 struct NullTransport : Transport {
-  bool send(const Endpoint&, const std::vector<uint8_t>&) override { return true; }
+  bool send(const UdpEndpoint&, const std::vector<uint8_t>&) override { return true; }
 };
+
+UdpEndpoint loopback(uint16_t port) {
+  UdpEndpoint e;
+  make_endpoint("127.0.0.1", port, e);
+  return e;
+}
 
 ControlKey key() {
   ControlKey k{};
@@ -65,7 +71,7 @@ struct Tables {
     if (!s) s = std::make_unique<EnvelopeSealer>(sender, 1, derive_node_key(key(), sender), 1);
     std::vector<uint8_t> d;
     s->seal(t, m.SerializeAsString(), d);
-    ctl->on_datagram(d.data(), d.size(), Endpoint{"127.0.0.1", port}, now);
+    ctl->on_datagram(d.data(), d.size(), loopback(port), now);
   }
 
   Tables() {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/udp_endpoint.h"
+
 namespace aigw::controller {
 
 struct GpuServer {
@@ -17,8 +19,7 @@ struct GpuServer {
   uint32_t port = 0;
   std::vector<std::string> models;
   double capacity_units_per_s = 0;
-  std::string control_address;
-  uint32_t control_port = 0;
+  UdpEndpoint control;  // where its PeerKeys go
 };
 
 struct SteeredStream {

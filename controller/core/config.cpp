@@ -15,9 +15,9 @@
 #include <utility>
 #include <toml++/toml.h>
 
-#include "controller/core/socket_address.h"
 #include "protocol/envelope.h"
 #include "protocol/log.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::controller {
 namespace {
@@ -146,12 +146,11 @@ Check<double> open_unit() {
 Check<uint32_t> at_least(uint32_t lo) {
   return [lo](const uint32_t& v) { return v >= lo; };
 }
-/// "host:port" that a socket can bind (empty allowed when `optional`).
+/// "address:port" or "[v6]:port" that a socket can bind (empty allowed when `optional`).
 Check<std::string> listen_address(bool optional) {
   return [optional](const std::string& v) {
-    sockaddr_storage sa;
-    socklen_t len;
-    return (optional && v.empty()) || parse_host_port(v, sa, len);
+    UdpEndpoint e;
+    return (optional && v.empty()) || parse_endpoint(v, e).empty();
   };
 }
 

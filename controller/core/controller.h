@@ -37,7 +37,7 @@ namespace aigw::controller {
 class Transport {
  public:
   virtual ~Transport() = default;
-  virtual bool send(const Endpoint& to, const std::vector<uint8_t>& datagram) = 0;
+  virtual bool send(const UdpEndpoint& to, const std::vector<uint8_t>& datagram) = 0;
 };
 
 /// Builds the master keys of a configuration; false (with a reason) on a bad key.
@@ -51,7 +51,7 @@ class Controller final : private MigrationIo {
   ~Controller() override;
 
   /// One received datagram from `from`.
-  void on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns);
+  void on_datagram(const uint8_t* data, size_t len, const UdpEndpoint& from, int64_t now_ns);
   /// Runs what is due: admission windows, control rounds, migration retries.
   void poll(int64_t now_ns);
   /// The earliest time poll() has something to do.
@@ -92,7 +92,7 @@ class Controller final : private MigrationIo {
  private:
   struct PendingRequest {
     ctl::AdmissionRequest request;
-    Endpoint reply_to;
+    UdpEndpoint reply_to;
   };
   struct CachedReply {
     ctl::AdmissionReply reply;
@@ -101,13 +101,13 @@ class Controller final : private MigrationIo {
 
   // controller_rx.cpp
   bool authenticate(const uint8_t* data, size_t len, EnvelopeView& env, NodeRole& role);
-  void on_gateway_register(const ctl::GatewayRegister& m, const Endpoint& from);
-  void on_load_sync(const ctl::LoadSync& m, const Endpoint& from);
-  void on_stream_sync(const ctl::StreamSync& m, const Endpoint& from);
-  void on_admission_request(ctl::AdmissionRequest& m, const Endpoint& from);
+  void on_gateway_register(const ctl::GatewayRegister& m, const UdpEndpoint& from);
+  void on_load_sync(const ctl::LoadSync& m, const UdpEndpoint& from);
+  void on_stream_sync(const ctl::StreamSync& m, const UdpEndpoint& from);
+  void on_admission_request(ctl::AdmissionRequest& m, const UdpEndpoint& from);
   void on_stream_close(const ctl::StreamClose& m);
-  void on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from, NodeRole role);
-  void on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from);
+  void on_heartbeat(const ctl::Heartbeat& m, const UdpEndpoint& from, NodeRole role);
+  void on_gpu_register(const ctl::GpuRegister& m, const UdpEndpoint& from);
   void on_gpu_load_sync(const ctl::GpuLoadSync& m);
   bool on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_t node);
   void adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id);
@@ -121,10 +121,10 @@ class Controller final : private MigrationIo {
   // controller_admission.cpp
   void decide_window();
   std::vector<AdmissionTarget> admission_targets(uint32_t exclude_gateway) const;
-  void reply(const Endpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req);
-  ctl::AdmissionReply accept(const ctl::AdmissionRequest& req, const AdmissionTarget& t);
+  void reply(const UdpEndpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req);
+  ctl::AdmissionReply accept(const PendingRequest& p, const AdmissionTarget& t);
   /// The admission rule `req` breaks (a metric label), or nullptr.
-  const char* refusal(const ctl::AdmissionRequest& req, const Endpoint& from) const;
+  const char* refusal(const ctl::AdmissionRequest& req, const UdpEndpoint& from) const;
   ctl::AdmissionReply existing_assignment(const ctl::AdmissionRequest& req, const StreamState& s) const;
   uint32_t allocate_stream_id(uint32_t wanted);
   void rebuild_algorithm();
@@ -171,7 +171,7 @@ class Controller final : private MigrationIo {
 
   // controller_tx.cpp
   /// Seals `msg` under the node key of `recipient` (a sender id) and sends it.
-  void send(const Endpoint& to, uint32_t recipient, MessageType type, const google::protobuf::MessageLite& msg);
+  void send(const UdpEndpoint& to, uint32_t recipient, MessageType type, const google::protobuf::MessageLite& msg);
   /// The pair keys of every live gateway, to one GPU server.
   void send_peer_keys(const GpuServer& gpu);
   void send_assign(const StreamState& s, bool remove, uint32_t release_after);

@@ -44,18 +44,18 @@ const char* refusal_text(const std::string& rule) {
 
 }  // namespace
 
-const char* Controller::refusal(const ctl::AdmissionRequest& req, const Endpoint& from) const {
+const char* Controller::refusal(const ctl::AdmissionRequest& req, const UdpEndpoint& from) const {
   if (req.unit_bytes() == 0 || req.unit_bytes() > cfg_.admission_max_unit_bytes || req.period_ms() == 0 ||
       req.period_ms() > cfg_.admission_max_period_ms)
     return "bad_demand";
   // NACKs and commands go to the control address: a device may name only its own, or
   // one request could aim a gateway's answers at a third host.
   const std::string& control = req.control_address();
-  if (!control.empty() && control != "0.0.0.0" && control != from.address) return "control_address";
+  if (!control.empty() && control != "0.0.0.0" && control != from.host()) return "control_address";
   return nullptr;
 }
 
-void Controller::on_admission_request(ctl::AdmissionRequest& m, const Endpoint& from) {
+void Controller::on_admission_request(ctl::AdmissionRequest& m, const UdpEndpoint& from) {
   const auto key = std::make_pair(m.device_id(), m.request_id());
   auto cached = replies_.find(key);
   if (cached != replies_.end() && cached->second.expires_ns > now_ns_) {
@@ -74,7 +74,7 @@ void Controller::on_admission_request(ctl::AdmissionRequest& m, const Endpoint& 
   if (window_end_ns_ == 0) window_end_ns_ = now_ns_ + static_cast<int64_t>(cfg_.admission_window_ms * 1e6);
 }
 
-void Controller::reply(const Endpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req) {
+void Controller::reply(const UdpEndpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req) {
   metrics_.admissions.inc(status_name(r.status()));
   ctl::AdmissionReply full = r;
   const uint32_t device = make_sender_id(NodeRole::device, req.device_id());
@@ -163,7 +163,8 @@ ctl::AdmissionReply Controller::existing_assignment(const ctl::AdmissionRequest&
   return r;
 }
 
-ctl::AdmissionReply Controller::accept(const ctl::AdmissionRequest& req, const AdmissionTarget& t) {
+ctl::AdmissionReply Controller::accept(const PendingRequest& p, const AdmissionTarget& t) {
+  const ctl::AdmissionRequest& req = p.request;
   StreamState s;
   s.stream_id = allocate_stream_id(req.stream_id());
   s.device_id = req.device_id();
@@ -171,7 +172,7 @@ ctl::AdmissionReply Controller::accept(const ctl::AdmissionRequest& req, const A
   s.port_index = t.port_index;
   s.source_address = req.source_address();
   s.source_port = req.source_port();
-  s.device_control = Endpoint{req.control_address(), static_cast<uint16_t>(req.control_port())};
+  s.device_control = resolve_control(req.control_address(), req.control_port(), p.reply_to);
   s.unit_bytes = req.unit_bytes();
   s.period_ms = req.period_ms();
   s.model = req.model();
@@ -205,9 +206,7 @@ void Controller::decide_window() {
       reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text(refused)), req);
       continue;
     }
-    if (req.control_address().empty() || req.control_address() == "0.0.0.0") req.set_control_address(batch[i].reply_to.address);
-    if (req.control_port() == 0) req.set_control_port(batch[i].reply_to.port);
-    if (req.source_address().empty()) req.set_source_address(batch[i].reply_to.address);
+    if (req.source_address().empty()) req.set_source_address(batch[i].reply_to.host());
     if (req.stream_id() != 0) {
       auto it = streams_.find(req.stream_id());
       if (it != streams_.end()) {
@@ -220,7 +219,7 @@ void Controller::decide_window() {
         }
         // The device restarted or lost the reply, or the stream was adopted after a
         // controller restart: confirm where it is.
-        s.device_control = Endpoint{req.control_address(), static_cast<uint16_t>(req.control_port())};
+        s.device_control = resolve_control(req.control_address(), req.control_port(), batch[i].reply_to);
         if (s.model.empty()) s.model = req.model();
         reply(batch[i].reply_to, existing_assignment(req, s), req);
         continue;
@@ -265,7 +264,7 @@ void Controller::decide_window() {
                            committed_.port(targets[size_t(out[k])].gateway_id, targets[size_t(out[k])].port_index).streams >=
                                cfg_.admission_max_streams_per_port;  // the cap holds inside one window too
     if (out[k] != kRejected && !port_full) {
-      reply(p.reply_to, accept(p.request, targets[static_cast<size_t>(out[k])]), p.request);
+      reply(p.reply_to, accept(p, targets[static_cast<size_t>(out[k])]), p.request);
     } else if (!any_live) {
       reply(p.reply_to, rejection(p.request, ctl::ADMISSION_REJECTED_NO_GATEWAY, "no live gateway"), p.request);
     } else {

@@ -41,7 +41,7 @@ bool Controller::authenticate(const uint8_t* data, size_t len, EnvelopeView& env
   return true;
 }
 
-void Controller::on_datagram(const uint8_t* data, size_t len, const Endpoint& from, int64_t now_ns) {
+void Controller::on_datagram(const uint8_t* data, size_t len, const UdpEndpoint& from, int64_t now_ns) {
   advance_clock(now_ns);
   EnvelopeView env;
   NodeRole role{};
@@ -138,7 +138,7 @@ void Controller::on_datagram(const uint8_t* data, size_t len, const Endpoint& fr
   metrics_.rx_messages.inc(to_string(env.type));
 }
 
-void Controller::on_gateway_register(const ctl::GatewayRegister& m, const Endpoint& from) {
+void Controller::on_gateway_register(const ctl::GatewayRegister& m, const UdpEndpoint& from) {
   GatewayState& g = gateways_[m.gateway_id()];
   g.id = m.gateway_id();
   g.last_source = from;
@@ -149,10 +149,10 @@ void Controller::on_gateway_register(const ctl::GatewayRegister& m, const Endpoi
     gateway_liveness_.forget(g.id);
     return;
   }
-  log::info("gateway_register", "gateway={} control={}", g.id, g.control.str());
+  log::info("gateway_register", "gateway={} control={}", g.id, g.control.to_string());
 }
 
-void Controller::on_load_sync(const ctl::LoadSync& m, const Endpoint& from) {
+void Controller::on_load_sync(const ctl::LoadSync& m, const UdpEndpoint& from) {
   GatewayState& g = gateways_[m.gateway_id()];
   g.id = m.gateway_id();
   g.last_source = from;
@@ -175,7 +175,7 @@ void Controller::on_load_sync(const ctl::LoadSync& m, const Endpoint& from) {
   for (int i = 0; i < m.ports_size(); ++i) {
     const ctl::PortLoad& p = m.ports(i);
     PortState& ps = g.ports[static_cast<size_t>(i)];
-    ps.address = p.address().empty() || p.address() == "0.0.0.0" ? from.address : p.address();
+    ps.address = p.address().empty() || p.address() == "0.0.0.0" ? from.host() : p.address();
     ps.port = p.port();
     ps.bandwidth_bps = p.bandwidth_bps();
     ps.bandwidth_capacity_bps = p.bandwidth_capacity_bps();
@@ -191,7 +191,7 @@ void Controller::on_load_sync(const ctl::LoadSync& m, const Endpoint& from) {
   sample.memory_capacity_total = m.memory_capacity_bytes();
   load_model_.observe(g.id, sample);
   if (gateway_liveness_.heard(g.id, now_ns_, g.period_ms))
-    log::info("gateway_up", "gateway={} ports={} control={}", g.id, g.ports.size(), g.control.str());
+    log::info("gateway_up", "gateway={} ports={} control={}", g.id, g.ports.size(), g.control.to_string());
   const bool was_alive = g.alive;
   g.alive = true;
   // A gateway (back) up: GPU servers get its pair key now, before its first unit.
@@ -212,7 +212,9 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
     if (g.ports[i].port == e.data_port()) s.port_index = static_cast<uint32_t>(i);
   s.source_address = e.source_address();
   s.source_port = e.source_port();
-  s.device_control = Endpoint{e.device_control_address(), static_cast<uint16_t>(e.device_control_port())};
+  // Left not valid when the gateway does not know it (or it is not numeric): commands
+  // reach the device again once it asks for the stream.
+  make_endpoint(e.device_control_address(), e.device_control_port(), s.device_control);
   s.bandwidth_bps = e.bandwidth_bps();
   s.memory_bytes = e.memory_bytes();
   if (e.unit_bytes() != 0) s.unit_bytes = e.unit_bytes();
@@ -227,7 +229,7 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   add_home(streams_.emplace(s.stream_id, std::move(s)).first->second);
 }
 
-void Controller::on_stream_sync(const ctl::StreamSync& m, const Endpoint& from) {
+void Controller::on_stream_sync(const ctl::StreamSync& m, const UdpEndpoint& from) {
   auto git = gateways_.find(m.gateway_id());
   if (git == gateways_.end() || !git->second.alive) {
     reject("unknown_node");  // a StreamSync before any LoadSync: wait for the next period
@@ -294,7 +296,7 @@ void Controller::remove_home(const StreamState& s) {
   by_gateway_.remove(s.gateway_id, s.stream_id);
 }
 
-void Controller::on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from, NodeRole role) {
+void Controller::on_heartbeat(const ctl::Heartbeat& m, const UdpEndpoint& from, NodeRole role) {
   if (role == NodeRole::gateway) {
     // A gateway's answer to a probe: alive. Never answered (it would answer back).
     auto g = gateways_.find(node_of(m.sender_id()));
@@ -310,7 +312,7 @@ void Controller::on_heartbeat(const ctl::Heartbeat& m, const Endpoint& from, Nod
   if (role == NodeRole::gpu) gpu_liveness_.heard(node_of(m.sender_id()), now_ns_, cfg_.sync_period_ms);
 }
 
-void Controller::on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from) {
+void Controller::on_gpu_register(const ctl::GpuRegister& m, const UdpEndpoint& from) {
   if (m.leaving()) {
     log::info("gpu_leaving", "gpu={}", m.gpu_id());
     gpu_gone(m.gpu_id());
@@ -319,13 +321,11 @@ void Controller::on_gpu_register(const ctl::GpuRegister& m, const Endpoint& from
   }
   GpuServer s;
   s.id = m.gpu_id();
-  s.address = m.address().empty() ? from.address : m.address();
+  s.address = m.address().empty() ? from.host() : m.address();
   s.port = m.port();
   s.models.assign(m.models().begin(), m.models().end());
   s.capacity_units_per_s = m.capacity_units_per_s();
-  const Endpoint control = resolve_control(m.control_address(), m.control_port(), from);
-  s.control_address = control.address;
-  s.control_port = control.port;
+  s.control = resolve_control(m.control_address(), m.control_port(), from);
   const bool known = steering_.find(s.id) != nullptr;
   steering_.upsert(s);
   send_peer_keys(s);

@@ -4,14 +4,15 @@
 
 namespace aigw::controller {
 
-void Controller::send(const Endpoint& to, uint32_t recipient, MessageType type,
+void Controller::send(const UdpEndpoint& to, uint32_t recipient, MessageType type,
                       const google::protobuf::MessageLite& msg) {
   const uint32_t generation = masters_.generation_for(recipient);
   ControlKey key;
-  if (!to.valid() || !masters_.node_key(generation, recipient, key) ||
+  // Port 0 names no socket: the node left its control port unknown.
+  if (!to.valid() || to.port() == 0 || !masters_.node_key(generation, recipient, key) ||
       !sealer_.seal_with(generation, key, type, msg.SerializeAsString(), scratch_) || !transport_.send(to, scratch_)) {
     ++metrics_.tx_errors;
-    AIGW_WARN_RATE_LIMITED(1000, "control_send_failed", "type={} to={}", to_string(type), to.str());
+    AIGW_WARN_RATE_LIMITED(1000, "control_send_failed", "type={} to={}", to_string(type), to.to_string());
     return;
   }
   metrics_.tx_messages.inc(to_string(type));
@@ -22,8 +23,8 @@ void Controller::fill_entry(const StreamState& s, uint32_t data_port, ctl::Strea
   e.set_data_port(data_port);
   e.set_source_address(s.source_address);
   e.set_source_port(s.source_port);
-  e.set_device_control_address(s.device_control.address);
-  e.set_device_control_port(s.device_control.port);
+  e.set_device_control_address(s.device_control.host());
+  e.set_device_control_port(s.device_control.port());
   e.set_last_unit_seq(s.last_unit_seq);
   e.set_bandwidth_bps(s.bandwidth_bps);
   e.set_memory_bytes(s.memory_bytes);
@@ -102,11 +103,10 @@ void Controller::send_peer_keys(const GpuServer& gpu) {
     }
     k->set_gateway_id(id);
     k->set_key_id(pair_key_id);
-    k->set_egress_address(g.egress.address);
-    k->set_egress_port(g.egress.port);
+    k->set_egress_address(g.egress.host());
+    k->set_egress_port(g.egress.port());
   }
-  Endpoint to{gpu.control_address, static_cast<uint16_t>(gpu.control_port)};
-  send(to, recipient, MessageType::peer_keys, m);
+  send(gpu.control, recipient, MessageType::peer_keys, m);
 }
 
 }  // namespace aigw::controller

@@ -43,7 +43,7 @@ Json Controller::gateways_json() const {
     j["id"] = id;
     j["alive"] = g.alive;
     j["draining"] = g.draining();
-    j["control"] = g.control.str();
+    j["control"] = g.control.to_string();
     j["period_ms"] = g.period_ms;
     j["cpu_busy"] = g.cpu_busy;
     j["streams"] = committed_.streams_on(id);
@@ -86,7 +86,7 @@ Json stream_row(uint32_t id, const StreamState& s) {
   j["units_lost_failover"] = s.units_lost_failover;
   j["confirmed"] = s.confirmed;
   j["migrating_to"] = s.target_gateway;
-  j["device_control"] = s.device_control.str();
+  j["device_control"] = s.device_control.to_string();
   return j;
 }
 

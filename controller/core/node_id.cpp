@@ -21,16 +21,11 @@ bool parse_role(const std::string& s, NodeRole& out) {
   return true;
 }
 
-std::string Endpoint::str() const {
-  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
-  return address + ":" + std::to_string(port);
-}
-
-Endpoint resolve_control(const std::string& declared_address, uint32_t declared_port, const Endpoint& source) {
-  Endpoint e;
+UdpEndpoint resolve_control(const std::string& declared_address, uint32_t declared_port, const UdpEndpoint& source) {
   const bool unspecified = declared_address.empty() || declared_address == "0.0.0.0" || declared_address == "::";
-  e.address = unspecified ? source.address : declared_address;
-  e.port = declared_port != 0 && declared_port <= 65535 ? static_cast<uint16_t>(declared_port) : source.port;
+  const uint32_t port = declared_port != 0 && declared_port <= 65535 ? declared_port : source.port();
+  UdpEndpoint e;
+  make_endpoint(unspecified ? source.host() : declared_address, port, e);
   return e;
 }
 

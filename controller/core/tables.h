@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/core/node_id.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::controller {
 
@@ -23,9 +23,9 @@ struct PortState {
 
 struct GatewayState {
   uint32_t id = 0;
-  Endpoint control;            // resolved control address
-  Endpoint last_source;        // source of its latest datagram
-  Endpoint egress;             // where its units to GPU servers leave from
+  UdpEndpoint control;         // resolved control address
+  UdpEndpoint last_source;     // source of its latest datagram
+  UdpEndpoint egress;          // where its units to GPU servers leave from
   std::vector<PortState> ports;
   uint32_t period_ms = 1000;
   uint64_t period_seq = 0;
@@ -50,7 +50,7 @@ struct StreamState {
   uint32_t port_index = 0;
   std::string source_address;
   uint32_t source_port = 0;
-  Endpoint device_control;
+  UdpEndpoint device_control;
   uint32_t unit_bytes = 0;
   uint32_t period_ms = 0;
   std::string model;

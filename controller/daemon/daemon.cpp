@@ -1,18 +1,15 @@
 #include "controller/daemon/daemon.h"
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 
 #include "controller/core/ctl_commands.h"
-#include "controller/core/socket_address.h"
 #include "protocol/envelope.h"
 #include "protocol/log.h"
+#include "protocol/udp_socket.h"
 
 namespace aigw::controller {
 
@@ -49,22 +46,7 @@ std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::s
   if (!build_master_keys(cfg, masters, error)) return nullptr;
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_path_ = config_path;
-  sockaddr_storage sa{};
-  socklen_t len = 0;
-  if (!parse_host_port(cfg.listen, sa, len)) {
-    error = "listen: not a numeric host:port: " + cfg.listen;
-    return nullptr;
-  }
-  d->udp_family_ = sa.ss_family;
-  d->udp_fd_ = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (d->udp_fd_ < 0 || bind(d->udp_fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-    error = "bind " + cfg.listen + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof(bound);
-  getsockname(d->udp_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
-  d->udp_port_ = from_sockaddr(bound).port;
+  if (!d->open_udp(cfg.listen, error)) return nullptr;
 
   d->loop_ = ev_loop_new(EVFLAG_AUTO);
   Transport& transport = *d;
@@ -105,6 +87,22 @@ std::unique_ptr<Daemon> Daemon::create(const ControllerConfig& cfg, const std::s
   return d;
 }
 
+bool Daemon::open_udp(const std::string& listen, std::string& error) {
+  UdpEndpoint bind_to;
+  if (const std::string why = parse_endpoint(listen, bind_to); !why.empty()) {
+    error = "listen: " + why;
+    return false;
+  }
+  // The defaults: non-blocking for the loop, and an IPv6 address dual-stack, so that
+  // "[::]:7700" also hears (and, see send(), reaches) IPv4 nodes.
+  UdpEndpoint bound;
+  udp_fd_ = open_udp_socket(bind_to, UdpSocketOptions{}, bound, error);
+  if (udp_fd_ < 0) return false;
+  udp_family_ = bound.family();
+  udp_port_ = bound.port();
+  return true;
+}
+
 Daemon::~Daemon() {
   http_.reset();  // first: its thread may still wake the loop
   if (loop_) {
@@ -142,25 +140,12 @@ void Daemon::on_signal(struct ev_loop* loop, ev_signal* w, int) {
   ev_break(loop, EVBREAK_ALL);
 }
 
-bool Daemon::send(const Endpoint& to, const std::vector<uint8_t>& datagram) {
-  sockaddr_storage sa{};
-  socklen_t len = 0;
-  if (!to_sockaddr(to, sa, len)) return false;
-  if (sa.ss_family == AF_INET && udp_family_ == AF_INET6) {
-    // An IPv6 socket (e.g. listen "[::]:7700") reaches IPv4 peers as v4-mapped addresses.
-    sockaddr_in v4;
-    std::memcpy(&v4, &sa, sizeof(v4));
-    sockaddr_in6 v6{};
-    v6.sin6_family = AF_INET6;
-    v6.sin6_port = v4.sin_port;
-    v6.sin6_addr.s6_addr[10] = 0xff;
-    v6.sin6_addr.s6_addr[11] = 0xff;
-    std::memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
-    std::memcpy(&sa, &v6, sizeof(v6));
-    len = sizeof(v6);
-  }
-  if (int(sa.ss_family) != udp_family_) return false;
-  return ::sendto(udp_fd_, datagram.data(), datagram.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sa), len) ==
+bool Daemon::send(const UdpEndpoint& to, const std::vector<uint8_t>& datagram) {
+  // An IPv6 socket (e.g. listen "[::]:7700") reaches IPv4 nodes as v4-mapped addresses;
+  // an IPv4 socket cannot reach an IPv6 node at all.
+  UdpEndpoint dest;
+  if (!to_socket_family(to, udp_family_, dest)) return false;
+  return ::sendto(udp_fd_, datagram.data(), datagram.size(), MSG_DONTWAIT, dest.sa(), dest.len) ==
          static_cast<ssize_t>(datagram.size());
 }
 
@@ -172,7 +157,9 @@ void Daemon::on_udp(struct ev_loop*, ev_io* w, int) {
     socklen_t flen = sizeof(from);
     const ssize_t n = ::recvfrom(self->udp_fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n < 0) break;
-    self->controller_->on_datagram(buf.data(), static_cast<size_t>(n), from_sockaddr(from), log::steady_now_ns());
+    self->controller_->on_datagram(buf.data(), static_cast<size_t>(n),
+                                   endpoint_from_sockaddr(reinterpret_cast<const sockaddr*>(&from), flen),
+                                   log::steady_now_ns());
   }
   self->reschedule();
 }

@@ -36,7 +36,9 @@ class Daemon final : private Transport {
 
  private:
   Daemon() = default;
-  bool send(const Endpoint& to, const std::vector<uint8_t>& datagram) override;
+  /// Binds the bypass UDP socket `listen` names; false with `error` set.
+  bool open_udp(const std::string& listen, std::string& error);
+  bool send(const UdpEndpoint& to, const std::vector<uint8_t>& datagram) override;
   static void on_udp(struct ev_loop* loop, ev_io* w, int revents);
   static void on_timer(struct ev_loop* loop, ev_timer* w, int revents);
   static void on_render(struct ev_loop* loop, ev_async* w, int revents);

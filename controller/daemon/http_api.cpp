@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/core/socket_address.h"
 #include "protocol/log.h"
+#include "protocol/udp_endpoint.h"
 
 namespace aigw::controller {
 
@@ -77,10 +77,9 @@ MHD_Result on_request(void* cls, MHD_Connection* conn, const char* url, const ch
 std::unique_ptr<HttpApi> HttpApi::create(const std::string& listen, const std::vector<std::string>& paths,
                                          std::map<std::string, QueryPath> query_paths, size_t max_query_docs,
                                          int64_t max_age_ns, std::function<void()> wake, std::string& error) {
-  sockaddr_storage sa{};
-  socklen_t len = 0;
-  if (!parse_host_port(listen, sa, len)) {
-    error = "http_listen: not host:port: " + listen;
+  UdpEndpoint bind_to;  // the same numeric address:port form as the UDP listen address
+  if (const std::string why = parse_endpoint(listen, bind_to); !why.empty()) {
+    error = "http_listen: " + why;
     return nullptr;
   }
   std::unique_ptr<HttpApi> api(new HttpApi());
@@ -90,11 +89,11 @@ std::unique_ptr<HttpApi> HttpApi::create(const std::string& listen, const std::v
   api->query_paths_ = std::move(query_paths);
   for (const auto& p : paths) api->docs_[p] = std::make_shared<Entry>();
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
-  if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (bind_to.family() == AF_INET6) flags |= MHD_USE_IPv6;
   // One address may hold a sixteenth of the connections: clients that dribble their
   // requests (or never finish them) from one host cannot lock every scraper out.
   api->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, api.get(), MHD_OPTION_SOCK_ADDR,
-                                  reinterpret_cast<sockaddr*>(&sa), MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,
+                                  bind_to.sa(), MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,
                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT, kMaxConnectionsPerAddress,
                                   MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
   if (api->daemon_ == nullptr) {

@@ -24,8 +24,14 @@ namespace aigw::sim {
 
 namespace {
 
-using controller::Endpoint;
+using Endpoint = UdpEndpoint;
 constexpr size_t kStreamsPerSync = 16;  // keeps each StreamSync part under ~1400 bytes
+
+Endpoint endpoint(const std::string& host, uint16_t port) {
+  Endpoint e;
+  make_endpoint(host, port, e);
+  return e;
+}
 
 class Sim;
 
@@ -128,7 +134,7 @@ struct DeviceNode final : Node {
 
   DeviceNode(Sim& s, uint32_t i, const StreamGroup& g)
       : sim(s), index(i), device_id(100000 + i), group(g), sizes(g, mix_seed(s.s.seed, i)),
-        control{fmt::format("10.2.{}.{}", (i >> 8) & 255, i & 255), uint16_t(1000 + (i >> 16))},
+        control{endpoint(fmt::format("10.2.{}.{}", (i >> 8) & 255, i & 255), uint16_t(1000 + (i >> 16)))},
         sealer(make_sender_id(NodeRole::device, device_id), 1, s.node_key(make_sender_id(NodeRole::device, device_id)), 1) {}
   uint32_t sender_id() const override { return sealer.sender_id(); }
 
@@ -141,10 +147,10 @@ struct DeviceNode final : Node {
     r.set_unit_bytes(uint32_t(largest * sizes.stream_factor()));
     r.set_period_ms(group.period_ms ? group.period_ms : sim.s.period_ms);
     r.set_model(group.model);
-    r.set_control_address(control.address);
-    r.set_control_port(control.port);
-    r.set_source_address(control.address);
-    r.set_source_port(control.port + 1);
+    r.set_control_address(control.host());
+    r.set_control_port(control.port());
+    r.set_source_address(control.host());
+    r.set_source_port(control.port() + 1);
     requested_ns = sim.now();
     sim.to_controller(control, sealer, MessageType::admission_request, r);
   }
@@ -195,7 +201,7 @@ struct GatewayNode final : Node {
   std::mt19937_64 rng;  // this gateway's loss draws, seeded from the scenario
 
   GatewayNode(Sim& s, const GatewaySpec& g)
-      : sim(s), spec(g), control{fmt::format("10.1.{}.{}", g.id >> 8, g.id & 255), 7201},
+      : sim(s), spec(g), control{endpoint(fmt::format("10.1.{}.{}", g.id >> 8, g.id & 255), 7201)},
         sealer(make_sender_id(NodeRole::gateway, g.id), 1, s.node_key(make_sender_id(NodeRole::gateway, g.id)), 1), bytes(g.ports), fragments(g.ports), units(g.ports),
         rng(mix_seed(s.s.seed ^ 0x1055, g.id)) {}
   uint32_t sender_id() const override { return sealer.sender_id(); }
@@ -311,8 +317,8 @@ struct GatewayNode final : Node {
     ls.set_period_ms(sim.s.period_ms);
     ls.set_cpu_busy(std::min(1.0, cpu));
     ls.set_memory_capacity_bytes(spec.memory_bytes);
-    ls.set_control_address(control.address);
-    ls.set_control_port(control.port);
+    ls.set_control_address(control.host());
+    ls.set_control_port(control.port());
     for (uint32_t p = 0; p < spec.ports; ++p) {
       const double resent_bytes = fragments[p] > 0 ? double(missing[p]) * bytes[p] / fragments[p] : 0;
       auto* pl = ls.add_ports();
@@ -363,18 +369,18 @@ struct GpuNodeSim final : Node {
   uint64_t period_seq = 0, units = 0, verified = 0;
 
   GpuNodeSim(Sim& s, const GpuSpec& g)
-      : sim(s), spec(g), control{fmt::format("10.4.0.{}", g.id & 255), 7400}, sealer(make_sender_id(NodeRole::gpu, g.id), 1, s.node_key(make_sender_id(NodeRole::gpu, g.id)), 1) {}
+      : sim(s), spec(g), control{endpoint(fmt::format("10.4.0.{}", g.id & 255), 7400)}, sealer(make_sender_id(NodeRole::gpu, g.id), 1, s.node_key(make_sender_id(NodeRole::gpu, g.id)), 1) {}
   uint32_t sender_id() const override { return sealer.sender_id(); }
   void on_control(MessageType, const uint8_t*, size_t) override {}
   void announce(bool leaving) {
     ctl::GpuRegister r;
     r.set_gpu_id(spec.id);
-    r.set_address(control.address);
+    r.set_address(control.host());
     r.set_port(7500);
     for (const auto& m : spec.models) r.add_models(m);
     r.set_capacity_units_per_s(spec.capacity_units_per_s);
-    r.set_control_address(control.address);
-    r.set_control_port(control.port);
+    r.set_control_address(control.host());
+    r.set_control_port(control.port());
     r.set_leaving(leaving);
     sim.to_controller(control, sealer, MessageType::gpu_register, r);
   }
@@ -403,7 +409,7 @@ GatewayNode* Sim::gateway(uint32_t id) {
 
 
 bool Sim::send(const Endpoint& to, const std::vector<uint8_t>& datagram) {
-  auto it = nodes.find(to.str());
+  auto it = nodes.find(to.to_string());
   if (it == nodes.end()) {
     ++undeliverable;
     return true;
@@ -456,9 +462,9 @@ void Sim::create_nodes() {
       d->stop_ns = int64_t{2 + (g.stop_period ? g.stop_period : s.duration_periods)} * period_ns;
       devices.push_back(std::move(d));
     }
-  for (auto& g : gateways) nodes[g->control.str()] = g.get();
-  for (auto& g : gpus) nodes[g->control.str()] = g.get();
-  for (auto& d : devices) nodes[d->control.str()] = d.get();
+  for (auto& g : gateways) nodes[g->control.to_string()] = g.get();
+  for (auto& g : gpus) nodes[g->control.to_string()] = g.get();
+  for (auto& d : devices) nodes[d->control.to_string()] = d.get();
 }
 
 // GPU servers register, devices ask for admission at their start times, and every

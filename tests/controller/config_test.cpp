@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
+
 namespace aigw::controller {
 namespace {
 
@@ -79,6 +81,27 @@ TEST(Config, RejectsBadValuesWithTheKeyName) {
     EXPECT_NE(error.find(k.needle), std::string::npos) << error;
     EXPECT_EQ(c.admission_algorithm, "balanced");  // untouched
   }
+}
+
+TEST(Config, ListenAddressesAreNumericWithIpv6InBrackets) {
+  for (const char* ok : {"127.0.0.1:7700", "0.0.0.0:0", "[::1]:7700", "[::]:0"}) {
+    ControllerConfig c;
+    std::string error;
+    EXPECT_TRUE(parse_config(fmt::format("listen = \"{}\"\nhttp_listen = \"{}\"", ok, ok), c, error)) << error;
+    EXPECT_EQ(c.listen, ok);
+    EXPECT_EQ(c.http_listen, ok);
+  }
+  for (const char* bad : {"", "127.0.0.1", "localhost:80", "127.0.0.1:65536", "127.0.0.1:x", "[::1]80", "[::1",
+                          "::1:7700"}) {
+    ControllerConfig c;
+    std::string error;
+    EXPECT_FALSE(parse_config(fmt::format("listen = \"{}\"", bad), c, error)) << bad;
+    EXPECT_NE(error.find("listen"), std::string::npos) << error;
+  }
+  ControllerConfig c;
+  std::string error;
+  EXPECT_TRUE(parse_config("http_listen = \"\"", c, error)) << error;  // no HTTP API
+  EXPECT_FALSE(parse_config("http_listen = \"::1:7780\"", c, error));
 }
 
 TEST(Config, SetValidatesAndLeavesTheConfigOnError) {

@@ -15,6 +15,7 @@
 #include "protocol/control.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/node_keys.h"
+#include "protocol/udp_endpoint.h"
 #include "tests/common/test_key.h"
 
 namespace aigw::controller::testing {
@@ -31,6 +32,13 @@ inline ControllerConfig test_config() {
   c.sync_period_ms = 1000;
   c.admission_warmup_ms = 0;
   return c;
+}
+
+/// 127.0.0.1:`port`, where the test nodes live.
+inline UdpEndpoint loopback(uint16_t port) {
+  UdpEndpoint e;
+  make_endpoint("127.0.0.1", port, e);
+  return e;
 }
 
 /// Every sender id a Peer has spoken as: the recipients a CapturingTransport tries.
@@ -62,7 +70,7 @@ class Peer {
 };
 
 struct Sent {
-  Endpoint to;
+  UdpEndpoint to;
   MessageType type{};
   uint32_t sender_id = 0;
   uint32_t recipient = 0;  ///< whose node key it was sealed under
@@ -79,7 +87,7 @@ struct Sent {
 /// (derived from the test key), with the recipient whose key it was.
 class CapturingTransport : public Transport {
  public:
-  bool send(const Endpoint& to, const std::vector<uint8_t>& d) override {
+  bool send(const UdpEndpoint& to, const std::vector<uint8_t>& d) override {
     EnvelopeView v;
     uint32_t recipient = 0;
     if (peek_envelope(d.data(), d.size(), v) == EnvelopeError::ok)

@@ -50,21 +50,21 @@ struct World : ::testing::Test {
   Peer& gw_peer(uint32_t id) { return gateway_peers.try_emplace(id, NodeRole::gateway, id).first->second; }
   Peer& dev_peer(uint32_t id) { return device_peers.try_emplace(id, NodeRole::device, id).first->second; }
 
-  void deliver(Peer& p, MessageType t, const google::protobuf::MessageLite& m, Endpoint from) {
+  void deliver(Peer& p, MessageType t, const google::protobuf::MessageLite& m, const UdpEndpoint& from) {
     auto d = p.seal(t, m);
     ctl->on_datagram(d.data(), d.size(), from, now);
   }
   void from_gw(uint32_t gw, MessageType t, const google::protobuf::MessageLite& m) {
-    deliver(gw_peer(gw), t, m, {"127.0.0.1", gw_control_port(gw)});
+    deliver(gw_peer(gw), t, m, loopback(gw_control_port(gw)));
   }
   void from_dev(uint32_t dev, MessageType t, const google::protobuf::MessageLite& m) {
-    deliver(dev_peer(dev), t, m, {"127.0.0.1", dev_port(dev)});
+    deliver(dev_peer(dev), t, m, loopback(dev_port(dev)));
   }
   std::set<uint32_t> gpus;  // GPU servers that report every period
   void register_gpu(uint32_t id = 1, const std::string& model = "openpose") {
     Peer p(NodeRole::gpu, id, 1, test_key(), uint64_t(now));
     deliver(p, MessageType::gpu_register, gpu_register(id, static_cast<uint16_t>(8000 + id), model),
-            {"127.0.0.1", static_cast<uint16_t>(8000 + id)});
+            loopback(static_cast<uint16_t>(8000 + id)));
     gpus.insert(id);
   }
 
@@ -90,7 +90,7 @@ struct World : ::testing::Test {
         auto r = s.as<ctl::AdmissionReply>();
         replies[r.request_id()] = r;
       }
-      const uint32_t gw = s.to.port >= 6000 && s.to.port < 7000 ? s.to.port - 6000u : 0;
+      const uint32_t gw = s.to.port() >= 6000 && s.to.port() < 7000 ? s.to.port() - 6000u : 0;
       if (s.type == MessageType::stream_assign && gw && gws[gw].alive) {
         auto a = s.as<ctl::StreamAssign>();
         if (a.remove()) gws[gw].streams.erase(a.stream().stream_id());
@@ -115,7 +115,7 @@ struct World : ::testing::Test {
         from_gw(gw, MessageType::migrate_ack, ack);
       } else if (c.phase() == ctl::MIGRATE_SWITCH && devices_ack) {
         ack.set_switch_unit_seq(c.switch_unit_seq() + switch_late);
-        from_dev(s.to.port - 7000u, MessageType::migrate_ack, ack);
+        from_dev(s.to.port() - 7000u, MessageType::migrate_ack, ack);
       }
     }
   }
@@ -128,7 +128,7 @@ struct World : ::testing::Test {
       g.set_gpu_id(id);
       g.set_load(0.1);
       Peer p(NodeRole::gpu, id, 1, test_key(), uint64_t(now) + unit_seq);
-      deliver(p, MessageType::gpu_load_sync, g, {"127.0.0.1", static_cast<uint16_t>(8000 + id)});
+      deliver(p, MessageType::gpu_load_sync, g, loopback(static_cast<uint16_t>(8000 + id)));
     }
     for (auto& [id, g] : gws) {
       if (!g.alive) continue;
@@ -234,9 +234,9 @@ TEST_F(World, AdmissionAssignsTheGatewayBeforeRepliesToTheDevice) {
   run_until(now + 2 * kMs);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0].type, MessageType::stream_assign);
-  EXPECT_EQ(log[0].to, (Endpoint{"127.0.0.1", gw_control_port(1)}));
+  EXPECT_EQ(log[0].to, loopback(gw_control_port(1)));
   EXPECT_EQ(log[1].type, MessageType::admission_reply);
-  EXPECT_EQ(log[1].to, (Endpoint{"127.0.0.1", dev_port(7)}));  // the request's source
+  EXPECT_EQ(log[1].to, loopback(dev_port(7)));  // the request's source
   EXPECT_EQ(log[1].sender_id, make_sender_id(NodeRole::controller, 1));
   const auto a = log[0].as<ctl::StreamAssign>();
   const auto r = log[1].as<ctl::AdmissionReply>();
@@ -374,26 +374,26 @@ TEST_F(World, ForgedReplayedAndMisattributedPacketsAreRejectedAndCounted) {
   ControlKey wrong{};
   wrong.fill(0x42);
   Peer forger(NodeRole::gateway, 9, 1, wrong);
-  deliver(forger, MessageType::load_sync, load_sync(9, 1, 6009, 9009), {"127.0.0.1", 6009});
+  deliver(forger, MessageType::load_sync, load_sync(9, 1, 6009, 9009), loopback(6009));
   EXPECT_EQ(rej.get("bad_mac"), 1u);
   // Unknown key id.
   Peer stranger(NodeRole::gateway, 9, 77);
-  deliver(stranger, MessageType::load_sync, load_sync(9, 1, 6009, 9009), {"127.0.0.1", 6009});
+  deliver(stranger, MessageType::load_sync, load_sync(9, 1, 6009, 9009), loopback(6009));
   EXPECT_EQ(rej.get("unknown_key"), 1u);
   // Replayed: the same datagram twice.
   auto d = gw_peer(1).seal(MessageType::load_sync, load_sync(1, 99, gw_control_port(1), gw_data_port(1)));
-  ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", 6001}, now);
-  ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", 6001}, now);
+  ctl->on_datagram(d.data(), d.size(), loopback(6001), now);
+  ctl->on_datagram(d.data(), d.size(), loopback(6001), now);
   EXPECT_EQ(rej.get("replayed"), 1u);
   // A device speaking for gateway 9.
-  deliver(dev_peer(3), MessageType::load_sync, load_sync(9, 1, 6009, 9009), {"127.0.0.1", 7003});
+  deliver(dev_peer(3), MessageType::load_sync, load_sync(9, 1, 6009, 9009), loopback(7003));
   // A gateway naming another gateway's id.
   from_gw(1, MessageType::load_sync, load_sync(9, 1, 6009, 9009));
   EXPECT_EQ(rej.get("sender_mismatch"), 2u);
   // Garbage and truncation.
   std::vector<uint8_t> junk(100, 0xAB);
-  ctl->on_datagram(junk.data(), junk.size(), {"127.0.0.1", 1}, now);
-  ctl->on_datagram(junk.data(), 10, {"127.0.0.1", 1}, now);
+  ctl->on_datagram(junk.data(), junk.size(), loopback(1), now);
+  ctl->on_datagram(junk.data(), 10, loopback(1), now);
   EXPECT_EQ(rej.get("bad_magic"), 1u);
   EXPECT_EQ(rej.get("truncated"), 1u);
   // An authentic envelope whose body is not the message it claims to be.
@@ -404,7 +404,7 @@ TEST_F(World, ForgedReplayedAndMisattributedPacketsAreRejectedAndCounted) {
                      derive_node_key(test_key(), make_sender_id(NodeRole::gateway, 5)), 1);
   std::vector<uint8_t> bad;
   raw.seal(MessageType::load_sync, bytes, bad);
-  ctl->on_datagram(bad.data(), bad.size(), {"127.0.0.1", 6005}, now);
+  ctl->on_datagram(bad.data(), bad.size(), loopback(6005), now);
   EXPECT_EQ(rej.get("bad_body"), 1u);
   // A message only the controller sends.
   from_gw(1, MessageType::admission_reply, ctl::AdmissionReply());
@@ -450,7 +450,7 @@ TEST_F(World, DeadGatewayStreamsAreReHomedAndDevicesTold) {
     if (c.phase() == ctl::MIGRATE_SWITCH) {
       ++sw;
       EXPECT_EQ(c.gateway_port(), gw_data_port(2));
-      EXPECT_GE(s.to.port, 7001);  // to the device's control port
+      EXPECT_GE(s.to.port(), 7001);  // to the device's control port
     }
   }
   EXPECT_EQ(expect, on_one.size());
@@ -713,7 +713,7 @@ TEST_F(World, GpuLeavingReSteersItsStreams) {
   ctl::GpuRegister leave = gpu_register(1, 8001);
   leave.set_leaving(true);
   Peer p(NodeRole::gpu, 1, 1, test_key(), uint64_t(now) * 2);
-  deliver(p, MessageType::gpu_register, leave, {"127.0.0.1", 8001});
+  deliver(p, MessageType::gpu_register, leave, loopback(8001));
   run_until(now + kMs);
   for (auto& [sid, s] : ctl->streams()) EXPECT_EQ(s.gpu_id, 2u);
   for (auto& [sid, gpu] : gws[1].streams) EXPECT_EQ(gpu, 2u);
@@ -729,7 +729,7 @@ TEST_F(World, HeartbeatIsAnswered) {
   from_dev(3, MessageType::heartbeat, h);
   auto sent = net.take();
   ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].to, (Endpoint{"127.0.0.1", dev_port(3)}));
+  EXPECT_EQ(sent[0].to, loopback(dev_port(3)));
   auto r = sent[0].as<ctl::Heartbeat>();
   EXPECT_EQ(r.seq(), 77u);
   EXPECT_EQ(r.role(), ctl::ROLE_CONTROLLER);

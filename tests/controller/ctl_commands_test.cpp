@@ -24,7 +24,7 @@ struct CtlCommands : ::testing::Test {
     ctl = std::make_unique<Controller>(cfg, net, 0, 1);
     Peer gw(NodeRole::gateway, 2);
     auto d = gw.seal(MessageType::load_sync, load_sync(2, 1, 6002, 9002));
-    ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", 6002}, 0);
+    ctl->on_datagram(d.data(), d.size(), loopback(6002), 0);
   }
   void TearDown() override {
     unlink(path.c_str());
@@ -65,7 +65,7 @@ TEST_F(CtlCommands, StreamsArePagedByLimitAfterAndGateway) {
   // Streams 1..7 on gateway 2 and 8..12 on gateway 3, as their StreamSyncs list them.
   Peer gw3(NodeRole::gateway, 3);
   auto d = gw3.seal(MessageType::load_sync, load_sync(3, 1, 6003, 9003));
-  ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", 6003}, 0);
+  ctl->on_datagram(d.data(), d.size(), loopback(6003), 0);
   for (uint32_t g : {2u, 3u}) {
     ctl::StreamSync ss;
     ss.set_gateway_id(g);
@@ -77,7 +77,7 @@ TEST_F(CtlCommands, StreamsArePagedByLimitAfterAndGateway) {
     }
     Peer p(NodeRole::gateway, g, 1, test_key(), 100);
     d = p.seal(MessageType::stream_sync, ss);
-    ctl->on_datagram(d.data(), d.size(), {"127.0.0.1", uint16_t(6000 + g)}, 0);
+    ctl->on_datagram(d.data(), d.size(), loopback(uint16_t(6000 + g)), 0);
   }
   ASSERT_EQ(ctl->streams().size(), 12u);
   Json r = run({{"cmd", "streams"}, {"limit", 5}});

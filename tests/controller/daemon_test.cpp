@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -195,6 +196,51 @@ TEST_F(DaemonTest, AdmissionRoundTripOverUdp) {
   EXPECT_TRUE(page["next"].is_null());
   EXPECT_EQ(page["total"], 1);
   EXPECT_NE(http_get(daemon->http_port(), "/nope").find("not found"), std::string::npos);
+}
+
+// listen = "[::]:0" is dual-stack: an IPv4 node is heard, named by its IPv4 address
+// (not ::ffff:127.0.0.1), and answered through the same IPv6 socket.
+TEST(DaemonDualStack, AnIpv6ListenHearsAndReachesIpv4Nodes) {
+  char tmpl[] = "/tmp/aigw-daemon-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  ControllerConfig cfg = test_config();
+  cfg.listen = "[::]:0";
+  cfg.control_socket = dir + "/controller.sock";
+  cfg.http_listen = "127.0.0.1:0";
+  std::string error;
+  std::unique_ptr<Daemon> daemon = Daemon::create(cfg, "", error);
+  if (daemon == nullptr && error.find("socket:") == 0) GTEST_SKIP() << "no IPv6 here: " << error;
+  ASSERT_NE(daemon, nullptr) << error;
+  std::thread loop([&] { daemon->run(false); });
+
+  Node gw(NodeRole::gateway, 1), dev(NodeRole::device, 7);
+  ctl::LoadSync sync = load_sync(1, 1, gw.port(), 9001);
+  // Both addresses left to "the source of my datagrams".
+  sync.clear_control_address();
+  sync.mutable_ports(0)->clear_address();
+  gw.send(daemon->udp_port(), MessageType::load_sync, sync);
+  ctl::Heartbeat hb;
+  hb.set_sender_id(make_sender_id(NodeRole::device, 7));
+  dev.send(daemon->udp_port(), MessageType::heartbeat, hb);
+  std::string body;
+  EXPECT_TRUE(dev.receive(MessageType::heartbeat, body));
+  nlohmann::json gateways;
+  for (int i = 0; i < 40; ++i) {
+    gateways = nlohmann::json::parse(http_get(daemon->http_port(), "/api/v1/gateways"), nullptr, false);
+    if (gateways.is_array() && gateways.size() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gateways.is_array() && gateways.size() == 1) << gateways.dump();
+  if (gateways.is_array() && gateways.size() == 1) {
+    EXPECT_EQ(gateways[0]["control"], fmt::format("127.0.0.1:{}", gw.port()));
+    EXPECT_EQ(gateways[0]["ports"][0]["address"], "127.0.0.1");
+  }
+
+  daemon->stop();
+  loop.join();
+  daemon.reset();
+  rmdir(dir.c_str());
 }
 
 TEST_F(DaemonTest, StreamListingIsPagedOverHttpAndAigwctl) {

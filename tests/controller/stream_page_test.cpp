@@ -93,8 +93,8 @@ struct Listing : ::testing::Test {
     for (uint32_t id : all) on[1 + i++ % 3].push_back(id);
     for (auto& [gw, ids] : on) {
       Peer p(NodeRole::gateway, gw);
-      const Endpoint from{"127.0.0.1", uint16_t(6000 + gw)};
-      auto d = p.seal(MessageType::load_sync, load_sync(gw, 1, from.port, 9000 + gw));
+      const UdpEndpoint from = loopback(uint16_t(6000 + gw));
+      auto d = p.seal(MessageType::load_sync, load_sync(gw, 1, from.port(), 9000 + gw));
       ctl->on_datagram(d.data(), d.size(), from, 0);
       ctl::StreamSync ss;
       ss.set_gateway_id(gw);

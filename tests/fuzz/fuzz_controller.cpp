@@ -15,7 +15,7 @@ using namespace aigw::controller;
 
 class NullTransport : public Transport {
  public:
-  bool send(const Endpoint&, const std::vector<uint8_t>&) override { return true; }
+  bool send(const UdpEndpoint&, const std::vector<uint8_t>&) override { return true; }
 };
 
 ControllerConfig fuzz_config() {
@@ -49,8 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t len = std::min<size_t>(data[i + 4], size - i - 5);
     // Sealed under the node key of the id it claims, so every body reaches its handler.
     EnvelopeSealer s((role << 24) | node, 1, derive_node_key(key, (role << 24) | node), counter++);
+    UdpEndpoint from;
+    make_endpoint("127.0.0.1", 1000 + node, from);
     if (type != 0 && s.seal(static_cast<MessageType>(type), data + i + 5, len, sealed))
-      ctl.on_datagram(sealed.data(), sealed.size(), Endpoint{"127.0.0.1", uint16_t(1000 + node)}, now);
+      ctl.on_datagram(sealed.data(), sealed.size(), from, now);
     ctl.poll(now);
     i += 5 + len;
   }
