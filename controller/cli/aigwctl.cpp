@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -162,121 +162,163 @@ void print_human(const std::string& cmd, const Json& result) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"aigwctl: operate aigw-controller"};
-  app.require_subcommand(1);
-  app.fallthrough();  // `aigwctl gateways --json` as well as `aigwctl --json gateways`
-  const char* env = std::getenv("AIGW_CONTROL_SOCKET");
-  std::string socket_path = env ? env : "/run/aigw/controller.sock";
-  bool json = false, dry_run = false;
-  app.add_option("-s,--socket", socket_path, "controller unix socket (env AIGW_CONTROL_SOCKET)");
-  app.add_flag("--json", json, "print the answer as JSON");
-
-  Json req;
+/// What the command line asks for, filled in by CLI11 as it parses.
+struct Invocation {
+  std::string socket_path;
+  bool json = false;
+  bool dry_run = false;
+  Json req;  // the request to the controller; req["cmd"] also names the local commands
   std::string key, value;
   uint32_t gateway = 0, stream = 0;
-  std::string ids_of;
+  uint32_t limit = 0, after = 0;
+  bool all = false;     // follow the stream listing's pages to the end
+  std::string ids_of;   // `ids`: print only the ids of these
+  KeyDeriveRequest derive;
+};
+
+void add_reads(CLI::App& app, Invocation& in) {
   for (const char* verb : {"status", "gateways", "gpus", "migrations"})
-    app.add_subcommand(verb, fmt::format("show {}", verb))->callback([&req, verb] { req["cmd"] = verb; });
+    app.add_subcommand(verb, fmt::format("show {}", verb))->callback([&in, verb] { in.req["cmd"] = verb; });
   // Streams come a page at a time: the controller renders one page per request, so
   // even --all never blocks it for the whole table at once.
-  uint32_t limit = 0, after = 0;
-  bool all = false;
   CLI::App* streams = app.add_subcommand("streams", "show streams, one page (in stream id order)");
-  streams->add_option("--limit", limit, fmt::format("streams per page (default {})", kDefaultStreamPageLimit))
+  streams->add_option("--limit", in.limit, fmt::format("streams per page (default {})", kDefaultStreamPageLimit))
       ->check(CLI::Range(1u, kMaxStreamPageLimit));
-  streams->add_option("--after", after, "start after this stream id (the `next` of the previous page)");
-  streams->add_option("--gateway", gateway, "only the streams homed on this gateway");
-  streams->add_flag("--all", all, "every page to the end, one request per page");
-  streams->callback([&] {
-    req["cmd"] = "streams";
-    if (limit != 0) req["limit"] = limit;
-    if (after != 0) req["after"] = after;
-    if (streams->count("--gateway") != 0) req["gateway"] = gateway;
+  streams->add_option("--after", in.after, "start after this stream id (the `next` of the previous page)");
+  streams->add_option("--gateway", in.gateway, "only the streams homed on this gateway");
+  streams->add_flag("--all", in.all, "every page to the end, one request per page");
+  streams->callback([&in, streams] {
+    in.req["cmd"] = "streams";
+    if (in.limit != 0) in.req["limit"] = in.limit;
+    if (in.after != 0) in.req["after"] = in.after;
+    if (streams->count("--gateway") != 0) in.req["gateway"] = in.gateway;
   });
+}
+
+void add_config(CLI::App& app, Invocation& in) {
   CLI::App* config = app.add_subcommand("config", "read or change the configuration");
   config->require_subcommand(1);
   config->fallthrough();
-  config->add_subcommand("get", "show one key, or all")->callback([&] { req = {{"cmd", "config_get"}, {"key", key}}; })
-      ->add_option("key", key, "dotted key, e.g. migration.theta");
+  config->add_subcommand("get", "show one key, or all")
+      ->callback([&in] { in.req = {{"cmd", "config_get"}, {"key", in.key}}; })
+      ->add_option("key", in.key, "dotted key, e.g. migration.theta");
   CLI::App* set = config->add_subcommand("set", "change a key live and persist it");
-  set->add_option("key", key, "dotted key")->required();
-  set->add_option("value", value, "new value")->required();
-  set->add_flag("--dry-run", dry_run, "check and show, change nothing");
-  set->callback([&] { req = {{"cmd", "config_set"}, {"key", key}, {"value", value}}; });
-  config->add_subcommand("keys", "list the keys `config set` accepts (local)")->callback([&] { req["cmd"] = "keys"; });
+  set->add_option("key", in.key, "dotted key")->required();
+  set->add_option("value", in.value, "new value")->required();
+  set->add_flag("--dry-run", in.dry_run, "check and show, change nothing");
+  set->callback([&in] { in.req = {{"cmd", "config_set"}, {"key", in.key}, {"value", in.value}}; });
+  config->add_subcommand("keys", "list the keys `config set` accepts (local)")->callback([&in] {
+    in.req["cmd"] = "keys";
+  });
+}
+
+void add_changes(CLI::App& app, Invocation& in) {
   for (const char* verb : {"drain", "undrain"}) {
     CLI::App* d = app.add_subcommand(verb, std::string(verb) + " a gateway");
-    d->add_option("gateway", gateway, "gateway id")->required();
-    d->add_flag("--dry-run", dry_run, "check and show, change nothing");
-    d->callback([&req, &gateway, verb] { req = {{"cmd", verb}, {"gateway", gateway}}; });
+    d->add_option("gateway", in.gateway, "gateway id")->required();
+    d->add_flag("--dry-run", in.dry_run, "check and show, change nothing");
+    d->callback([&in, verb] { in.req = {{"cmd", verb}, {"gateway", in.gateway}}; });
   }
   CLI::App* mig = app.add_subcommand("migrate", "move a stream to a gateway (make-before-break)");
-  mig->add_option("stream", stream, "stream id")->required();
-  mig->add_option("gateway", gateway, "target gateway id")->required();
-  mig->add_flag("--dry-run", dry_run, "check and show, change nothing");
-  mig->callback([&] { req = {{"cmd", "migrate"}, {"stream", stream}, {"gateway", gateway}}; });
-  // Provisioning, local: needs read access to the controller's configuration (0600).
-  KeyDeriveRequest derive;
-  derive.config_path = "/etc/aigw/controller.toml";
+  mig->add_option("stream", in.stream, "stream id")->required();
+  mig->add_option("gateway", in.gateway, "target gateway id")->required();
+  mig->add_flag("--dry-run", in.dry_run, "check and show, change nothing");
+  mig->callback([&in] { in.req = {{"cmd", "migrate"}, {"stream", in.stream}, {"gateway", in.gateway}}; });
+}
+
+/// Provisioning, local: needs read access to the controller's configuration (0600).
+void add_key_commands(CLI::App& app, Invocation& in) {
+  in.derive.config_path = "/etc/aigw/controller.toml";
   CLI::App* keycmd = app.add_subcommand("key", "provision node keys (local, on the controller's host)");
   keycmd->require_subcommand(1);
   keycmd->fallthrough();
   CLI::App* kd = keycmd->add_subcommand("derive", "print the key one node must hold");
-  kd->add_option("--config", derive.config_path, "the controller's configuration (its [[keys]] hold the masters)");
-  kd->add_option("--role", derive.role, "gateway, device or gpu")->required();
-  kd->add_option("--node", derive.node, "the node's id")->required();
-  kd->add_option("--key-id", derive.key_id, "master key generation (default: controller_key_id)");
-  kd->callback([&] { req["cmd"] = "key_derive"; });
-  keycmd->add_subcommand("generate", "print a new random master key")->callback([&] { req["cmd"] = "key_generate"; });
-  CLI::App* ids = app.add_subcommand("ids", "ids of gateways or streams, one per line (for completion)");
-  ids->group("");  // hidden
-  ids->add_option("what", ids_of)->required()->check(CLI::IsMember({"gateways", "streams"}));
-  ids->callback([&] {
-    req["cmd"] = ids_of;
-    all = ids_of == "streams";
+  kd->add_option("--config", in.derive.config_path, "the controller's configuration (its [[keys]] hold the masters)");
+  kd->add_option("--role", in.derive.role, "gateway, device or gpu")->required();
+  kd->add_option("--node", in.derive.node, "the node's id")->required();
+  kd->add_option("--key-id", in.derive.key_id, "master key generation (default: controller_key_id)");
+  kd->callback([&in] { in.req["cmd"] = "key_derive"; });
+  keycmd->add_subcommand("generate", "print a new random master key")->callback([&in] {
+    in.req["cmd"] = "key_generate";
   });
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
-  const std::string cmd = req.value("cmd", std::string());
+/// `ids`, hidden: what bash completion offers.
+void add_ids(CLI::App& app, Invocation& in) {
+  CLI::App* ids = app.add_subcommand("ids", "ids of gateways or streams, one per line (for completion)");
+  ids->group("");
+  ids->add_option("what", in.ids_of)->required()->check(CLI::IsMember({"gateways", "streams"}));
+  ids->callback([&in] {
+    in.req["cmd"] = in.ids_of;
+    in.all = in.ids_of == "streams";
+  });
+}
+
+/// The commands answered without the controller; nullopt for the others.
+std::optional<int> run_local(const std::string& cmd, const Invocation& in) {
   if (cmd == "keys") {
     for (const auto& k : settable_keys()) fmt::print("{}\n", k);
     return kExitOk;
   }
   if (cmd == "key_generate") {
     const std::string hex = generate_master_key();
-    if (json) fmt::print("{}\n", Json{{"key", hex}}.dump(2));
+    if (in.json) fmt::print("{}\n", Json{{"key", hex}}.dump(2));
     else fmt::print("{}\n", hex);
     return kExitOk;
   }
   if (cmd == "key_derive") {
     Json out;
     std::string error;
-    if (const int rc = derive_key(derive, out, error); rc != kExitOk) {
+    if (const int rc = derive_key(in.derive, out, error); rc != kExitOk) {
       fmt::print(stderr, "aigwctl: {}\n", error);
       return rc;
     }
     // Without --json: the lines to paste into the node's configuration.
-    if (json) fmt::print("{}\n", out.dump(2));
+    if (in.json) fmt::print("{}\n", out.dump(2));
     else fmt::print("key_id = {}\nkey = \"{}\"\n", out["key_id"].get<uint32_t>(), out["key"].get<std::string>());
     return kExitOk;
   }
-  if (dry_run) req["dry_run"] = true;
+  return std::nullopt;
+}
+
+/// One request (or every page of one) to the controller, and its answer printed.
+int run_remote(const std::string& cmd, Invocation& in) {
+  if (in.dry_run) in.req["dry_run"] = true;
   Json result;
-  if (const int rc = all ? request_all_pages(socket_path, req, result) : request(socket_path, req, result); rc != 0)
-    return rc;
-  if (!ids_of.empty()) {
+  const int rc = in.all ? request_all_pages(in.socket_path, in.req, result) : request(in.socket_path, in.req, result);
+  if (rc != 0) return rc;
+  if (!in.ids_of.empty()) {
     for (const auto& r : cmd == "streams" ? result["streams"] : result) fmt::print("{}\n", r["id"].dump());
     return kExitOk;
   }
-  if (json) fmt::print("{}\n", result.dump(2));
+  if (in.json) fmt::print("{}\n", result.dump(2));
   else print_human(cmd, result);
   return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aigwctl: operate aigw-controller"};
+  app.require_subcommand(1);
+  app.fallthrough();  // `aigwctl gateways --json` as well as `aigwctl --json gateways`
+  Invocation in;
+  const char* env = std::getenv("AIGW_CONTROL_SOCKET");
+  in.socket_path = env ? env : "/run/aigw/controller.sock";
+  app.add_option("-s,--socket", in.socket_path, "controller unix socket (env AIGW_CONTROL_SOCKET)");
+  app.add_flag("--json", in.json, "print the answer as JSON");
+  add_reads(app, in);
+  add_config(app, in);
+  add_changes(app, in);
+  add_key_commands(app, in);
+  add_ids(app, in);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  const std::string cmd = in.req.value("cmd", std::string());
+  if (const std::optional<int> rc = run_local(cmd, in)) return *rc;
+  return run_remote(cmd, in);
 }

@@ -154,93 +154,123 @@ Check<std::string> listen_address(bool optional) {
   };
 }
 
+/// The keys outside any section: identity, addresses, keys, logging, the round.
+void top_level_fields(std::vector<Field>& f) {
+  using C = ControllerConfig;
+  f.push_back(field<uint32_t>("controller_id", false, [](C& c) -> uint32_t& { return c.controller_id; },
+                              [](const uint32_t& v) { return v >= 1 && v <= 0xFFFFFF; }, "1 .. 16777215"));
+  f.push_back(field<std::string>("listen", false, [](C& c) -> std::string& { return c.listen; },
+                                 listen_address(false), "host:port (port 0..65535)"));
+  f.push_back(field<std::string>("control_socket", false, [](C& c) -> std::string& { return c.control_socket; },
+                                 any<std::string>(), ""));
+  f.push_back(field<std::string>("http_listen", false, [](C& c) -> std::string& { return c.http_listen; },
+                                 listen_address(true), "host:port (port 0..65535), or empty for none"));
+  f.push_back(field<uint32_t>("controller_key_id", false, [](C& c) -> uint32_t& { return c.controller_key_id; },
+                              any<uint32_t>(), ""));
+  f.push_back(field<std::string>("log_level", true, [](C& c) -> std::string& { return c.log_level; },
+                                 [](const std::string& v) { log::Level l; return log::parse_level(v, l); },
+                                 "one of debug, info, warn, error, off"));
+  f.push_back(field<uint32_t>("sync_period_ms", true, [](C& c) -> uint32_t& { return c.sync_period_ms; },
+                              at_least(10), ">= 10"));
+  f.push_back(field<uint32_t>("dead_after_periods", true, [](C& c) -> uint32_t& { return c.dead_after_periods; },
+                              at_least(1), ">= 1"));
+}
+
+/// [admission]: the algorithm, its window and the bounds on what a stream may declare.
+void admission_fields(std::vector<Field>& f) {
+  using C = ControllerConfig;
+  f.push_back(field<std::string>("admission.algorithm", true, [](C& c) -> std::string& { return c.admission_algorithm; },
+                                 [](const std::string& v) { return is_admission_name(v); },
+                                 "one of lc, adga, iadga, balanced"));
+  f.push_back(field<double>("admission.window_ms", true, [](C& c) -> double& { return c.admission_window_ms; },
+                            in(0, 1000), "0 .. 1000"));
+  f.push_back(field<std::string>("admission.k_policy", true, [](C& c) -> std::string& { return c.admission_k_policy; },
+                                 [](const std::string& v) { GroupPolicy p; return parse_group_policy(v, p); },
+                                 "one of capacity, even, fixed"));
+  f.push_back(field<uint32_t>("admission.group_k", true, [](C& c) -> uint32_t& { return c.admission_group_k; },
+                              any<uint32_t>(), ""));
+  f.push_back(field<double>("admission.memory_units", true, [](C& c) -> double& { return c.admission_memory_units; },
+                            in(0, 1000), "0 .. 1000"));
+  f.push_back(field<int64_t>("admission.warmup_ms", true, [](C& c) -> int64_t& { return c.admission_warmup_ms; },
+                             [](const int64_t& v) { return v >= -1; }, ">= -1 (-1: one sync period + 100 ms)"));
+  f.push_back(field<uint32_t>("admission.max_unit_bytes", true, [](C& c) -> uint32_t& { return c.admission_max_unit_bytes; },
+                              [](const uint32_t& v) { return v >= 1 && v <= (1u << 30); }, "1 .. 1073741824"));
+  f.push_back(field<uint32_t>("admission.max_period_ms", true, [](C& c) -> uint32_t& { return c.admission_max_period_ms; },
+                              [](const uint32_t& v) { return v >= 1 && v <= 86'400'000; }, "1 .. 86400000"));
+  f.push_back(field<uint32_t>("admission.max_streams_per_device", true,
+                              [](C& c) -> uint32_t& { return c.admission_max_streams_per_device; },
+                              [](const uint32_t& v) { return v >= 1 && v <= 65536; }, "1 .. 65536"));
+  f.push_back(field<uint32_t>("admission.max_streams_per_port", true,
+                              [](C& c) -> uint32_t& { return c.admission_max_streams_per_port; },
+                              [](const uint32_t& v) { return v >= 1 && v <= 4096; }, "1 .. 4096 (the egress table)"));
+}
+
+/// [load]: smoothing, weights and forecast of the load model.
+void load_fields(std::vector<Field>& f) {
+  using C = ControllerConfig;
+  f.push_back(field<double>("load.bandwidth_smoothing", true, [](C& c) -> double& { return c.load.bandwidth_smoothing; },
+                            in(1e-9, 1), "in (0, 1]"));
+  f.push_back(field<double>("load.memory_smoothing", true, [](C& c) -> double& { return c.load.memory_smoothing; },
+                            in(1e-9, 1), "in (0, 1]"));
+  f.push_back(field<double>("load.cpu_smoothing", true, [](C& c) -> double& { return c.load.cpu_smoothing; },
+                            in(1e-9, 1), "in (0, 1]"));
+  f.push_back(field<double>("load.utilization_cap", true, [](C& c) -> double& { return c.load.utilization_cap; },
+                            in(1e-9, 1), "in (0, 1]"));
+  f.push_back(field<double>("load.weight_cpu", true, [](C& c) -> double& { return c.load.weight_cpu; }, in(0, 1),
+                            "0 .. 1"));
+  f.push_back(field<double>("load.weight_memory", true, [](C& c) -> double& { return c.load.weight_memory; },
+                            in(0, 1), "0 .. 1"));
+  f.push_back(field<double>("load.weight_net", true, [](C& c) -> double& { return c.load.weight_net; }, in(0, 1),
+                            "0 .. 1"));
+  f.push_back(field<double>("load.forecast_alpha", true, [](C& c) -> double& { return c.load.forecast_alpha; },
+                            open_unit(), "in (0, 1)"));
+  f.push_back(field<double>("load.forecast_horizon", true, [](C& c) -> double& { return c.load.forecast_horizon; },
+                            in(0, 100), "0 .. 100 periods"));
+}
+
+/// [migration]: the LSD trigger and how migrations run.
+void migration_fields(std::vector<Field>& f) {
+  using C = ControllerConfig;
+  f.push_back(field<bool>("migration.enabled", true, [](C& c) -> bool& { return c.migration_enabled; }, any<bool>(), ""));
+  f.push_back(field<double>("migration.theta", true, [](C& c) -> double& { return c.trigger.theta; }, in(0, 1),
+                            "0 .. 1"));
+  f.push_back(field<double>("migration.lower_threshold", true, [](C& c) -> double& { return c.trigger.lower; },
+                            in(0, 1), "0 .. 1"));
+  f.push_back(field<uint32_t>("migration.consecutive_periods", true,
+                              [](C& c) -> uint32_t& { return c.trigger.consecutive; }, at_least(1), ">= 1"));
+  f.push_back(field<int64_t>("migration.cooldown_ms", true, [](C& c) -> int64_t& { return c.migration_cooldown_ms; },
+                             [](const int64_t& v) { return v >= 0; }, ">= 0"));
+  f.push_back(field<uint32_t>("migration.max_moves_per_round", true,
+                              [](C& c) -> uint32_t& { return c.migration_max_moves; }, any<uint32_t>(), ""));
+  f.push_back(field<uint32_t>("migration.settle_periods", true,
+                              [](C& c) -> uint32_t& { return c.migration_settle_periods; }, any<uint32_t>(), ""));
+  f.push_back(field<uint32_t>("migration.switch_margin_units", true,
+                              [](C& c) -> uint32_t& { return c.migration_switch_margin; }, at_least(1), ">= 1"));
+  f.push_back(field<int64_t>("migration.retry_ms", true, [](C& c) -> int64_t& { return c.migration_retry_ms; },
+                             [](const int64_t& v) { return v >= 1; }, ">= 1"));
+  f.push_back(field<uint32_t>("migration.retries", true, [](C& c) -> uint32_t& { return c.migration_retries; },
+                              any<uint32_t>(), ""));
+}
+
+/// [gpu]: GPU steering.
+void gpu_fields(std::vector<Field>& f) {
+  using C = ControllerConfig;
+  f.push_back(field<double>("gpu.overload", true, [](C& c) -> double& { return c.gpu.overload; }, in(0, 10), "0 .. 10"));
+  f.push_back(field<double>("gpu.rebalance_spread", true, [](C& c) -> double& { return c.gpu.spread; }, in(0, 10),
+                            "0 .. 10"));
+  f.push_back(field<uint32_t>("gpu.max_moves", true, [](C& c) -> uint32_t& { return c.gpu.max_moves; },
+                              any<uint32_t>(), ""));
+}
+
+/// Every key, top level first; `config keys` lists the live ones in this order.
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = [] {
-    using C = ControllerConfig;
     std::vector<Field> f;
-    f.push_back(field<uint32_t>("controller_id", false, [](C& c) -> uint32_t& { return c.controller_id; },
-                                [](const uint32_t& v) { return v >= 1 && v <= 0xFFFFFF; }, "1 .. 16777215"));
-    f.push_back(field<std::string>("listen", false, [](C& c) -> std::string& { return c.listen; },
-                                   listen_address(false), "host:port (port 0..65535)"));
-    f.push_back(field<std::string>("control_socket", false, [](C& c) -> std::string& { return c.control_socket; },
-                                   any<std::string>(), ""));
-    f.push_back(field<std::string>("http_listen", false, [](C& c) -> std::string& { return c.http_listen; },
-                                   listen_address(true), "host:port (port 0..65535), or empty for none"));
-    f.push_back(field<uint32_t>("controller_key_id", false, [](C& c) -> uint32_t& { return c.controller_key_id; },
-                                any<uint32_t>(), ""));
-    f.push_back(field<std::string>("log_level", true, [](C& c) -> std::string& { return c.log_level; },
-                                   [](const std::string& v) { log::Level l; return log::parse_level(v, l); },
-                                   "one of debug, info, warn, error, off"));
-    f.push_back(field<uint32_t>("sync_period_ms", true, [](C& c) -> uint32_t& { return c.sync_period_ms; },
-                                at_least(10), ">= 10"));
-    f.push_back(field<uint32_t>("dead_after_periods", true, [](C& c) -> uint32_t& { return c.dead_after_periods; },
-                                at_least(1), ">= 1"));
-    f.push_back(field<std::string>("admission.algorithm", true, [](C& c) -> std::string& { return c.admission_algorithm; },
-                                   [](const std::string& v) { return is_admission_name(v); },
-                                   "one of lc, adga, iadga, balanced"));
-    f.push_back(field<double>("admission.window_ms", true, [](C& c) -> double& { return c.admission_window_ms; },
-                              in(0, 1000), "0 .. 1000"));
-    f.push_back(field<std::string>("admission.k_policy", true, [](C& c) -> std::string& { return c.admission_k_policy; },
-                                   [](const std::string& v) { GroupPolicy p; return parse_group_policy(v, p); },
-                                   "one of capacity, even, fixed"));
-    f.push_back(field<uint32_t>("admission.group_k", true, [](C& c) -> uint32_t& { return c.admission_group_k; },
-                                any<uint32_t>(), ""));
-    f.push_back(field<double>("admission.memory_units", true, [](C& c) -> double& { return c.admission_memory_units; },
-                              in(0, 1000), "0 .. 1000"));
-    f.push_back(field<int64_t>("admission.warmup_ms", true, [](C& c) -> int64_t& { return c.admission_warmup_ms; },
-                               [](const int64_t& v) { return v >= -1; }, ">= -1 (-1: one sync period + 100 ms)"));
-    f.push_back(field<uint32_t>("admission.max_unit_bytes", true, [](C& c) -> uint32_t& { return c.admission_max_unit_bytes; },
-                                [](const uint32_t& v) { return v >= 1 && v <= (1u << 30); }, "1 .. 1073741824"));
-    f.push_back(field<uint32_t>("admission.max_period_ms", true, [](C& c) -> uint32_t& { return c.admission_max_period_ms; },
-                                [](const uint32_t& v) { return v >= 1 && v <= 86'400'000; }, "1 .. 86400000"));
-    f.push_back(field<uint32_t>("admission.max_streams_per_device", true,
-                                [](C& c) -> uint32_t& { return c.admission_max_streams_per_device; },
-                                [](const uint32_t& v) { return v >= 1 && v <= 65536; }, "1 .. 65536"));
-    f.push_back(field<uint32_t>("admission.max_streams_per_port", true,
-                                [](C& c) -> uint32_t& { return c.admission_max_streams_per_port; },
-                                [](const uint32_t& v) { return v >= 1 && v <= 4096; }, "1 .. 4096 (the egress table)"));
-    f.push_back(field<double>("load.bandwidth_smoothing", true, [](C& c) -> double& { return c.load.bandwidth_smoothing; },
-                              in(1e-9, 1), "in (0, 1]"));
-    f.push_back(field<double>("load.memory_smoothing", true, [](C& c) -> double& { return c.load.memory_smoothing; },
-                              in(1e-9, 1), "in (0, 1]"));
-    f.push_back(field<double>("load.cpu_smoothing", true, [](C& c) -> double& { return c.load.cpu_smoothing; },
-                              in(1e-9, 1), "in (0, 1]"));
-    f.push_back(field<double>("load.utilization_cap", true, [](C& c) -> double& { return c.load.utilization_cap; },
-                              in(1e-9, 1), "in (0, 1]"));
-    f.push_back(field<double>("load.weight_cpu", true, [](C& c) -> double& { return c.load.weight_cpu; }, in(0, 1),
-                              "0 .. 1"));
-    f.push_back(field<double>("load.weight_memory", true, [](C& c) -> double& { return c.load.weight_memory; },
-                              in(0, 1), "0 .. 1"));
-    f.push_back(field<double>("load.weight_net", true, [](C& c) -> double& { return c.load.weight_net; }, in(0, 1),
-                              "0 .. 1"));
-    f.push_back(field<double>("load.forecast_alpha", true, [](C& c) -> double& { return c.load.forecast_alpha; },
-                              open_unit(), "in (0, 1)"));
-    f.push_back(field<double>("load.forecast_horizon", true, [](C& c) -> double& { return c.load.forecast_horizon; },
-                              in(0, 100), "0 .. 100 periods"));
-    f.push_back(field<bool>("migration.enabled", true, [](C& c) -> bool& { return c.migration_enabled; }, any<bool>(), ""));
-    f.push_back(field<double>("migration.theta", true, [](C& c) -> double& { return c.trigger.theta; }, in(0, 1),
-                              "0 .. 1"));
-    f.push_back(field<double>("migration.lower_threshold", true, [](C& c) -> double& { return c.trigger.lower; },
-                              in(0, 1), "0 .. 1"));
-    f.push_back(field<uint32_t>("migration.consecutive_periods", true,
-                                [](C& c) -> uint32_t& { return c.trigger.consecutive; }, at_least(1), ">= 1"));
-    f.push_back(field<int64_t>("migration.cooldown_ms", true, [](C& c) -> int64_t& { return c.migration_cooldown_ms; },
-                               [](const int64_t& v) { return v >= 0; }, ">= 0"));
-    f.push_back(field<uint32_t>("migration.max_moves_per_round", true,
-                                [](C& c) -> uint32_t& { return c.migration_max_moves; }, any<uint32_t>(), ""));
-    f.push_back(field<uint32_t>("migration.settle_periods", true,
-                                [](C& c) -> uint32_t& { return c.migration_settle_periods; }, any<uint32_t>(), ""));
-    f.push_back(field<uint32_t>("migration.switch_margin_units", true,
-                                [](C& c) -> uint32_t& { return c.migration_switch_margin; }, at_least(1), ">= 1"));
-    f.push_back(field<int64_t>("migration.retry_ms", true, [](C& c) -> int64_t& { return c.migration_retry_ms; },
-                               [](const int64_t& v) { return v >= 1; }, ">= 1"));
-    f.push_back(field<uint32_t>("migration.retries", true, [](C& c) -> uint32_t& { return c.migration_retries; },
-                                any<uint32_t>(), ""));
-    f.push_back(field<double>("gpu.overload", true, [](C& c) -> double& { return c.gpu.overload; }, in(0, 10), "0 .. 10"));
-    f.push_back(field<double>("gpu.rebalance_spread", true, [](C& c) -> double& { return c.gpu.spread; }, in(0, 10),
-                              "0 .. 10"));
-    f.push_back(field<uint32_t>("gpu.max_moves", true, [](C& c) -> uint32_t& { return c.gpu.max_moves; },
-                                any<uint32_t>(), ""));
+    top_level_fields(f);
+    admission_fields(f);
+    load_fields(f);
+    migration_fields(f);
+    gpu_fields(f);
     return f;
   }();
   return all;

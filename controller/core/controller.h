@@ -100,16 +100,37 @@ class Controller final : private MigrationIo {
   };
 
   // controller_rx.cpp
+  /// Who sent an authenticated datagram (the role and node its key proves) and from where.
+  struct Sender {
+    NodeRole role;
+    uint32_t sender_id;
+    uint32_t node;
+    const UdpEndpoint& from;
+  };
+  enum class RxOutcome {
+    handled,   // counted in rx_messages
+    bad_body,  // the body does not parse as its type says
+    refused,   // counted by reject() already
+  };
   bool authenticate(const uint8_t* data, size_t len, EnvelopeView& env, NodeRole& role);
-  void on_gateway_register(const ctl::GatewayRegister& m, const UdpEndpoint& from);
-  void on_load_sync(const ctl::LoadSync& m, const UdpEndpoint& from);
-  void on_stream_sync(const ctl::StreamSync& m, const UdpEndpoint& from);
-  void on_admission_request(ctl::AdmissionRequest& m, const UdpEndpoint& from);
-  void on_stream_close(const ctl::StreamClose& m);
-  void on_heartbeat(const ctl::Heartbeat& m, const UdpEndpoint& from, NodeRole role);
-  void on_gpu_register(const ctl::GpuRegister& m, const UdpEndpoint& from);
-  void on_gpu_load_sync(const ctl::GpuLoadSync& m);
-  bool on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_t node);
+  RxOutcome dispatch(const EnvelopeView& env, const Sender& sender);
+  /// Parses the body as M and hands it to `handler`.
+  template <typename M, typename Handler>
+  RxOutcome handle(const EnvelopeView& env, const Sender& sender, Handler handler);
+  /// A message `role` may send, naming the sender's own node as `body_id`; otherwise
+  /// rejected as sender_mismatch.
+  bool sent_by(const Sender& sender, NodeRole role, uint32_t body_id);
+  // The handlers return true when the message counts as handled (rx_messages), false
+  // when they refused it outright (reject() has counted why).
+  bool on_gateway_register(const ctl::GatewayRegister& m, const Sender& sender);
+  bool on_load_sync(const ctl::LoadSync& m, const Sender& sender);
+  bool on_stream_sync(const ctl::StreamSync& m, const Sender& sender);
+  bool on_admission_request(ctl::AdmissionRequest& m, const Sender& sender);
+  bool on_stream_close(const ctl::StreamClose& m, const Sender& sender);
+  bool on_heartbeat(const ctl::Heartbeat& m, const Sender& sender);
+  bool on_gpu_register(const ctl::GpuRegister& m, const Sender& sender);
+  bool on_gpu_load_sync(const ctl::GpuLoadSync& m, const Sender& sender);
+  bool on_migrate_ack(const ctl::MigrateAck& m, const Sender& sender);
   void adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id);
   void reject(const char* reason);
   void forget_stream(uint32_t stream_id);
@@ -120,6 +141,16 @@ class Controller final : private MigrationIo {
 
   // controller_admission.cpp
   void decide_window();
+  /// Answers what needs no algorithm (refusals, streams the controller already has,
+  /// the device cap, no GPU server for the model); true when `p` is left to decide.
+  /// `window_per_device` counts this window's requests that passed the cap so far.
+  bool needs_decision(PendingRequest& p, std::map<uint32_t, uint32_t>& window_per_device);
+  /// Runs the admission algorithm: per demand, an index into `targets` or kRejected.
+  std::vector<int32_t> run_algorithm(const std::vector<AdmissionTarget>& targets,
+                                     const std::vector<AdmissionDemand>& demands);
+  /// Accepts `p` onto `target`, or (nullptr) rejects it for the reason that applies.
+  void answer_decided(const PendingRequest& p, const AdmissionTarget* target, const AdmissionDemand& demand,
+                      bool any_live_gateway);
   std::vector<AdmissionTarget> admission_targets(uint32_t exclude_gateway) const;
   void reply(const UdpEndpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req);
   ctl::AdmissionReply accept(const PendingRequest& p, const AdmissionTarget& t);

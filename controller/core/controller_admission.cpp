@@ -55,7 +55,8 @@ const char* Controller::refusal(const ctl::AdmissionRequest& req, const UdpEndpo
   return nullptr;
 }
 
-void Controller::on_admission_request(ctl::AdmissionRequest& m, const UdpEndpoint& from) {
+bool Controller::on_admission_request(ctl::AdmissionRequest& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::device, m.device_id())) return false;
   const auto key = std::make_pair(m.device_id(), m.request_id());
   auto cached = replies_.find(key);
   if (cached != replies_.end() && cached->second.expires_ns > now_ns_) {
@@ -65,13 +66,14 @@ void Controller::on_admission_request(ctl::AdmissionRequest& m, const UdpEndpoin
       auto s = streams_.find(r.stream_id());
       if (s != streams_.end()) send_assign(s->second, false, 0);
     }
-    send(from, make_sender_id(NodeRole::device, m.device_id()), MessageType::admission_reply, r);
-    return;
+    send(sender.from, make_sender_id(NodeRole::device, m.device_id()), MessageType::admission_reply, r);
+    return true;
   }
   for (const auto& p : pending_)
-    if (p.request.device_id() == m.device_id() && p.request.request_id() == m.request_id()) return;
-  pending_.push_back({std::move(m), from});
+    if (p.request.device_id() == m.device_id() && p.request.request_id() == m.request_id()) return true;
+  pending_.push_back({std::move(m), sender.from});
   if (window_end_ns_ == 0) window_end_ns_ = now_ns_ + static_cast<int64_t>(cfg_.admission_window_ms * 1e6);
+  return true;
 }
 
 void Controller::reply(const UdpEndpoint& to, const ctl::AdmissionReply& r, const ctl::AdmissionRequest& req) {
@@ -195,61 +197,76 @@ void Controller::decide_window() {
   window_end_ns_ = 0;
   ++metrics_.admission_windows;
 
-  std::vector<size_t> undecided;
+  std::vector<const PendingRequest*> undecided;
   std::vector<AdmissionDemand> demands;
-  std::map<uint32_t, uint32_t> window_per_device;  // this window's requests that passed the cap
-  for (size_t i = 0; i < batch.size(); ++i) {
-    ctl::AdmissionRequest& req = batch[i].request;
-    const char* refused = refusal(req, batch[i].reply_to);
-    if (refused) {
-      metrics_.admissions_refused.inc(refused);
-      reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text(refused)), req);
-      continue;
-    }
-    if (req.source_address().empty()) req.set_source_address(batch[i].reply_to.host());
-    if (req.stream_id() != 0) {
-      auto it = streams_.find(req.stream_id());
-      if (it != streams_.end()) {
-        StreamState& s = it->second;
-        if (s.device_id != req.device_id()) {
-          metrics_.admissions_refused.inc("stream_owner");
-          reply(batch[i].reply_to,
-                rejection(req, ctl::ADMISSION_REJECTED_INVALID, "stream id belongs to another device"), req);
-          continue;
-        }
-        // The device restarted or lost the reply, or the stream was adopted after a
-        // controller restart: confirm where it is.
-        s.device_control = resolve_control(req.control_address(), req.control_port(), batch[i].reply_to);
-        if (s.model.empty()) s.model = req.model();
-        reply(batch[i].reply_to, existing_assignment(req, s), req);
-        continue;
-      }
-    }
-    // Counted with the requests of this window still undecided, so one burst cannot pass the cap.
-    auto held = streams_per_device_.find(req.device_id());
-    if ((held == streams_per_device_.end() ? 0 : held->second) + window_per_device[req.device_id()]++ >=
-        cfg_.admission_max_streams_per_device) {
-      metrics_.admissions_refused.inc("device_stream_cap");
-      reply(batch[i].reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text("device_stream_cap")), req);
-      continue;
-    }
-    bool gpu = false;
-    for (uint32_t id : steering_.ids()) gpu = gpu || steering_.serves(id, req.model());
-    if (!gpu) {
-      reply(batch[i].reply_to,
-            rejection(req, ctl::ADMISSION_REJECTED_NO_GPU, fmt::format("no GPU server serves model '{}'", req.model())),
-            req);
-      continue;
-    }
-    undecided.push_back(i);
-    demands.push_back({double(req.unit_bytes()) * 8 * 1000 / req.period_ms(),
-                       double(req.unit_bytes()) * cfg_.admission_memory_units});
+  std::map<uint32_t, uint32_t> window_per_device;
+  for (PendingRequest& p : batch) {
+    if (!needs_decision(p, window_per_device)) continue;
+    undecided.push_back(&p);
+    demands.push_back({double(p.request.unit_bytes()) * 8 * 1000 / p.request.period_ms(),
+                       double(p.request.unit_bytes()) * cfg_.admission_memory_units});
   }
   if (undecided.empty()) return;
 
   const std::vector<AdmissionTarget> targets = admission_targets(0);
   bool any_live = false;
   for (const auto& [id, g] : gateways_) any_live = any_live || g.alive;
+  const std::vector<int32_t> out = run_algorithm(targets, demands);
+  for (size_t k = 0; k < undecided.size(); ++k) {
+    const AdmissionTarget* t = out[k] == kRejected ? nullptr : &targets[static_cast<size_t>(out[k])];
+    // Checked per request, after the accepts before it: the cap holds inside one window too.
+    if (t && committed_.port(t->gateway_id, t->port_index).streams >= cfg_.admission_max_streams_per_port)
+      t = nullptr;
+    answer_decided(*undecided[k], t, demands[k], any_live);
+  }
+}
+
+bool Controller::needs_decision(PendingRequest& p, std::map<uint32_t, uint32_t>& window_per_device) {
+  ctl::AdmissionRequest& req = p.request;
+  if (const char* refused = refusal(req, p.reply_to)) {
+    metrics_.admissions_refused.inc(refused);
+    reply(p.reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text(refused)), req);
+    return false;
+  }
+  if (req.source_address().empty()) req.set_source_address(p.reply_to.host());
+  if (req.stream_id() != 0) {
+    auto it = streams_.find(req.stream_id());
+    if (it != streams_.end()) {
+      StreamState& s = it->second;
+      if (s.device_id != req.device_id()) {
+        metrics_.admissions_refused.inc("stream_owner");
+        reply(p.reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, "stream id belongs to another device"), req);
+        return false;
+      }
+      // The device restarted or lost the reply, or the stream was adopted after a
+      // controller restart: confirm where it is.
+      s.device_control = resolve_control(req.control_address(), req.control_port(), p.reply_to);
+      if (s.model.empty()) s.model = req.model();
+      reply(p.reply_to, existing_assignment(req, s), req);
+      return false;
+    }
+  }
+  // Counted with the requests of this window still undecided, so one burst cannot pass the cap.
+  auto held = streams_per_device_.find(req.device_id());
+  if ((held == streams_per_device_.end() ? 0 : held->second) + window_per_device[req.device_id()]++ >=
+      cfg_.admission_max_streams_per_device) {
+    metrics_.admissions_refused.inc("device_stream_cap");
+    reply(p.reply_to, rejection(req, ctl::ADMISSION_REJECTED_INVALID, refusal_text("device_stream_cap")), req);
+    return false;
+  }
+  bool gpu = false;
+  for (uint32_t id : steering_.ids()) gpu = gpu || steering_.serves(id, req.model());
+  if (!gpu) {
+    reply(p.reply_to,
+          rejection(req, ctl::ADMISSION_REJECTED_NO_GPU, fmt::format("no GPU server serves model '{}'", req.model())),
+          req);
+    return false;
+  }
+  return true;
+}
+
+std::vector<int32_t> Controller::run_algorithm(const std::vector<AdmissionTarget>& targets,
+                                               const std::vector<AdmissionDemand>& demands) {
   std::vector<int32_t> out;
   // Measured only for the decision-time metric; no decision depends on it.
   const auto t0 = std::chrono::steady_clock::now();
@@ -257,23 +274,22 @@ void Controller::decide_window() {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   metrics_.admission_decision_ns_sum += static_cast<uint64_t>(ns);
   metrics_.admission_decision_ns_last = static_cast<uint64_t>(ns);
+  return out;
+}
 
-  for (size_t k = 0; k < undecided.size(); ++k) {
-    PendingRequest& p = batch[undecided[k]];
-    const bool port_full = out[k] != kRejected &&
-                           committed_.port(targets[size_t(out[k])].gateway_id, targets[size_t(out[k])].port_index).streams >=
-                               cfg_.admission_max_streams_per_port;  // the cap holds inside one window too
-    if (out[k] != kRejected && !port_full) {
-      reply(p.reply_to, accept(p, targets[static_cast<size_t>(out[k])]), p.request);
-    } else if (!any_live) {
-      reply(p.reply_to, rejection(p.request, ctl::ADMISSION_REJECTED_NO_GATEWAY, "no live gateway"), p.request);
-    } else {
-      reply(p.reply_to,
-            rejection(p.request, ctl::ADMISSION_REJECTED_CAPACITY,
-                      fmt::format("no gateway port has {:.0f} bit/s and {:.0f} bytes left", demands[k].bandwidth_bps,
-                                  demands[k].memory_bytes)),
-            p.request);
-    }
+void Controller::answer_decided(const PendingRequest& p, const AdmissionTarget* target, const AdmissionDemand& demand,
+                                bool any_live_gateway) {
+  const ctl::AdmissionRequest& req = p.request;
+  if (target != nullptr) {
+    reply(p.reply_to, accept(p, *target), req);
+  } else if (!any_live_gateway) {
+    reply(p.reply_to, rejection(req, ctl::ADMISSION_REJECTED_NO_GATEWAY, "no live gateway"), req);
+  } else {
+    reply(p.reply_to,
+          rejection(req, ctl::ADMISSION_REJECTED_CAPACITY,
+                    fmt::format("no gateway port has {:.0f} bit/s and {:.0f} bytes left", demand.bandwidth_bps,
+                                demand.memory_bytes)),
+          req);
   }
 }
 

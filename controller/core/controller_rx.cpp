@@ -4,15 +4,6 @@
 
 namespace aigw::controller {
 
-namespace {
-
-template <typename M>
-bool parse(const EnvelopeView& env, M& m) {
-  return m.ParseFromArray(env.body, static_cast<int>(env.body_len));
-}
-
-}  // namespace
-
 void Controller::reject(const char* reason) {
   metrics_.rx_rejected.inc(reason);
   AIGW_WARN_RATE_LIMITED(1000, "control_rejected", "reason={}", reason);
@@ -46,118 +37,69 @@ void Controller::on_datagram(const uint8_t* data, size_t len, const UdpEndpoint&
   EnvelopeView env;
   NodeRole role{};
   if (!authenticate(data, len, env, role)) return;
-  const uint32_t node = node_of(env.sender_id);
-  // Each message: the role that may send it, then its body, then the id inside it
-  // must be the sender's own.
-  auto expect = [&](NodeRole r, uint32_t body_id) {
-    if (role != r || body_id != node) {
-      reject("sender_mismatch");
-      return false;
-    }
-    return true;
-  };
-  bool ok = true;
-  switch (env.type) {
-    case MessageType::gateway_register: {
-      ctl::GatewayRegister m;
-      if (!(ok = parse(env, m))) break;
-      if (expect(NodeRole::gateway, m.gateway_id())) on_gateway_register(m, from);
-      else return;
-      break;
-    }
-    case MessageType::load_sync: {
-      ctl::LoadSync m;
-      if (!(ok = parse(env, m))) break;
-      if (expect(NodeRole::gateway, m.gateway_id())) on_load_sync(m, from);
-      else return;
-      break;
-    }
-    case MessageType::stream_sync: {
-      ctl::StreamSync m;
-      if (!(ok = parse(env, m))) break;
-      if (expect(NodeRole::gateway, m.gateway_id())) on_stream_sync(m, from);
-      else return;
-      break;
-    }
-    case MessageType::admission_request: {
-      ctl::AdmissionRequest m;
-      if (!(ok = parse(env, m))) break;
-      if (expect(NodeRole::device, m.device_id())) on_admission_request(m, from);
-      else return;
-      break;
-    }
-    case MessageType::stream_close: {
-      ctl::StreamClose m;
-      if (!(ok = parse(env, m))) break;
-      if (expect(NodeRole::device, m.device_id())) on_stream_close(m);
-      else return;
-      break;
-    }
-    case MessageType::heartbeat: {
-      ctl::Heartbeat m;
-      if (!(ok = parse(env, m))) break;
-      if (m.sender_id() != env.sender_id) {
-        reject("sender_mismatch");
-        return;
-      }
-      on_heartbeat(m, from, role);
-      break;
-    }
-    case MessageType::gpu_register: {
-      ctl::GpuRegister m;
-      if (!(ok = parse(env, m))) break;
-      if (expect(NodeRole::gpu, m.gpu_id())) on_gpu_register(m, from);
-      else return;
-      break;
-    }
-    case MessageType::gpu_load_sync: {
-      ctl::GpuLoadSync m;
-      if (!(ok = parse(env, m))) break;
-      if (!expect(NodeRole::gpu, m.gpu_id())) return;
-      if (steering_.find(m.gpu_id()) == nullptr) {
-        reject("unknown_node");
-        return;
-      }
-      on_gpu_load_sync(m);
-      break;
-    }
-    case MessageType::migrate_ack: {
-      ctl::MigrateAck m;
-      if (!(ok = parse(env, m))) break;
-      if (!on_migrate_ack(m, role, node)) return;
-      break;
-    }
-    default:
-      reject("unexpected_type");
-      return;
+  switch (dispatch(env, Sender{role, env.sender_id, node_of(env.sender_id), from})) {
+    case RxOutcome::handled: metrics_.rx_messages.inc(to_string(env.type)); break;
+    case RxOutcome::bad_body: reject("bad_body"); break;
+    case RxOutcome::refused: break;
   }
-  if (!ok) {
-    reject("bad_body");
-    return;
-  }
-  metrics_.rx_messages.inc(to_string(env.type));
 }
 
-void Controller::on_gateway_register(const ctl::GatewayRegister& m, const UdpEndpoint& from) {
+template <typename M, typename Handler>
+Controller::RxOutcome Controller::handle(const EnvelopeView& env, const Sender& sender, Handler handler) {
+  M m;
+  if (!m.ParseFromArray(env.body, static_cast<int>(env.body_len))) return RxOutcome::bad_body;
+  return (this->*handler)(m, sender) ? RxOutcome::handled : RxOutcome::refused;
+}
+
+Controller::RxOutcome Controller::dispatch(const EnvelopeView& env, const Sender& sender) {
+  switch (env.type) {
+    case MessageType::gateway_register:
+      return handle<ctl::GatewayRegister>(env, sender, &Controller::on_gateway_register);
+    case MessageType::load_sync: return handle<ctl::LoadSync>(env, sender, &Controller::on_load_sync);
+    case MessageType::stream_sync: return handle<ctl::StreamSync>(env, sender, &Controller::on_stream_sync);
+    case MessageType::admission_request:
+      return handle<ctl::AdmissionRequest>(env, sender, &Controller::on_admission_request);
+    case MessageType::stream_close: return handle<ctl::StreamClose>(env, sender, &Controller::on_stream_close);
+    case MessageType::heartbeat: return handle<ctl::Heartbeat>(env, sender, &Controller::on_heartbeat);
+    case MessageType::gpu_register: return handle<ctl::GpuRegister>(env, sender, &Controller::on_gpu_register);
+    case MessageType::gpu_load_sync: return handle<ctl::GpuLoadSync>(env, sender, &Controller::on_gpu_load_sync);
+    case MessageType::migrate_ack: return handle<ctl::MigrateAck>(env, sender, &Controller::on_migrate_ack);
+    default:
+      reject("unexpected_type");
+      return RxOutcome::refused;
+  }
+}
+
+bool Controller::sent_by(const Sender& sender, NodeRole role, uint32_t body_id) {
+  // The role comes from the key and sender id, so a body cannot claim another node.
+  if (sender.role == role && body_id == sender.node) return true;
+  reject("sender_mismatch");
+  return false;
+}
+
+bool Controller::on_gateway_register(const ctl::GatewayRegister& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::gateway, m.gateway_id())) return false;
   GatewayState& g = gateways_[m.gateway_id()];
   g.id = m.gateway_id();
-  g.last_source = from;
-  g.control = resolve_control(m.control_address(), m.control_port(), from);
+  g.last_source = sender.from;
+  g.control = resolve_control(m.control_address(), m.control_port(), sender.from);
   if (m.leaving()) {
     log::info("gateway_leaving", "gateway={}", g.id);
     gateway_gone(g.id, "gateway_left");
     gateway_liveness_.forget(g.id);
-    return;
+    return true;
   }
   log::info("gateway_register", "gateway={} control={}", g.id, g.control.to_string());
+  return true;
 }
 
-void Controller::on_load_sync(const ctl::LoadSync& m, const UdpEndpoint& from) {
+bool Controller::on_load_sync(const ctl::LoadSync& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::gateway, m.gateway_id())) return false;
   GatewayState& g = gateways_[m.gateway_id()];
   g.id = m.gateway_id();
-  g.last_source = from;
-  g.control = resolve_control(m.control_address(), m.control_port(), from);
-  g.egress = resolve_control(m.egress_address(), m.egress_port(), from);
+  g.last_source = sender.from;
+  g.control = resolve_control(m.control_address(), m.control_port(), sender.from);
+  g.egress = resolve_control(m.egress_address(), m.egress_port(), sender.from);
   g.period_ms = m.period_ms() ? m.period_ms() : cfg_.sync_period_ms;
   g.period_seq = m.period_seq();
   g.cpu_busy = m.cpu_busy();
@@ -175,7 +117,7 @@ void Controller::on_load_sync(const ctl::LoadSync& m, const UdpEndpoint& from) {
   for (int i = 0; i < m.ports_size(); ++i) {
     const ctl::PortLoad& p = m.ports(i);
     PortState& ps = g.ports[static_cast<size_t>(i)];
-    ps.address = p.address().empty() || p.address() == "0.0.0.0" ? from.host() : p.address();
+    ps.address = p.address().empty() || p.address() == "0.0.0.0" ? sender.from.host() : p.address();
     ps.port = p.port();
     ps.bandwidth_bps = p.bandwidth_bps();
     ps.bandwidth_capacity_bps = p.bandwidth_capacity_bps();
@@ -198,6 +140,7 @@ void Controller::on_load_sync(const ctl::LoadSync& m, const UdpEndpoint& from) {
   if (!was_alive)
     for (uint32_t id : steering_.ids())
       if (const GpuServer* gpu = steering_.find(id)) send_peer_keys(*gpu);
+  return true;
 }
 
 void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
@@ -229,13 +172,14 @@ void Controller::adopt_stream(const ctl::StreamEntry& e, uint32_t gateway_id) {
   add_home(streams_.emplace(s.stream_id, std::move(s)).first->second);
 }
 
-void Controller::on_stream_sync(const ctl::StreamSync& m, const UdpEndpoint& from) {
+bool Controller::on_stream_sync(const ctl::StreamSync& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::gateway, m.gateway_id())) return false;
   auto git = gateways_.find(m.gateway_id());
   if (git == gateways_.end() || !git->second.alive) {
     reject("unknown_node");  // a StreamSync before any LoadSync: wait for the next period
-    return;
+    return true;             // a well-formed sync all the same: counted as received
   }
-  git->second.last_source = from;
+  git->second.last_source = sender.from;
   for (const ctl::StreamEntry& e : m.streams()) {
     auto it = streams_.find(e.stream_id());
     if (it == streams_.end()) {
@@ -258,20 +202,23 @@ void Controller::on_stream_sync(const ctl::StreamSync& m, const UdpEndpoint& fro
     s.units_lost = e.units_lost();
     if (s.gpu_id != 0 && e.gpu_id() != s.gpu_id) send_steer(s);
   }
+  return true;
 }
 
-void Controller::on_stream_close(const ctl::StreamClose& m) {
+bool Controller::on_stream_close(const ctl::StreamClose& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::device, m.device_id())) return false;
   auto it = streams_.find(m.stream_id());
-  if (it == streams_.end()) return;  // already gone: closing is idempotent
+  if (it == streams_.end()) return true;  // already gone: closing is idempotent
   StreamState& s = it->second;
   if (s.device_id != m.device_id()) {
-    reject("sender_mismatch");
-    return;
+    reject("sender_mismatch");  // someone else's stream; the close itself is well formed
+    return true;
   }
   send_remove(s.gateway_id, s.stream_id, m.last_unit_seq());
   if (s.target_gateway != 0) send_remove(s.target_gateway, s.stream_id, m.last_unit_seq());
   log::info("stream_closed", "stream={} device={}", s.stream_id, m.device_id());
   forget_stream(m.stream_id());
+  return true;
 }
 
 void Controller::forget_stream(uint32_t stream_id) {
@@ -296,49 +243,63 @@ void Controller::remove_home(const StreamState& s) {
   by_gateway_.remove(s.gateway_id, s.stream_id);
 }
 
-void Controller::on_heartbeat(const ctl::Heartbeat& m, const UdpEndpoint& from, NodeRole role) {
-  if (role == NodeRole::gateway) {
+bool Controller::on_heartbeat(const ctl::Heartbeat& m, const Sender& sender) {
+  // Any role may send one, but only under its own sender id.
+  if (m.sender_id() != sender.sender_id) {
+    reject("sender_mismatch");
+    return false;
+  }
+  if (sender.role == NodeRole::gateway) {
     // A gateway's answer to a probe: alive. Never answered (it would answer back).
-    auto g = gateways_.find(node_of(m.sender_id()));
+    auto g = gateways_.find(sender.node);
     if (g != gateways_.end() && g->second.alive) gateway_liveness_.heard(g->first, now_ns_, g->second.period_ms);
-    return;
+    return true;
   }
   ctl::Heartbeat r;
   r.set_sender_id(sealer_.sender_id());
   r.set_role(ctl::ROLE_CONTROLLER);
   r.set_seq(m.seq());
-  send(from, m.sender_id(), MessageType::heartbeat, r);
+  send(sender.from, m.sender_id(), MessageType::heartbeat, r);
   // The role the key and sender id carry, not the one the body claims.
-  if (role == NodeRole::gpu) gpu_liveness_.heard(node_of(m.sender_id()), now_ns_, cfg_.sync_period_ms);
+  if (sender.role == NodeRole::gpu) gpu_liveness_.heard(sender.node, now_ns_, cfg_.sync_period_ms);
+  return true;
 }
 
-void Controller::on_gpu_register(const ctl::GpuRegister& m, const UdpEndpoint& from) {
+bool Controller::on_gpu_register(const ctl::GpuRegister& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::gpu, m.gpu_id())) return false;
   if (m.leaving()) {
     log::info("gpu_leaving", "gpu={}", m.gpu_id());
     gpu_gone(m.gpu_id());
     gpu_liveness_.forget(m.gpu_id());
-    return;
+    return true;
   }
   GpuServer s;
   s.id = m.gpu_id();
-  s.address = m.address().empty() ? from.host() : m.address();
+  s.address = m.address().empty() ? sender.from.host() : m.address();
   s.port = m.port();
   s.models.assign(m.models().begin(), m.models().end());
   s.capacity_units_per_s = m.capacity_units_per_s();
-  s.control = resolve_control(m.control_address(), m.control_port(), from);
+  s.control = resolve_control(m.control_address(), m.control_port(), sender.from);
   const bool known = steering_.find(s.id) != nullptr;
   steering_.upsert(s);
   send_peer_keys(s);
   gpu_liveness_.heard(s.id, now_ns_, cfg_.sync_period_ms);
   if (!known) log::info("gpu_register", "gpu={} address={}:{} models={}", s.id, s.address, s.port, s.models.size());
+  return true;
 }
 
-void Controller::on_gpu_load_sync(const ctl::GpuLoadSync& m) {
+bool Controller::on_gpu_load_sync(const ctl::GpuLoadSync& m, const Sender& sender) {
+  if (!sent_by(sender, NodeRole::gpu, m.gpu_id())) return false;
+  if (steering_.find(m.gpu_id()) == nullptr) {
+    reject("unknown_node");
+    return false;
+  }
   steering_.report_load(m.gpu_id(), m.load());
   gpu_liveness_.heard(m.gpu_id(), now_ns_, cfg_.sync_period_ms);
+  return true;
 }
 
-bool Controller::on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_t node) {
+bool Controller::on_migrate_ack(const ctl::MigrateAck& m, const Sender& sender) {
   const Migration* mig = executor_.find(m.migration_id());
   if (mig == nullptr) return true;  // a late duplicate of a finished migration
   MigrationPhase phase;
@@ -346,18 +307,18 @@ bool Controller::on_migrate_ack(const ctl::MigrateAck& m, NodeRole role, uint32_
   switch (m.phase()) {
     case ctl::MIGRATE_EXPECT:
       phase = MigrationPhase::expect;
-      from_right_node = role == NodeRole::gateway && node == mig->target_gateway;
+      from_right_node = sender.role == NodeRole::gateway && sender.node == mig->target_gateway;
       break;
     case ctl::MIGRATE_SWITCH: {
       phase = MigrationPhase::switching;
       auto it = streams_.find(mig->stream_id);
-      from_right_node = role == NodeRole::device && it != streams_.end() &&
-                        it->second.device_id == node;
+      from_right_node = sender.role == NodeRole::device && it != streams_.end() &&
+                        it->second.device_id == sender.node;
       break;
     }
     case ctl::MIGRATE_RELEASE:
       phase = MigrationPhase::release;
-      from_right_node = role == NodeRole::gateway && node == mig->source_gateway;
+      from_right_node = sender.role == NodeRole::gateway && sender.node == mig->source_gateway;
       break;
     default:
       reject("bad_body");
