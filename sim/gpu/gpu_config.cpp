@@ -18,7 +18,7 @@ GpuEmuConfig default_gpu_emu_config() {
   make_endpoint("127.0.0.1", 0, c.control_bind);
   make_endpoint("127.0.0.1", 7700, c.controller);
   // Units may arrive from several gateways at once: a roomy budget, as a GPU host has.
-  c.node.receiver.memory_budget_bytes = size_t{512} << 20;
+  c.node.server.receiver.memory_budget_bytes = size_t{512} << 20;
   return c;
 }
 
@@ -35,7 +35,7 @@ std::string endpoint(TomlFields& f, const char* key, UdpEndpoint& out) {
 
 std::string parse_doc(const toml::table& doc, GpuEmuConfig& c) {
   TomlFields root(doc, "");
-  GpuNodeConfig& n = c.node;
+  server::ServerConfig& n = c.node.server;
   if (const toml::table* t = root.table("gpu")) {
     TomlFields f(*t, "gpu");
     f.unsigned_int("id", n.gpu_id, 1, 0xFFFFFF);
@@ -75,7 +75,7 @@ std::string parse_doc(const toml::table& doc, GpuEmuConfig& c) {
   }
   if (const toml::table* t = root.table("batch")) {
     TomlFields f(*t, "batch");
-    AcceleratorConfig& a = n.accelerator;
+    AcceleratorConfig& a = c.node.accelerator;
     f.unsigned_int("batch_max", a.batch_max, 1, 4096);
     f.number("scale", a.scale, 0, 1);
     double ms = static_cast<double>(a.inference_ns) / 1e6;

@@ -57,8 +57,8 @@ class Emulator final : public GpuOutput {
     UdpEndpoint control_bound;
     control_fd_ = open_udp_socket(cfg_.control_bind, UdpSocketOptions{}, control_bound, e);
     if (control_fd_ < 0) return "control socket: " + e;
-    cfg_.node.data_endpoint = cfg_.advertise.valid() ? cfg_.advertise : data_bound;
-    cfg_.node.control_endpoint = control_bound;
+    cfg_.node.server.data_endpoint = cfg_.advertise.valid() ? cfg_.advertise : data_bound;
+    cfg_.node.server.control_endpoint = control_bound;
     rx_.resize(kBatch * slot_);
     node_.emplace(cfg_.node, *this, mono_now_ns());
     ev_io_init(&data_io_, &Emulator::on_data, data_fd_, EV_READ);
@@ -72,8 +72,8 @@ class Emulator final : public GpuOutput {
     rearm();
     aigw::log::info("gpu_started",
                     "gpu_id={} data={} gro={} control={} controller={} models={} scale={} stats_file=\"{}\"",
-                    cfg_.node.gpu_id, cfg_.node.data_endpoint.to_string(), gro_ ? "on" : "off", cfg_.node.control_endpoint.to_string(),
-                    cfg_.controller.to_string(), fmt::join(cfg_.node.models, ","), cfg_.node.accelerator.scale,
+                    cfg_.node.server.gpu_id, cfg_.node.server.data_endpoint.to_string(), gro_ ? "on" : "off", cfg_.node.server.control_endpoint.to_string(),
+                    cfg_.controller.to_string(), fmt::join(cfg_.node.server.models, ","), cfg_.node.accelerator.scale,
                     cfg_.stats_file);
     return {};
   }
@@ -83,10 +83,10 @@ class Emulator final : public GpuOutput {
     write_stats();
     const auto& c = node_->counters();
     aigw::log::info("gpu_stopped", "gpu_id={} units_verified={} units_corrupt={} units_lost={} acks={} nacks={}",
-                    cfg_.node.gpu_id, c.units_verified, c.units_corrupt, c.units_lost, c.acks_sent, c.nacks_sent);
+                    cfg_.node.server.gpu_id, c.units_verified, c.units_corrupt, c.units_lost, c.acks_sent, c.nacks_sent);
   }
 
-  nlohmann::json stats() const { return gpu_stats_json(*node_, cfg_.node.gpu_id); }
+  nlohmann::json stats() const { return gpu_stats_json(*node_, cfg_.node.server.gpu_id); }
 
   void to_gateway(const UdpEndpoint& to, const uint8_t* data, size_t len) override {
     send_from(data_fd_, cfg_.data_bind.family(), to, data, len);
@@ -235,11 +235,11 @@ int main(int argc, char** argv) {
     std::ifstream kf(*key_file);
     std::string hex;
     std::getline(kf, hex);
-    if (!aigw::KeyRing::parse_hex(hex, cfg.node.key)) error = "--key-file: expected 64 hex digits";
+    if (!aigw::KeyRing::parse_hex(hex, cfg.node.server.key)) error = "--key-file: expected 64 hex digits";
     cfg.have_key = true;
   }
-  if (id) cfg.node.gpu_id = *id;
-  if (!models.empty()) cfg.node.models = models;
+  if (id) cfg.node.server.gpu_id = *id;
+  if (!models.empty()) cfg.node.server.models = models;
   if (scale) cfg.node.accelerator.scale = *scale;
   if (stats_file) cfg.stats_file = *stats_file;
   if (log_level) cfg.log_level = *log_level;
@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
     return EX_CONFIG;
   }
   if (check) {
-    std::cout << "configuration ok: gpu " << cfg.node.gpu_id << ", " << cfg.node.models.size() << " model(s)\n";
+    std::cout << "configuration ok: gpu " << cfg.node.server.gpu_id << ", " << cfg.node.server.models.size() << " model(s)\n";
     return 0;
   }
   aigw::log::set_level(level);

@@ -4,30 +4,10 @@
 
 namespace aigw::sim {
 
-namespace {
-
-server::ServerConfig core_config(const GpuNodeConfig& c) {
-  server::ServerConfig s;
-  s.gpu_id = c.gpu_id;
-  s.models = c.models;
-  s.capacity_units_per_s = c.capacity_units_per_s;
-  s.data_endpoint = c.data_endpoint;
-  s.control_endpoint = c.control_endpoint;
-  s.key_id = c.key_id;
-  s.key = c.key;
-  s.period_ns = c.period_ns;
-  s.register_every_periods = c.register_every_periods;
-  s.receiver = c.receiver;
-  s.max_streams = c.max_streams;
-  return s;
-}
-
-}  // namespace
-
 GpuNode::GpuNode(const GpuNodeConfig& config, GpuOutput& out, int64_t now_ns)
-    : out_(out), accel_(config.accelerator, config.models) {
+    : out_(out), accel_(config.accelerator, config.server.models) {
   accel_.take_busy_fraction(now_ns);
-  core_ = std::make_unique<server::ServerCore>(core_config(config), static_cast<server::ServerOutput&>(*this), now_ns);
+  core_ = std::make_unique<server::ServerCore>(config.server, static_cast<server::ServerOutput&>(*this), now_ns);
 }
 
 GpuNode::~GpuNode() = default;

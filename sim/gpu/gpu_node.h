@@ -22,19 +22,11 @@ namespace aigw::sim {
 /// Sender id of a GPU server in control envelopes: role 3 in the top byte.
 inline uint32_t gpu_sender_id(uint32_t gpu_id) { return server::gpu_sender_id(gpu_id); }
 
+/// The server library's configuration (ids, endpoints, key, periods, reassembly) plus
+/// the modelled accelerator.
 struct GpuNodeConfig {
-  uint32_t gpu_id = 1;
-  std::vector<std::string> models{"openpose"};
-  double capacity_units_per_s = 1000;
-  UdpEndpoint data_endpoint;     ///< where gateways send units (advertised in GpuRegister)
-  UdpEndpoint control_endpoint;  ///< advertised control address
-  uint32_t key_id = 1;
-  ControlKey key{};
-  int64_t period_ns = 1'000'000'000;
-  uint32_t register_every_periods = 10;
-  ReceiverConfig receiver;
+  server::ServerConfig server;
   AcceleratorConfig accelerator;
-  uint32_t max_streams = 65536;
 };
 
 /// Where the node's sealed datagrams go.

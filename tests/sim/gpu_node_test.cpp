@@ -23,12 +23,12 @@ using Wire = test::FragmentWire;
 class GpuNodeTest : public ::testing::Test {
  protected:
   GpuNodeTest() : out_(keys_, gpu_sender_id(7)) {
-    cfg_.gpu_id = 7;
-    cfg_.key = node_key();
-    cfg_.models = {"openpose"};
-    make_endpoint("127.0.0.1", 7500, cfg_.data_endpoint);
-    make_endpoint("127.0.0.1", 7501, cfg_.control_endpoint);
-    cfg_.receiver.unit_deadline_ns = 500 * kMs;
+    cfg_.server.gpu_id = 7;
+    cfg_.server.key = node_key();
+    cfg_.server.models = {"openpose"};
+    make_endpoint("127.0.0.1", 7500, cfg_.server.data_endpoint);
+    make_endpoint("127.0.0.1", 7501, cfg_.server.control_endpoint);
+    cfg_.server.receiver.unit_deadline_ns = 500 * kMs;
     cfg_.accelerator.scale = 0;
     cfg_.accelerator.inference_ns = 2 * kMs;
     make_endpoint("127.0.0.1", 9001, gw_a_);
@@ -69,7 +69,7 @@ class GpuNodeTest : public ::testing::Test {
   }
   // The controller's PeerKeys: the pair keys of the gateways at gw_a_ and gw_b_.
   void give_peer_keys(GpuNode& node) {
-    const auto d = test::peer_keys_datagram(cfg_.key, {{1, "127.0.0.1", 9001}, {2, "127.0.0.1", 9002}});
+    const auto d = test::peer_keys_datagram(cfg_.server.key, {{1, "127.0.0.1", 9001}, {2, "127.0.0.1", 9002}});
     node.on_control(d.data(), d.size());
   }
 
@@ -229,7 +229,7 @@ TEST_F(GpuNodeTest, ReportsLoadEveryPeriod) {
   GpuNode node(cfg_, out_, now_);
   give_peer_keys(node);
   for (uint32_t s = 0; s < 5; ++s) deliver(node, fragments(s, 4'000), gw_a_);
-  run_until(node, now_ + cfg_.period_ns + kMs);
+  run_until(node, now_ + cfg_.server.period_ns + kMs);
   auto syncs = out_.of<ctl::GpuLoadSync>(out_.controller, MessageType::gpu_load_sync);
   ASSERT_EQ(syncs.size(), 1u);
   EXPECT_EQ(syncs[0].gpu_id(), 7u);
