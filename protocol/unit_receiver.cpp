@@ -723,9 +723,9 @@ ReceiverConfig sanitized(ReceiverConfig c) {
 }  // namespace
 
 UnitReceiver::UnitReceiver(const ReceiverConfig& config, ReceiverEvents& events)
-    : config_(sanitized(config)), events_(events), impl_(new Impl(config_, *this)) {}
+    : config_(sanitized(config)), events_(events), impl_(std::make_unique<Impl>(config_, *this)) {}
 
-UnitReceiver::~UnitReceiver() { delete impl_; }
+UnitReceiver::~UnitReceiver() = default;  // here, where Impl is complete
 
 bool UnitReceiver::add_stream(uint32_t stream_id, uint32_t first_unit_seq, uint32_t max_unit_bytes) {
   return impl_->add_stream(stream_id, first_unit_seq, max_unit_bytes);

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "protocol/data_header.h"
@@ -189,7 +190,7 @@ class UnitReceiver {
   ReceiverConfig config_;
   ReceiverEvents& events_;
   ReceiverCounters counters_;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace aigw
