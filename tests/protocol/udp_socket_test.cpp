@@ -190,9 +190,9 @@ TEST(OpenUdpSocket, ADualStackSocketHearsAndAnswersAnIpv4Peer) {
 
   UdpEndpoint v6_as_v4;
   ASSERT_EQ(make_endpoint("127.0.0.1", v6_end.port(), v6_as_v4), "");
-  ASSERT_TRUE(send_to(v4.fd, v6_as_v4, "ping")) << std::strerror(errno);
+  ASSERT_TRUE(send_to(v4.fd, v6_as_v4, "hello")) << std::strerror(errno);
   UdpEndpoint from;
-  EXPECT_EQ(receive(v6.fd, from), "ping");
+  EXPECT_EQ(receive(v6.fd, from), "hello");
   EXPECT_EQ(from, v4_end);  // heard v4-mapped, named by its IPv4 address
 
   UdpEndpoint reply_to;
